@@ -1,0 +1,29 @@
+// The one structured record per decision (DESIGN "Modules and their configuration"), written by
+// the PAM module and the Kerberos plugins and decoded by the scanner. A log line is an API:
+//
+//   verdict=deny rule=regular-cred-on-legacy role=legacy host=legacy1 user=alice
+//   principal=alice@HG.TEST rhost=127.0.0.4 stage=session reason="..."
+//
+// Keys always appear in this order; every key is present. A value that is empty, longer than
+// kMaxRecordValue, or holds a space, '"', '\\', '=' or a byte outside printable ASCII is written
+// double-quoted with \" \\ \n \r \t and \xHH escapes; an over-long value is cut and ends in "...".
+// The producer adds a leading "component" word only through syslog (ident/tag), never here.
+#pragma once
+
+#include <hopguard/decision.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace hopguard {
+
+inline constexpr std::size_t kMaxRecordValue = 256;
+
+// verdict_word is "allow", "deny" or "would-deny" (monitor mode).
+std::string format_decision_record(const Request& request, const Decision& decision,
+                                   std::string_view verdict_word);
+
+// Appends ` key=value` (value escaped as above) to out; the building block of the record.
+void append_record_field(std::string& out, std::string_view key, std::string_view value);
+
+}  // namespace hopguard

@@ -1,0 +1,149 @@
+// The site policy: the one domain model shared by the PAM module, the Kerberos plugins, the
+// scanner and the agent. Loaded from the site config (DESIGN section 3, contract); every key
+// with its default is documented in etc/hopguard.toml.
+//
+// A Policy is immutable once loaded. It owns a libkrb5 context used only to parse principal
+// names; MIT krb5 contexts must not be used by two threads at once, so a Policy must not be
+// used concurrently from several threads (load one per thread, or guard it).
+#pragma once
+
+#include <hopguard/address.hpp>
+#include <hopguard/decision.hpp>
+#include <hopguard/error.hpp>
+#include <hopguard/principal.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hopguard {
+
+inline constexpr std::string_view kDefaultConfigPath = "/etc/hopguard/hopguard.toml";
+
+struct HostEntry {
+  std::string name;  // short name: the {host} of special principals for legacy guests
+  Role role = Role::legacy;
+  std::string fqdn;                  // as in service principals: host/<fqdn>@REALM
+  std::vector<std::string> aliases;  // further names this host's service principals use
+  std::vector<Cidr> addresses;
+  Location where;  // the [bastion.x] / [legacy.x] header
+};
+
+enum class LoginDefault { allow, deny };
+
+// What a role does when a fact is missing. Legacy guests default to deny for both.
+struct LoginOptions {
+  LoginDefault console = LoginDefault::deny;            // no remote host (console, su, cron)
+  LoginDefault without_principal = LoginDefault::deny;  // session with no Kerberos principal
+};
+
+struct AgentConfig {
+  std::vector<std::string> listen;        // "tcp://ADDR:PORT", "udp://ADDR:PORT"
+  std::vector<std::string> tail;          // KDC log files to follow
+  std::string state_dir = "/var/lib/hopguard";
+  std::string alarm_log = "/var/log/hopguard/alarms.jsonl";
+  std::vector<Cidr> allowed_peers;        // empty: any peer may send
+  std::uint32_t max_frame_bytes = 65536;  // longest syslog frame accepted
+  std::uint32_t queue_messages = 65536;   // bounded queue between inputs and the scanner
+  std::string metrics;                    // "" off; "tcp://127.0.0.1:9514" or "file:/path.prom"
+};
+
+struct AlarmConfig {
+  std::uint32_t window_seconds = 600;  // evidence for one (rule, principal, target) merges within this
+  std::uint32_t skew_seconds = 300;    // tolerated disorder of event times between sources
+  std::string syslog_target;           // "" off; "tcp://HOST:PORT" RFC 5424 collector
+  std::vector<std::string> exec;       // "" off; argv of a program given each alarm on stdin
+  std::string webhook;                 // "" off; http(s) URL receiving each alarm as a POST
+};
+
+struct RulesConfig {
+  std::string dir;                            // "" : the shipped rules only
+  std::vector<std::string> disabled;          // rule ids switched off
+  std::uint32_t guessing_threshold = 5;       // failures on special principals ...
+  std::uint32_t guessing_window_seconds = 300;  // ... within this many seconds raise row 7
+  std::uint32_t regex_match_limit = 100000;   // Boost.Regex state limit for user rules
+};
+
+enum class EnforceMode { enforce, monitor };
+
+struct KdcConfig {
+  EnforceMode mode = EnforceMode::enforce;
+  bool require_bastion_addresses = false;  // check_as: special TGTs must be bound to bastion addresses
+};
+
+struct SiteConfig {
+  std::string source;  // the file name the config was read from (for messages)
+  std::string realm;
+  std::string special_principal = "{user}-{host}";
+  std::vector<HostEntry> hosts;  // bastions and legacy guests, in file order
+  std::vector<Cidr> allowed_sources;
+  LoginOptions legacy_login{LoginDefault::deny, LoginDefault::deny};
+  LoginOptions bastion_login{LoginDefault::allow, LoginDefault::allow};
+  AgentConfig agent;
+  AlarmConfig alarms;
+  RulesConfig rules;
+  KdcConfig kdc;
+};
+
+class PrincipalParser;  // wraps a krb5_context (policy/principal_classifier.cpp)
+
+class Policy {
+ public:
+  // Parses and validates config text. file_name is used in messages only.
+  // Reports every error at once.
+  static Expected<Policy> load(std::string_view toml_text, std::string_view file_name);
+  // Reads the file and calls load(). The only I/O in policy/.
+  static Expected<Policy> load_file(const std::string& path);
+
+  Policy(Policy&&) noexcept;
+  Policy& operator=(Policy&&) noexcept;
+  ~Policy();
+
+  const SiteConfig& config() const noexcept { return config_; }
+
+  // The configured host with this short name, or null.
+  const HostEntry* find_host(std::string_view short_name) const noexcept;
+  // The configured host whose fqdn or alias equals name (DNS names compare case-insensitively),
+  // or null.
+  const HostEntry* find_host_by_fqdn(std::string_view name) const noexcept;
+
+  // Classifies a principal name (DESIGN section 4). Never fails: bad input is class invalid.
+  Principal classify(std::string_view principal_text) const;
+  // "<user>-<host>@REALM" per special_principal.
+  std::string special_principal_for(std::string_view user, std::string_view host) const;
+
+  // True iff address is one of some bastion's addresses.
+  bool is_bastion_address(const Address& address) const noexcept;
+  // The bastion owning this address, or null.
+  const HostEntry* bastion_at(const Address& address) const noexcept;
+  // True iff address lies in [bastion_access] allowed_sources.
+  bool is_allowed_source(const Address& address) const noexcept;
+
+ private:
+  Policy();
+  SiteConfig config_;
+  std::string template_prefix_, template_middle_, template_suffix_;  // around {user}/{host}
+  bool user_first_ = true;  // "{user}" appears before "{host}" in the template
+  std::unique_ptr<PrincipalParser> parser_;
+  friend class PolicyBuilder;
+};
+
+// The decision the PAM module and the Kerberos plugins enforce. Pure: no I/O, no clock.
+// Precondition: none; an unknown host or a role that does not match the host's configured role
+// is denied with rule config-error (fail closed).
+Decision decide(const Policy& policy, const Request& request);
+
+// This host's identity (DESIGN "Modules and their configuration"): explicit_name (PAM host=),
+// else env_name (HOPGUARD_HOST), else the system host name matched against configured short
+// names and fqdns (and its first label against short names). Empty strings count as absent.
+Expected<const HostEntry*> resolve_host(const Policy& policy, std::string_view explicit_name,
+                                        std::string_view env_name,
+                                        std::string_view system_hostname);
+
+// Config file lookup: explicit, else env (HOPGUARD_CONFIG), else kDefaultConfigPath.
+std::string resolve_config_path(std::string_view explicit_path, std::string_view env_path);
+
+}  // namespace hopguard
