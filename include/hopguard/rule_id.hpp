@@ -14,6 +14,12 @@ inline constexpr std::string_view bastion_login_unlisted_source = "bastion-login
 inline constexpr std::string_view special_cred_guessing = "special-cred-guessing";            // row 7
 // Added by hopguard: a name that is not a principal at all (empty, over-long, no realm, unparsable).
 inline constexpr std::string_view invalid_principal = "invalid-principal";
+// Added by hopguard: a session with no Kerberos principal (public key, or a password not checked
+// by hopguard's auth stage) where [login] <role>_without_principal is deny.
+inline constexpr std::string_view login_without_principal = "login-without-principal";
+// Added by hopguard: the request cannot be decided (host not configured, role not the host's,
+// no local user); always a deny.
+inline constexpr std::string_view invalid_request = "invalid-request";
 // Added by hopguard: the site config could not be loaded, so the decision failed closed.
 inline constexpr std::string_view config_error = "config-error";
 

@@ -1,0 +1,485 @@
+// Site config loading (DESIGN section 3, contract). The schema is a declarative table per
+// section: key -> binder (type check, range check, destination). Unknown keys, wrong types,
+// duplicates and bad values are all reported, each with file, line and dotted key.
+#include "principal_parser.hpp"
+
+#include <hopguard/policy.hpp>
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <span>
+#include <sstream>
+
+namespace hopguard {
+
+namespace {
+
+constexpr std::size_t kMaxNameLength = 63;     // a DNS label
+constexpr std::size_t kMaxFqdnLength = 253;    // a DNS name
+constexpr std::size_t kMaxConfigBytes = 4 << 20;  // a site config is small; refuse a huge file
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+bool valid_short_name(std::string_view s) {
+  if (s.empty() || s.size() > kMaxNameLength) return false;
+  return std::all_of(s.begin(), s.end(), [](unsigned char c) {
+    return std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.';
+  });
+}
+
+bool valid_fqdn(std::string_view s) {
+  if (s.empty() || s.size() > kMaxFqdnLength || s.front() == '.' || s.back() == '.') return false;
+  if (s.find("..") != std::string_view::npos) return false;
+  return std::all_of(s.begin(), s.end(), [](unsigned char c) {
+    return std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.';
+  });
+}
+
+// Collects errors with the file name; every message names file, line and key.
+class Diagnostics {
+ public:
+  explicit Diagnostics(std::string file) : file_(std::move(file)) {}
+  void add(ErrorCode code, const toml::source_region& at, std::string key, std::string message) {
+    errors_.push_back(Error{code, {file_, at.begin.line, at.begin.column}, std::move(key),
+                            std::move(message)});
+  }
+  void add(ErrorCode code, Location at, std::string key, std::string message) {
+    errors_.push_back(Error{code, std::move(at), std::move(key), std::move(message)});
+  }
+  Location at(const toml::source_region& r) const { return {file_, r.begin.line, r.begin.column}; }
+  const std::string& file() const { return file_; }
+  Errors take() { return std::move(errors_); }
+  bool empty() const { return errors_.empty(); }
+
+ private:
+  std::string file_;
+  Errors errors_;
+};
+
+const char* type_name(toml::node_type t) {
+  switch (t) {
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::table: return "a table";
+    default: return "a date/time";
+  }
+}
+
+// A binder checks one value and stores it; it reports its own errors.
+using Binder = std::function<void(const toml::node&, const std::string& key, Diagnostics&)>;
+
+struct Field {
+  std::string_view name;
+  Binder bind;
+  bool required = false;
+};
+
+bool expect(const toml::node& n, toml::node_type t, const std::string& key, Diagnostics& d) {
+  if (n.type() == t) return true;
+  d.add(ErrorCode::wrong_type, n.source(), key,
+        std::string("expected ") + type_name(t) + ", found " + type_name(n.type()));
+  return false;
+}
+
+Binder text(std::string& dst, bool non_empty = false) {
+  return [&dst, non_empty](const toml::node& n, const std::string& key, Diagnostics& d) {
+    if (!expect(n, toml::node_type::string, key, d)) return;
+    dst = *n.value<std::string>();
+    if (non_empty && dst.empty()) d.add(ErrorCode::bad_value, n.source(), key, "must not be empty");
+  };
+}
+
+// Array of strings; each element goes through check (which may report and reject it).
+Binder text_array(std::vector<std::string>& dst,
+                  std::function<bool(const std::string&, const toml::node&, const std::string&,
+                                     Diagnostics&)> check = {}) {
+  return [&dst, check](const toml::node& n, const std::string& key, Diagnostics& d) {
+    if (!expect(n, toml::node_type::array, key, d)) return;
+    dst.clear();
+    std::size_t i = 0;
+    for (const toml::node& e : *n.as_array()) {
+      const std::string ekey = key + "[" + std::to_string(i++) + "]";
+      if (!expect(e, toml::node_type::string, ekey, d)) continue;
+      std::string v = *e.value<std::string>();
+      if (check && !check(v, e, ekey, d)) continue;
+      dst.push_back(std::move(v));
+    }
+  };
+}
+
+Binder cidr_array(std::vector<Cidr>& dst) {
+  return [&dst](const toml::node& n, const std::string& key, Diagnostics& d) {
+    if (!expect(n, toml::node_type::array, key, d)) return;
+    dst.clear();
+    std::size_t i = 0;
+    for (const toml::node& e : *n.as_array()) {
+      const std::string ekey = key + "[" + std::to_string(i++) + "]";
+      if (!expect(e, toml::node_type::string, ekey, d)) continue;
+      const std::string v = *e.value<std::string>();
+      const auto c = parse_cidr(v);
+      if (!c) {
+        d.add(ErrorCode::bad_address, e.source(), ekey,
+              "not an IPv4/IPv6 address or CIDR with host bits clear: \"" + v.substr(0, 80) + "\"");
+        continue;
+      }
+      if (std::find(dst.begin(), dst.end(), *c) != dst.end()) {
+        d.add(ErrorCode::duplicate, e.source(), ekey, "address listed twice: " + c->to_string());
+        continue;
+      }
+      dst.push_back(*c);
+    }
+  };
+}
+
+Binder u32(std::uint32_t& dst, std::uint32_t min, std::uint32_t max) {
+  return [&dst, min, max](const toml::node& n, const std::string& key, Diagnostics& d) {
+    if (!expect(n, toml::node_type::integer, key, d)) return;
+    const std::int64_t v = *n.value<std::int64_t>();
+    if (v < min || v > max) {
+      d.add(ErrorCode::bad_value, n.source(), key,
+            "must be between " + std::to_string(min) + " and " + std::to_string(max));
+      return;
+    }
+    dst = static_cast<std::uint32_t>(v);
+  };
+}
+
+Binder boolean(bool& dst) {
+  return [&dst](const toml::node& n, const std::string& key, Diagnostics& d) {
+    if (expect(n, toml::node_type::boolean, key, d)) dst = *n.value<bool>();
+  };
+}
+
+template <class E>
+Binder choice(E& dst, std::vector<std::pair<std::string_view, E>> options) {
+  return [&dst, options](const toml::node& n, const std::string& key, Diagnostics& d) {
+    if (!expect(n, toml::node_type::string, key, d)) return;
+    const std::string v = *n.value<std::string>();
+    std::string allowed;
+    for (const auto& [word, value] : options) {
+      if (v == word) {
+        dst = value;
+        return;
+      }
+      allowed += (allowed.empty() ? "" : " | ") + std::string(word);
+    }
+    d.add(ErrorCode::bad_value, n.source(), key, "must be " + allowed);
+  };
+}
+
+// Applies fields to a table: each known key once, unknown keys and missing required keys reported.
+void apply(const toml::table& t, const std::string& prefix, std::span<const Field> fields,
+           const toml::source_region& table_at, Diagnostics& d) {
+  for (auto&& [k, v] : t) {
+    const std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+    const auto it = std::find_if(fields.begin(), fields.end(),
+                                 [&](const Field& f) { return f.name == k.str(); });
+    if (it == fields.end()) {
+      d.add(ErrorCode::unknown_key, k.source(), key, "unknown key");
+      continue;
+    }
+    it->bind(v, key, d);
+  }
+  for (const Field& f : fields) {
+    if (f.required && !t.contains(f.name)) {
+      d.add(ErrorCode::missing_key, table_at,
+            prefix.empty() ? std::string(f.name) : prefix + "." + std::string(f.name),
+            "required key is missing");
+    }
+  }
+}
+
+bool listen_url_ok(const std::string& v, const toml::node& n, const std::string& key,
+                   Diagnostics& d) {
+  const bool ok = (v.starts_with("tcp://") || v.starts_with("udp://")) && v.size() > 6 &&
+                  v.rfind(':') > 5;
+  if (!ok) d.add(ErrorCode::bad_value, n.source(), key, "expected tcp://ADDR:PORT or udp://ADDR:PORT");
+  return ok;
+}
+
+bool non_empty_text(const std::string& v, const toml::node& n, const std::string& key,
+                    Diagnostics& d) {
+  if (v.empty()) d.add(ErrorCode::bad_value, n.source(), key, "must not be empty");
+  return !v.empty();
+}
+
+const std::vector<std::pair<std::string_view, LoginDefault>> kAllowDeny = {
+    {"allow", LoginDefault::allow}, {"deny", LoginDefault::deny}};
+
+}  // namespace
+
+// Builds a Policy from parsed TOML; a friend of Policy so it can fill the private parts.
+class PolicyBuilder {
+ public:
+  static Expected<Policy> build(const toml::table& root, Diagnostics& d);
+
+ private:
+  static void load_hosts(const toml::node& node, Role role, std::string_view section,
+                         SiteConfig& cfg, Diagnostics& d);
+  static void check_template(Policy& p, const toml::table& root, Diagnostics& d);
+  static void cross_check(const SiteConfig& cfg, Diagnostics& d);
+};
+
+void PolicyBuilder::load_hosts(const toml::node& node, Role role, std::string_view section,
+                               SiteConfig& cfg, Diagnostics& d) {
+  if (!expect(node, toml::node_type::table, std::string(section), d)) return;
+  for (auto&& [name, value] : *node.as_table()) {
+    const std::string key = std::string(section) + "." + std::string(name.str());
+    if (!valid_short_name(name.str())) {
+      d.add(ErrorCode::bad_value, name.source(), key,
+            "host short name must be 1-63 letters, digits, '-', '_' or '.'");
+      continue;
+    }
+    if (!expect(value, toml::node_type::table, key, d)) continue;
+    HostEntry h;
+    h.name = std::string(name.str());
+    h.role = role;
+    h.where = d.at(value.source());
+    const Field fields[] = {
+        {"fqdn", text(h.fqdn, true), true},
+        {"addresses", cidr_array(h.addresses), role == Role::bastion},
+        {"aliases", text_array(h.aliases, non_empty_text)},
+    };
+    apply(*value.as_table(), key, fields, value.source(), d);
+    if (!h.fqdn.empty() && !valid_fqdn(h.fqdn)) {
+      d.add(ErrorCode::bad_value, h.where, key + ".fqdn", "not a DNS name: \"" + h.fqdn.substr(0, 80) + "\"");
+    }
+    if (role == Role::bastion && value.as_table()->contains("addresses") && h.addresses.empty()) {
+      d.add(ErrorCode::bad_value, h.where, key + ".addresses", "a bastion needs at least one address");
+    }
+    cfg.hosts.push_back(std::move(h));
+  }
+}
+
+void PolicyBuilder::check_template(Policy& p, const toml::table& root, Diagnostics& d) {
+  const std::string& t = p.config_.special_principal;
+  const auto* node = root.get("special_principal");
+  const Location at = node ? d.at(node->source()) : Location{d.file(), 0, 0};
+  const auto u = t.find("{user}");
+  const auto h = t.find("{host}");
+  if (u == std::string::npos || h == std::string::npos || t.find("{user}", u + 1) != std::string::npos ||
+      t.find("{host}", h + 1) != std::string::npos) {
+    d.add(ErrorCode::bad_value, at, "special_principal", "must contain {user} and {host} exactly once each");
+    return;
+  }
+  const auto first = std::min(u, h);
+  const auto second = std::max(u, h);
+  p.user_first_ = u < h;
+  p.template_prefix_ = t.substr(0, first);
+  p.template_middle_ = t.substr(first + 6, second - first - 6);
+  p.template_suffix_ = t.substr(second + 6);
+  if (p.template_middle_.empty()) {
+    d.add(ErrorCode::bad_value, at, "special_principal",
+          "{user} and {host} need a separator between them, or names are ambiguous");
+  }
+  const std::string fixed = p.template_prefix_ + p.template_middle_ + p.template_suffix_;
+  if (fixed.find_first_of("/@\\{} \t") != std::string::npos) {
+    d.add(ErrorCode::bad_value, at, "special_principal",
+          "may hold only name characters besides {user} and {host}");
+  }
+}
+
+void PolicyBuilder::cross_check(const SiteConfig& cfg, Diagnostics& d) {
+  for (std::size_t i = 0; i < cfg.hosts.size(); ++i) {
+    const HostEntry& a = cfg.hosts[i];
+    const std::string akey = std::string(a.role == Role::bastion ? "bastion." : "legacy.") + a.name;
+    std::vector<std::string> a_names{lower(a.fqdn)};
+    for (const auto& alias : a.aliases) a_names.push_back(lower(alias));
+    for (std::size_t j = 0; j < i; ++j) {
+      const HostEntry& b = cfg.hosts[j];
+      const std::string bkey = std::string(b.role == Role::bastion ? "bastion." : "legacy.") + b.name;
+      if (a.name == b.name) {
+        d.add(ErrorCode::duplicate, a.where, akey, "host name already used by [" + bkey + "]");
+      }
+      std::vector<std::string> b_names{lower(b.fqdn)};
+      for (const auto& alias : b.aliases) b_names.push_back(lower(alias));
+      for (const auto& n : a_names) {
+        if (!n.empty() && std::find(b_names.begin(), b_names.end(), n) != b_names.end()) {
+          d.add(ErrorCode::duplicate, a.where, akey + ".fqdn", "\"" + n + "\" is also a name of [" + bkey + "]");
+        }
+      }
+      if (a.role != b.role) {
+        const HostEntry& bastion = a.role == Role::bastion ? a : b;
+        const HostEntry& legacy = a.role == Role::bastion ? b : a;
+        for (const Cidr& x : bastion.addresses) {
+          for (const Cidr& y : legacy.addresses) {
+            if (overlaps(x, y)) {
+              d.add(ErrorCode::conflict, bastion.where, "bastion." + bastion.name + ".addresses",
+                    x.to_string() + " overlaps legacy guest " + legacy.name + "'s " + y.to_string() +
+                        ": a legacy guest's address must never count as a bastion");
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+Expected<Policy> PolicyBuilder::build(const toml::table& root, Diagnostics& d) {
+  Policy p;
+  SiteConfig& cfg = p.config_;
+  cfg.source = d.file();
+  auto hosts = [&](Role role, std::string_view section) {
+    return [&cfg, role, section](const toml::node& n, const std::string&, Diagnostics& dd) {
+      load_hosts(n, role, section, cfg, dd);
+    };
+  };
+  auto section = [](std::vector<Field> fields) {
+    return [fields = std::move(fields)](const toml::node& n, const std::string& key, Diagnostics& dd) {
+      if (expect(n, toml::node_type::table, key, dd)) apply(*n.as_table(), key, fields, n.source(), dd);
+    };
+  };
+  const std::vector<std::pair<std::string_view, EnforceMode>> modes = {
+      {"enforce", EnforceMode::enforce}, {"monitor", EnforceMode::monitor}};
+  constexpr auto kDay = 86400u;
+  const Field top[] = {
+      {"realm", text(cfg.realm, true), true},
+      {"special_principal", text(cfg.special_principal, true)},
+      {"bastion", hosts(Role::bastion, "bastion")},
+      {"legacy", hosts(Role::legacy, "legacy")},
+      {"bastion_access", section({{"allowed_sources", cidr_array(cfg.allowed_sources)}})},
+      {"login", section({
+                    {"legacy_console", choice(cfg.legacy_login.console, kAllowDeny)},
+                    {"legacy_without_principal", choice(cfg.legacy_login.without_principal, kAllowDeny)},
+                    {"bastion_console", choice(cfg.bastion_login.console, kAllowDeny)},
+                    {"bastion_without_principal", choice(cfg.bastion_login.without_principal, kAllowDeny)},
+                })},
+      {"agent", section({
+                    {"listen", text_array(cfg.agent.listen, listen_url_ok)},
+                    {"tail", text_array(cfg.agent.tail, non_empty_text)},
+                    {"state_dir", text(cfg.agent.state_dir, true)},
+                    {"alarm_log", text(cfg.agent.alarm_log, true)},
+                    {"allowed_peers", cidr_array(cfg.agent.allowed_peers)},
+                    {"max_frame_bytes", u32(cfg.agent.max_frame_bytes, 480, 16u << 20)},
+                    {"queue_messages", u32(cfg.agent.queue_messages, 16, 1u << 24)},
+                    {"metrics", text(cfg.agent.metrics)},
+                })},
+      {"alarms", section({
+                     {"window_seconds", u32(cfg.alarms.window_seconds, 1, 7 * kDay)},
+                     {"skew_seconds", u32(cfg.alarms.skew_seconds, 0, kDay)},
+                     {"syslog_target", text(cfg.alarms.syslog_target)},
+                     {"exec", text_array(cfg.alarms.exec, non_empty_text)},
+                     {"webhook", text(cfg.alarms.webhook)},
+                 })},
+      {"rules", section({
+                    {"dir", text(cfg.rules.dir)},
+                    {"disabled", text_array(cfg.rules.disabled, non_empty_text)},
+                    {"guessing_threshold", u32(cfg.rules.guessing_threshold, 1, 1000000)},
+                    {"guessing_window_seconds", u32(cfg.rules.guessing_window_seconds, 1, 7 * kDay)},
+                    {"regex_match_limit", u32(cfg.rules.regex_match_limit, 1000, 100000000)},
+                })},
+      {"kdc", section({
+                  {"mode", choice(cfg.kdc.mode, modes)},
+                  {"require_bastion_addresses", boolean(cfg.kdc.require_bastion_addresses)},
+              })},
+  };
+  apply(root, "", top, root.source(), d);
+
+  if (!cfg.realm.empty() && (cfg.realm.find_first_of("@/\\ \t") != std::string::npos)) {
+    d.add(ErrorCode::bad_value, d.at(root.get("realm")->source()), "realm", "not a realm name");
+  }
+  check_template(p, root, d);
+  cross_check(cfg, d);
+  if (std::none_of(cfg.hosts.begin(), cfg.hosts.end(), [](const HostEntry& h) { return h.role == Role::bastion; })) {
+    d.add(ErrorCode::missing_key, Location{d.file(), 0, 0}, "bastion", "no [bastion.<name>] is configured");
+  }
+  if (!d.empty()) return d.take();
+
+  auto parser = PrincipalParser::create();
+  if (!parser) return parser.errors();
+  p.parser_ = std::move(parser.value());
+  return p;
+}
+
+Policy::Policy() = default;
+Policy::Policy(Policy&&) noexcept = default;
+Policy& Policy::operator=(Policy&&) noexcept = default;
+Policy::~Policy() = default;
+
+Expected<Policy> Policy::load(std::string_view toml_text, std::string_view file_name) {
+  Diagnostics d{std::string(file_name)};
+  if (toml_text.size() > kMaxConfigBytes) {
+    d.add(ErrorCode::bad_value, Location{d.file(), 0, 0}, "", "config larger than 4 MiB");
+    return d.take();
+  }
+  if (toml_text.find('\0') != std::string_view::npos) {
+    d.add(ErrorCode::syntax, Location{d.file(), 0, 0}, "", "config contains a NUL byte");
+    return d.take();
+  }
+  toml::parse_result parsed = toml::parse(toml_text, file_name);
+  if (!parsed) {
+    const toml::parse_error& e = parsed.error();
+    d.add(ErrorCode::syntax, e.source(), "", std::string(e.description()));
+    return d.take();
+  }
+  return PolicyBuilder::build(parsed.table(), d);
+}
+
+Expected<Policy> Policy::load_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Error{ErrorCode::io, {path, 0, 0}, "", "cannot read config: " + std::string(std::strerror(errno))};
+  }
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  return load(buf.str(), path);
+}
+
+const HostEntry* Policy::find_host(std::string_view short_name) const noexcept {
+  for (const auto& h : config_.hosts) {
+    if (h.name == short_name) return &h;
+  }
+  return nullptr;
+}
+
+const HostEntry* Policy::find_host_by_fqdn(std::string_view name) const noexcept {
+  auto same = [](std::string_view a, std::string_view b) {
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
+             return std::tolower(x) == std::tolower(y);
+           });
+  };
+  for (const auto& h : config_.hosts) {
+    if (same(h.fqdn, name)) return &h;
+    for (const auto& a : h.aliases) {
+      if (same(a, name)) return &h;
+    }
+  }
+  return nullptr;
+}
+
+const HostEntry* Policy::bastion_at(const Address& address) const noexcept {
+  for (const auto& h : config_.hosts) {
+    if (h.role != Role::bastion) continue;
+    for (const auto& c : h.addresses) {
+      if (c.contains(address)) return &h;
+    }
+  }
+  return nullptr;
+}
+
+bool Policy::is_bastion_address(const Address& address) const noexcept {
+  return bastion_at(address) != nullptr;
+}
+
+bool Policy::is_allowed_source(const Address& address) const noexcept {
+  return std::any_of(config_.allowed_sources.begin(), config_.allowed_sources.end(),
+                     [&](const Cidr& c) { return c.contains(address); });
+}
+
+}  // namespace hopguard

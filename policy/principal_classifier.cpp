@@ -1,0 +1,149 @@
+// Principal classification (DESIGN section 4). Syntax is libkrb5's; classes are the site's.
+#include "principal_parser.hpp"
+
+#include <hopguard/policy.hpp>
+
+#include <krb5.h>
+
+#include <algorithm>
+
+namespace hopguard {
+
+std::string_view to_string(PrincipalClass c) noexcept {
+  switch (c) {
+    case PrincipalClass::regular: return "regular";
+    case PrincipalClass::special: return "special";
+    case PrincipalClass::service: return "service";
+    case PrincipalClass::foreign: return "foreign";
+    case PrincipalClass::invalid: return "invalid";
+  }
+  return "invalid";
+}
+
+Expected<std::unique_ptr<PrincipalParser>> PrincipalParser::create() {
+  krb5_context ctx = nullptr;
+  const krb5_error_code rc = krb5_init_secure_context(&ctx);
+  if (rc != 0) {
+    return Error{ErrorCode::internal, {}, "", "libkrb5 context: " + std::string(error_message(rc))};
+  }
+  return std::unique_ptr<PrincipalParser>(new PrincipalParser(ctx));
+}
+
+PrincipalParser::~PrincipalParser() { krb5_free_context(ctx_); }
+
+bool PrincipalParser::parse(std::string_view text, ParsedPrincipal* out, std::string* why) const {
+  const std::string z(text);  // libkrb5 wants NUL-terminated text
+  std::lock_guard<std::mutex> lock(mu_);
+  krb5_principal p = nullptr;
+  krb5_error_code rc = krb5_parse_name_flags(ctx_, z.c_str(), KRB5_PRINCIPAL_PARSE_REQUIRE_REALM, &p);
+  if (rc != 0) {
+    const char* msg = krb5_get_error_message(ctx_, rc);
+    *why = msg;
+    krb5_free_error_message(ctx_, msg);
+    return false;
+  }
+  char* unparsed = nullptr;
+  rc = krb5_unparse_name(ctx_, p, &unparsed);
+  if (rc != 0) {
+    krb5_free_principal(ctx_, p);
+    *why = "cannot unparse";
+    return false;
+  }
+  out->name = unparsed;
+  krb5_free_unparsed_name(ctx_, unparsed);
+  out->realm.assign(p->realm.data, p->realm.length);
+  out->components.clear();
+  for (krb5_int32 i = 0; i < p->length; ++i) {
+    out->components.emplace_back(p->data[i].data, p->data[i].length);
+  }
+  krb5_free_principal(ctx_, p);
+  return true;
+}
+
+Principal Policy::classify(std::string_view text) const {
+  Principal out;
+  out.name = std::string(text.substr(0, kMaxPrincipalLength));
+  if (text.empty()) {
+    out.why_invalid = "empty principal";
+    return out;
+  }
+  if (text.size() > kMaxPrincipalLength) {
+    out.why_invalid = "principal longer than " + std::to_string(kMaxPrincipalLength) + " bytes";
+    return out;
+  }
+  if (std::any_of(text.begin(), text.end(),
+                  [](char ch) { return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f; })) {
+    out.why_invalid = "control byte in principal";
+    return out;
+  }
+  ParsedPrincipal parsed;
+  std::string why;
+  if (!parser_->parse(text, &parsed, &why)) {
+    out.why_invalid = "not a principal: " + why;
+    return out;
+  }
+  if (parsed.components.empty() || parsed.realm.empty() ||
+      std::any_of(parsed.components.begin(), parsed.components.end(),
+                  [](const std::string& c) { return c.empty(); })) {
+    out.why_invalid = "principal with an empty component or realm";
+    return out;
+  }
+  out.name = std::move(parsed.name);
+  out.realm = std::move(parsed.realm);
+  out.components = std::move(parsed.components);
+
+  if (out.realm != config_.realm) {  // realms are case-sensitive: hg.test is not HG.TEST
+    out.cls = PrincipalClass::foreign;
+    if (out.components.size() == 1) out.user = out.components[0];
+    return out;
+  }
+  if (out.components.size() >= 2) {
+    out.cls = PrincipalClass::service;
+    return out;
+  }
+  const std::string& primary = out.components[0];
+  // Special iff primary == prefix + user + middle + host + suffix (or host before user) for a
+  // configured legacy guest, with a non-empty user. Should two guests both fit, the longer host
+  // name wins: "x-a-b" with guests "a-b" and "b" is user x on a-b.
+  const HostEntry* best = nullptr;
+  std::string best_user;
+  for (const auto& host : config_.hosts) {
+    if (host.role != Role::legacy) continue;
+    const std::string& h = host.name;
+    std::string head = template_prefix_;
+    std::string tail = template_suffix_;
+    if (user_first_) {
+      tail.insert(0, template_middle_ + h);
+    } else {
+      head += h + template_middle_;
+    }
+    if (primary.size() <= head.size() + tail.size()) continue;
+    if (primary.compare(0, head.size(), head) != 0) continue;
+    if (primary.compare(primary.size() - tail.size(), tail.size(), tail) != 0) continue;
+    if (best != nullptr && best->name.size() >= h.size()) continue;
+    best = &host;
+    best_user = primary.substr(head.size(), primary.size() - head.size() - tail.size());
+  }
+  if (best != nullptr) {
+    out.cls = PrincipalClass::special;
+    out.user = std::move(best_user);
+    out.host = best->name;
+  } else {
+    out.cls = PrincipalClass::regular;
+    out.user = primary;
+  }
+  return out;
+}
+
+std::string Policy::special_principal_for(std::string_view user, std::string_view host) const {
+  std::string primary = template_prefix_;
+  if (user_first_) {
+    primary.append(user).append(template_middle_).append(host);
+  } else {
+    primary.append(host).append(template_middle_).append(user);
+  }
+  primary += template_suffix_;
+  return primary + "@" + config_.realm;
+}
+
+}  // namespace hopguard

@@ -1,0 +1,41 @@
+// Internal to policy/: libkrb5 principal parsing behind a small, thread-safe interface.
+#pragma once
+
+#include <hopguard/error.hpp>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct _krb5_context;
+
+namespace hopguard {
+
+struct ParsedPrincipal {
+  std::string name;  // krb5_unparse_name
+  std::string realm;
+  std::vector<std::string> components;
+};
+
+// Owns one krb5_context created with krb5_init_secure_context (ignores KRB5_CONFIG and other
+// environment variables, as a library loaded into sshd or the KDC must). The context is only
+// used for parsing; calls are serialized because MIT contexts are not thread-safe.
+class PrincipalParser {
+ public:
+  static Expected<std::unique_ptr<PrincipalParser>> create();
+  ~PrincipalParser();
+  PrincipalParser(const PrincipalParser&) = delete;
+  PrincipalParser& operator=(const PrincipalParser&) = delete;
+
+  // Parses text (must carry an explicit realm). On failure returns false and sets *why.
+  bool parse(std::string_view text, ParsedPrincipal* out, std::string* why) const;
+
+ private:
+  explicit PrincipalParser(_krb5_context* ctx) : ctx_(ctx) {}
+  _krb5_context* ctx_;
+  mutable std::mutex mu_;
+};
+
+}  // namespace hopguard
