@@ -1,0 +1,48 @@
+// Decoders: a syslog record -> an event, chosen by the record's program name through one
+// registry (decoder_registry.cpp). Contract: decode never throws, never allocates after the
+// scratch buffer has grown to the longest line, and returns false for any line it does not
+// recognise (counted by the engine as a parse failure of that source).
+//
+// Dispatch is on the program name only: text inside another program's message never becomes an
+// sshd or KDC event, whatever it looks like.
+#pragma once
+
+#include "event.hpp"
+#include "syslog_record.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace hopguard::scanner {
+
+// Reused between calls to hold unescaped values (quoted key=value records).
+struct DecodeScratch {
+  std::string buffer;
+};
+
+// krb5kdc: "AS_REQ (...) IP: STATUS: ..." and "TGS_REQ (...) IP: STATUS: authtime N, ...".
+bool decode_kdc(const SyslogRecord& record, Event& event, DecodeScratch& scratch) noexcept;
+// sshd and sshd-session.
+bool decode_sshd(const SyslogRecord& record, Event& event, DecodeScratch& scratch) noexcept;
+// hopguard decision records: the message is the key=value record of decision_record.hpp,
+// optionally preceded by "pam_hopguard(SERVICE:TYPE): " (pam_syslog's prefix).
+bool decode_hopguard(const SyslogRecord& record, Event& event, DecodeScratch& scratch) noexcept;
+
+using DecodeFn = bool (*)(const SyslogRecord&, Event&, DecodeScratch&) noexcept;
+
+struct DecoderEntry {
+  std::string_view program;  // exact program name
+  EventSource source;
+  DecodeFn decode;
+};
+
+// The registry: the decoder for a program name, or null (the line is another program's and is
+// counted as skipped). sshd lines whose message starts with "pam_hopguard(" are hopguard
+// records (pam_syslog logs under the calling program's name); the engine handles that case.
+const DecoderEntry* find_decoder(std::string_view program) noexcept;
+
+// Splits a key=value record (decision_record.hpp escaping) into its values. Values with
+// escapes are unescaped into scratch. Returns false if the text is not such a record.
+bool decode_decision_record(std::string_view text, Event& event, DecodeScratch& scratch) noexcept;
+
+}  // namespace hopguard::scanner

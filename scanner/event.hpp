@@ -1,0 +1,60 @@
+// Event: what a decoder extracted from one syslog record. Views into the record's frame (or
+// into the decoder's scratch buffer for unescaped values); valid until the next decode call.
+#pragma once
+
+#include "syslog_record.hpp"
+
+#include <cstdint>
+#include <string_view>
+
+namespace hopguard::scanner {
+
+enum class EventSource : std::uint8_t { none, kdc, sshd, hopguard };
+
+enum class EventKind : std::uint8_t {
+  none = 0,
+  kdc_as,              // krb5kdc AS_REQ
+  kdc_tgs,             // krb5kdc TGS_REQ
+  ssh_accepted,        // sshd "Accepted METHOD for USER from IP port N ssh2[: EXTRA]"
+  ssh_failed,          // sshd "Failed METHOD for [invalid user ]USER from IP port N ssh2"
+  ssh_postponed,       // sshd "Postponed METHOD for USER from IP port N ssh2"
+  ssh_authorized,      // sshd "Authorized to USER, krb5 principal P (krb5_kuserok)"
+  ssh_closed_preauth,  // sshd "Connection closed by authenticating user USER IP port N [preauth]"
+  ssh_session_failed,  // sshd "PAM: pam_open_session(): ERROR"
+  hg_decision,         // hopguard decision record (PAM module via pam_syslog, plugins via ident hopguard)
+  count_               // number of kinds (not a kind)
+};
+
+std::string_view to_string(EventKind kind) noexcept;     // "kdc.as", "sshd.accepted", ...
+EventKind parse_event_kind(std::string_view text) noexcept;  // none when unknown
+std::string_view to_string(EventSource source) noexcept;  // "kdc", "sshd", "hopguard"
+
+struct Event {
+  EventKind kind = EventKind::none;
+  EventSource source = EventSource::none;
+  const SyslogRecord* record = nullptr;  // the record this event came from
+  std::string_view host;      // the logging host (syslog hostname; empty when none)
+  std::string_view pid;       // the logging process id (correlates sshd lines of one login)
+
+  // KDC: the status word (ISSUE, PREAUTH_FAILED, HOPGUARD_..., any other word as-is);
+  // sshd: the method's outcome is the kind, status holds nothing; hopguard: the verdict word.
+  std::string_view status;
+  std::string_view principal;   // KDC: client; sshd: krb5 principal when logged; hopguard: principal=
+  bool principal_truncated = false;  // the KDC cut the name (124 bytes + "..."): never a configured principal
+  std::string_view service;     // KDC: server principal
+  bool service_truncated = false;
+  std::string_view address;     // KDC: client address; sshd: "from" address; hopguard: rhost=
+  std::string_view user;        // sshd: the user name (attacker text on failures); hopguard: user=
+  bool invalid_user = false;    // sshd: "invalid user" (the account does not exist)
+  std::string_view method;      // sshd: gssapi-with-mic, password, ...
+  std::string_view port;        // sshd: source port
+  std::string_view detail;      // KDC: error text; sshd: the EXTRA after "ssh2: " or the PAM error
+  // hopguard records
+  std::string_view rule;        // rule=
+  std::string_view role;        // role=
+  std::string_view record_host; // host= (the enforcing host's short name)
+  std::string_view stage;       // stage=
+  std::string_view component;   // "pam_hopguard", "hopguard" (plugins)
+};
+
+}  // namespace hopguard::scanner

@@ -1,0 +1,87 @@
+// Framing: a byte stream (one TCP connection, one UDP datagram, one file) -> frames, one syslog
+// message each. Contract: every byte fed ends up in exactly one emitted frame or in one counted
+// FrameIssue; memory held between calls never exceeds Options::max_frame_bytes.
+//
+// Two framings, detected per stream from its first byte (RFC 6587): a stream whose first byte is
+// an ASCII digit 1-9 is octet-counted ("LEN SP MSG"), anything else is LF-delimited. A trailing
+// CR before the LF is removed (CRLF senders). A NUL byte is kept inside the frame (the syslog
+// parser and decoders treat it as an ordinary byte); it never ends a frame.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace hopguard::scanner {
+
+enum class Framing : std::uint8_t { unknown, lf, octet_counted };
+
+enum class FrameIssue : std::uint8_t {
+  oversized,     // longer than max_frame_bytes: the first max_frame_bytes are emitted, marked
+  truncated,     // the stream ended inside a frame: what was received is emitted, marked
+  bad_count,     // octet-counted stream with a malformed length (not digits, 0, > 9 digits):
+                 // the stream falls back to LF framing from that byte on
+};
+
+std::string_view to_string(FrameIssue issue) noexcept;
+std::string_view to_string(Framing framing) noexcept;
+
+struct FramerOptions {
+  std::uint32_t max_frame_bytes = 65536;  // as [agent] max_frame_bytes
+  Framing framing = Framing::unknown;     // unknown: detect from the first byte of the stream
+};
+
+struct FramerStats {
+  std::uint64_t frames = 0;
+  std::uint64_t oversized = 0;
+  std::uint64_t truncated = 0;
+  std::uint64_t bad_count = 0;
+};
+
+// One frame. `text` is valid only during the callback. `issue_set` is false for a clean frame.
+struct Frame {
+  std::string_view text;
+  bool issue_set = false;
+  FrameIssue issue = FrameIssue::oversized;
+};
+
+// Not thread-safe; one Framer per stream (connection or file). Cheap to construct.
+class Framer {
+ public:
+  using FrameCallback = std::function<void(const Frame&)>;
+
+  explicit Framer(FramerOptions options = {});
+
+  // Feeds the next bytes of the stream; calls on_frame for every frame completed by them.
+  // Complete frames inside `bytes` are passed without copying.
+  void feed(std::string_view bytes, const FrameCallback& on_frame);
+  // End of stream: a partial frame still held is emitted, marked truncated (LF framing: a last
+  // line without LF is emitted as a clean frame, since files commonly end that way).
+  void finish(const FrameCallback& on_frame);
+
+  Framing framing() const noexcept { return framing_; }
+  const FramerStats& stats() const noexcept { return stats_; }
+  // Bytes held for an incomplete frame (never more than max_frame_bytes).
+  std::size_t pending_bytes() const noexcept { return buffer_.size(); }
+
+ private:
+  void emit(std::string_view text, bool issue_set, FrameIssue issue, const FrameCallback& cb);
+  void feed_lf(std::string_view bytes, const FrameCallback& cb);
+  void feed_octet(std::string_view bytes, const FrameCallback& cb);
+
+  FramerOptions options_;
+  Framing framing_;
+  FramerStats stats_;
+  std::string buffer_;         // partial frame (LF) or partial length/message (octet-counted)
+  bool discarding_ = false;    // LF: inside an oversized line, dropping until the next LF
+  // octet-counted state
+  bool in_count_ = true;       // reading the decimal length
+  std::uint64_t count_ = 0;    // declared length of the current message
+  std::uint32_t count_digits_ = 0;
+  std::uint64_t remaining_ = 0;  // bytes of the current message still to come
+  std::uint64_t skip_ = 0;       // bytes of an oversized message still to drop
+};
+
+}  // namespace hopguard::scanner

@@ -1,0 +1,113 @@
+// Ruleset: rules/*.toml compiled once into an immutable object (reader -> compiler -> ruleset).
+// Reload builds a new Ruleset and swaps the shared_ptr; a failed compile keeps the old one.
+//
+// A rule file declares its source and a list of rules:
+//
+//   source = "kdc"                        # kdc | sshd | hopguard | syslog (user rules)
+//   [[rule]]
+//   id = "regular-cred-on-legacy"         # DESIGN section 5 id, or a user id
+//   name = "Ordinary credential used toward a legacy guest"
+//   severity = 73                         # 0..100
+//   events = ["kdc.tgs"]                  # event kinds (event.hpp to_string)
+//   status = ["ISSUE", "HOPGUARD_*"]      # optional; a trailing * is a prefix match
+//   principal_class = ["regular", "foreign"]  # optional; also "truncated", "none" (no principal)
+//   target = "service"                    # service | host | principal | record: where the
+//                                         # target host comes from (see ruleset.cpp)
+//   target_role = "legacy"                # optional: legacy | bastion | configured | unknown
+//   target_vs_principal_host = "different"  # optional: same | different
+//   service = "not-tgt"                   # optional: tgt | not-tgt (krbtgt/REALM@REALM)
+//   address = "not-bastion"               # optional: bastion | not-bastion | allowed-source |
+//                                         # not-allowed-source | not-bastion-nor-allowed | present
+//   verdict = ["deny", "would-deny"]      # optional, hopguard records
+//   record_rule = "same"                  # optional, hopguard records: rule= equals this id
+//   threshold = "config"                  # optional: count per (target, address) and alarm at
+//                                         # [rules] guessing_threshold within its window; or an integer
+//   window_seconds = 300                  # optional with an integer threshold
+//
+// User rules (source = "syslog") add: program = "NAME" (exact) and regex = '...' (Boost.Regex,
+// perl syntax, compiled once, match limit [rules] regex_match_limit) with named captures
+// principal, user, address, target mapped to those fields. The same id may appear in several
+// files (one per source: that is how KDC and host evidence meet in one incident) but only once
+// per source, and with the same name and severity everywhere.
+#pragma once
+
+#include "event.hpp"
+
+#include <hopguard/error.hpp>
+#include <hopguard/policy.hpp>
+#include <hopguard/principal.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hopguard::scanner {
+
+struct RuleFile {
+  std::string name;  // for messages ("rules/kdc.toml")
+  std::string text;  // TOML
+};
+
+// The rule files built into the library (rules/*.toml of the source tree at build time), so
+// `hopguard scan` needs no installed data directory.
+const std::vector<RuleFile>& shipped_rule_files();
+
+struct CompiledRule;  // ruleset.cpp
+
+// Why one rule did or did not match one event (for `hopguard rules test`).
+struct RuleTrace {
+  std::string rule_id;
+  std::string file;
+  std::uint32_t line = 0;
+  bool matched = false;
+  std::string why;  // "matched" or the first condition that failed, one short phrase
+};
+
+// The facts a rule sees about an event, derived once from the event and the policy.
+struct EventFacts {
+  Principal principal;             // classified principal (cls invalid and name empty when none)
+  bool has_principal = false;
+  bool principal_truncated = false;
+  const HostEntry* target = nullptr;   // resolved per the rule's target source, see facts_for()
+  const HostEntry* service_host = nullptr;  // host of the KDC service principal
+  const HostEntry* logging_host = nullptr;  // host named by the syslog hostname
+  const HostEntry* record_host = nullptr;   // host named by a record's host=
+  const HostEntry* principal_host = nullptr;  // the legacy guest of a special principal
+  bool service_is_tgt = false;     // service is krbtgt/REALM@REALM (TGT request or renewal)
+  std::string target_name;         // best known target short name (may be unconfigured)
+  bool address_parsed = false;
+  bool address_is_bastion = false;
+  bool address_allowed = false;
+};
+
+class Ruleset {
+ public:
+  // Compiles every file; reports every error (file, line, key) at once. config supplies
+  // disabled ids, the guessing threshold and window, and the regex match limit.
+  static Expected<std::shared_ptr<const Ruleset>> compile(const std::vector<RuleFile>& files,
+                                                          const RulesConfig& config);
+
+  ~Ruleset();
+  Ruleset(const Ruleset&) = delete;
+  Ruleset& operator=(const Ruleset&) = delete;
+
+  std::size_t size() const noexcept;
+  // Rules that apply to an event kind, in file order.
+  const std::vector<const CompiledRule*>& rules_for(EventKind kind) const noexcept;
+  // User regex rules for a program name (exact), in file order; empty when none.
+  const std::vector<const CompiledRule*>& regex_rules_for(std::string_view program) const noexcept;
+  bool has_regex_rules() const noexcept;
+
+  const std::vector<std::unique_ptr<CompiledRule>>& all() const noexcept { return rules_; }
+
+ private:
+  Ruleset();
+  std::vector<std::unique_ptr<CompiledRule>> rules_;
+  struct Index;
+  std::unique_ptr<Index> index_;
+  friend class RulesetCompiler;
+};
+
+}  // namespace hopguard::scanner

@@ -1,0 +1,65 @@
+// Syslog records: one frame -> header fields + message. Contract: parse_syslog_record never
+// fails and never allocates; every field is a view into the frame; what cannot be parsed is
+// reported in SyslogRecord::quality and the rest of the record is still usable.
+//
+// Accepted shapes (tried in this order):
+//   RFC 5424   "<PRI>1 TIMESTAMP HOST APP PROCID MSGID [SD...] MSG"
+//   RFC 3164   "<PRI>Mmm dd HH:MM:SS[.frac] [HOST] TAG[PID]: MSG"   (HOST may be missing)
+//   file forms without PRI: "Mmm dd HH:MM:SS HOST TAG[PID]: MSG" (rsyslog traditional file
+//              format), "YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm) HOST TAG[PID]: MSG" (rsyslog
+//              RSYSLOG_FileFormat), and the MIT KDC FILE: log "Mmm dd HH:MM:SS HOST
+//              krb5kdc[PID](info): MSG" (the "(level)" suffix after the PID is accepted).
+// RFC 3164 has no year: the event time is the most recent date not later than the receive
+// time plus one day (a clock a little ahead on the sender is not a year in the past).
+// An unknown (for example localised) month name is not fatal: the record keeps the receive
+// time as event time and is marked time_unknown.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace hopguard::scanner {
+
+enum class SyslogFormat : std::uint8_t {
+  rfc5424,
+  rfc3164,      // with <PRI>
+  file_3164,    // "Mmm dd HH:MM:SS host tag: msg" without PRI (rsyslog files, KDC FILE: log)
+  file_3339,    // "YYYY-MM-DDTHH:MM:SS... host tag: msg" without PRI
+  bare,         // nothing recognisable: the whole frame is the message, no program
+};
+
+struct SyslogRecord {
+  SyslogFormat format = SyslogFormat::bare;
+  int priority = -1;           // 0..191, -1 when absent
+  std::int64_t event_ms = 0;   // event time, ms since the epoch UTC (receive time if unknown)
+  std::int64_t receive_ms = 0; // when the frame was received (given by the caller)
+  bool time_unknown = false;   // the header had no parsable timestamp
+  std::string_view hostname;   // empty when the header has none ("-" in RFC 5424 is empty)
+  std::string_view program;    // TAG / APP-NAME without "[pid]" and ":"; empty when none
+  std::string_view pid;        // digits between [ ] (or RFC 5424 PROCID); empty when none
+  std::string_view message;    // after "TAG[PID]: " (RFC 5424: after the structured data)
+  std::string_view raw;        // the whole frame
+};
+
+struct SyslogOptions {
+  // Offset applied to header times without a zone (RFC 3164): local time of the senders, in
+  // seconds east of UTC. The scanner is pure, so the caller supplies it (0: UTC).
+  std::int32_t utc_offset_seconds = 0;
+};
+
+// Parses one frame. receive_ms is the time the frame arrived (the year of RFC 3164 headers is
+// inferred from it).
+SyslogRecord parse_syslog_record(std::string_view frame, std::int64_t receive_ms,
+                                 const SyslogOptions& options = {}) noexcept;
+
+// The rsyslog imfile form: a file line carried as the message of a second syslog header
+// ("<13>Nov 22 ... kdc1 krb5kdc: Nov 22 ... kdc1 krb5kdc[12](info): AS_REQ ..."). If `outer`'s
+// message is itself a syslog line whose program equals outer's program, returns the inner
+// record (event time from the inner header when it has one); otherwise returns outer unchanged.
+// Only the same program may be unwrapped, so a message can never claim another program.
+SyslogRecord unwrap_inner_record(const SyslogRecord& outer, const SyslogOptions& options = {}) noexcept;
+
+// Days since 1970-01-01 of a proleptic Gregorian date (exposed for the tests).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept;
+
+}  // namespace hopguard::scanner
