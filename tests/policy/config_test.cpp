@@ -1,0 +1,231 @@
+// Every config error kind, each asserting file, line and key in the message.
+#include <hopguard/policy.hpp>
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+namespace hopguard {
+namespace {
+
+constexpr const char* kGood = R"(realm = "HG.TEST"
+special_principal = "{user}-{host}"
+[bastion.b]
+fqdn = "b.hg.test"
+addresses = ["127.0.0.2", "fd00::2/128"]
+[legacy.l1]
+fqdn = "l1.hg.test"
+addresses = ["127.0.0.3"]
+[bastion_access]
+allowed_sources = ["127.0.0.5/32"]
+)";
+
+struct Expect {
+  ErrorCode code;
+  std::uint32_t line;
+  std::string key;
+  std::string message_part;
+};
+
+// Loads text, expects failure with exactly the listed errors (in order).
+void expect_errors(const std::string& text, const std::vector<Expect>& want) {
+  auto p = Policy::load(text, "site.toml");
+  ASSERT_FALSE(p.ok()) << "config unexpectedly valid:\n" << text;
+  const Errors& got = p.errors();
+  ASSERT_EQ(got.size(), want.size()) << to_string(got);
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    SCOPED_TRACE(got[i].to_string());
+    EXPECT_EQ(got[i].code, want[i].code) << to_string(got[i].code);
+    EXPECT_EQ(got[i].where.file, "site.toml");
+    EXPECT_EQ(got[i].where.line, want[i].line);
+    EXPECT_EQ(got[i].key, want[i].key);
+    EXPECT_NE(got[i].message.find(want[i].message_part), std::string::npos);
+    // The printed form leads with file and line, then the key.
+    const std::string printed = got[i].to_string();
+    const std::string lead = want[i].line == 0 ? std::string("site.toml: ")
+                                               : "site.toml:" + std::to_string(want[i].line) + ":";
+    EXPECT_EQ(printed.rfind(lead, 0), 0u) << printed;
+    if (!want[i].key.empty()) {
+      EXPECT_NE(printed.find(want[i].key + ": "), std::string::npos);
+    }
+  }
+}
+
+TEST(Config, GoodConfigLoads) {
+  auto p = Policy::load(kGood, "site.toml");
+  ASSERT_TRUE(p.ok()) << to_string(p.errors());
+  const SiteConfig& c = p->config();
+  EXPECT_EQ(c.realm, "HG.TEST");
+  ASSERT_EQ(c.hosts.size(), 2u);
+  EXPECT_EQ(c.hosts[0].name, "b");
+  EXPECT_EQ(c.hosts[0].role, Role::bastion);
+  EXPECT_EQ(c.hosts[0].where.line, 3u);
+  EXPECT_EQ(c.hosts[1].addresses[0].to_string(), "127.0.0.3/32");
+  EXPECT_EQ(c.agent.state_dir, "/var/lib/hopguard");  // defaults apply
+  EXPECT_EQ(c.legacy_login.console, LoginDefault::deny);
+  EXPECT_EQ(c.bastion_login.console, LoginDefault::allow);
+}
+
+TEST(Config, ShippedExampleIsValidAndDocumentsEveryDefault) {
+  const char* src = std::getenv("HOPGUARD_SOURCE_DIR");
+  ASSERT_NE(src, nullptr);
+  auto p = Policy::load_file(std::string(src) + "/etc/hopguard.toml");
+  ASSERT_TRUE(p.ok()) << to_string(p.errors());
+  // The example spells out the defaults: loading it changes none of them.
+  const SiteConfig& c = p->config();
+  const SiteConfig d;
+  EXPECT_EQ(c.agent.max_frame_bytes, d.agent.max_frame_bytes);
+  EXPECT_EQ(c.agent.queue_messages, d.agent.queue_messages);
+  EXPECT_EQ(c.alarms.window_seconds, d.alarms.window_seconds);
+  EXPECT_EQ(c.alarms.skew_seconds, d.alarms.skew_seconds);
+  EXPECT_EQ(c.rules.guessing_threshold, d.rules.guessing_threshold);
+  EXPECT_EQ(c.rules.guessing_window_seconds, d.rules.guessing_window_seconds);
+  EXPECT_EQ(c.rules.regex_match_limit, d.rules.regex_match_limit);
+  EXPECT_EQ(c.legacy_login.console, d.legacy_login.console);
+  EXPECT_EQ(c.legacy_login.without_principal, d.legacy_login.without_principal);
+  EXPECT_EQ(c.bastion_login.console, d.bastion_login.console);
+  EXPECT_EQ(c.bastion_login.without_principal, d.bastion_login.without_principal);
+  EXPECT_EQ(c.kdc.mode, d.kdc.mode);
+  EXPECT_EQ(c.kdc.require_bastion_addresses, d.kdc.require_bastion_addresses);
+}
+
+TEST(Config, SyntaxError) {
+  expect_errors("realm = \"HG.TEST\"\n[bastion.b\nfqdn = 1\n", {{ErrorCode::syntax, 2, "", ""}});
+}
+
+TEST(Config, DuplicateKeyIsASyntaxErrorWithItsLine) {
+  expect_errors("realm = \"X\"\n" + std::string(kGood), {{ErrorCode::syntax, 2, "", "realm"}});
+}
+
+TEST(Config, UnknownKeys) {
+  expect_errors("colour = \"blue\"\n" + std::string(kGood), {{ErrorCode::unknown_key, 1, "colour", "unknown key"}});
+  std::string t = kGood;
+  t.insert(t.find("[legacy.l1]"), "adresses = [\"127.0.0.9\"]\n");
+  expect_errors(t, {{ErrorCode::unknown_key, 6, "bastion.b.adresses", "unknown key"}});
+  expect_errors(std::string(kGood) + "[agent]\nlisten = []\nbogus = 1\n",
+                {{ErrorCode::unknown_key, 13, "agent.bogus", "unknown key"}});
+  expect_errors(std::string(kGood) + "[nonsense]\n", {{ErrorCode::unknown_key, 11, "nonsense", "unknown key"}});
+}
+
+TEST(Config, WrongTypes) {
+  std::string t = kGood;
+  t.replace(0, t.find('\n'), "realm = 5");
+  expect_errors(t, {{ErrorCode::wrong_type, 1, "realm", "expected a string, found an integer"}});
+  t = kGood;
+  t.replace(t.find("[\"127.0.0.3\"]"), 13, "\"127.0.0.3\"");
+  expect_errors(t, {{ErrorCode::wrong_type, 8, "legacy.l1.addresses", "expected an array"}});
+  expect_errors(std::string(kGood) + "[rules]\nguessing_threshold = \"5\"\n",
+                {{ErrorCode::wrong_type, 12, "rules.guessing_threshold", "expected an integer"}});
+  expect_errors(std::string(kGood) + "[kdc]\nrequire_bastion_addresses = \"yes\"\n",
+                {{ErrorCode::wrong_type, 12, "kdc.require_bastion_addresses", "expected a boolean"}});
+  expect_errors(std::string(kGood) + "[legacy.l2]\nfqdn = \"l2.hg.test\"\naddresses = [1]\n",
+                {{ErrorCode::wrong_type, 13, "legacy.l2.addresses[0]", "expected a string"}});
+}
+
+TEST(Config, MissingKeys) {
+  std::string t = kGood;
+  t.erase(0, t.find('\n') + 1);  // no realm
+  expect_errors(t, {{ErrorCode::missing_key, 1, "realm", "required"}});
+  t = kGood;
+  t.erase(t.find("fqdn = \"l1.hg.test\"\n"), 20);
+  expect_errors(t, {{ErrorCode::missing_key, 6, "legacy.l1.fqdn", "required"}});
+}
+
+TEST(Config, DuplicateAndEmptyNames) {
+  expect_errors(std::string(kGood) + "[legacy.b]\nfqdn = \"other.hg.test\"\n",
+                {{ErrorCode::duplicate, 11, "legacy.b", "already used by [bastion.b]"}});
+  expect_errors(std::string(kGood) + "[legacy.\"\"]\nfqdn = \"x.hg.test\"\n",
+                {{ErrorCode::bad_value, 11, "legacy.", "short name"}});
+  std::string t = kGood;
+  t.replace(t.find("\"l1.hg.test\""), 12, "\"\"");
+  expect_errors(t, {{ErrorCode::bad_value, 7, "legacy.l1.fqdn", "must not be empty"}});
+  expect_errors(std::string(kGood) + "[legacy.l2]\nfqdn = \"l2.hg.test\"\naliases = [\"\"]\n",
+                {{ErrorCode::bad_value, 13, "legacy.l2.aliases[0]", "must not be empty"}});
+}
+
+TEST(Config, FqdnUsedByTwoHosts) {
+  expect_errors(std::string(kGood) + "[legacy.l2]\nfqdn = \"L1.hg.test\"\n",
+                {{ErrorCode::duplicate, 11, "legacy.l2.fqdn", "also a name of [legacy.l1]"}});
+  expect_errors(std::string(kGood) + "[legacy.l2]\nfqdn = \"l2.hg.test\"\naliases = [\"b.hg.test\"]\n",
+                {{ErrorCode::duplicate, 11, "legacy.l2.fqdn", "also a name of [bastion.b]"}});
+}
+
+TEST(Config, BadAddresses) {
+  for (const char* bad : {"127.0.0.300", "10.0.0.1/8", "fd00::/129", "127.0.0.1/33", "bastion.hg.test",
+                          "", "127.0.0.1/", "127.0.0.1/+8", "::1%eth0", " 127.0.0.1"}) {
+    std::string t = kGood;
+    t.replace(t.find("\"127.0.0.5/32\""), 14, "\"" + std::string(bad) + "\"");
+    SCOPED_TRACE(bad);
+    expect_errors(t, {{ErrorCode::bad_address, 10, "bastion_access.allowed_sources[0]", "not an IPv4/IPv6"}});
+  }
+  std::string t = kGood;
+  t.replace(t.find("[\"127.0.0.5/32\"]"), 16, "[\"127.0.0.5\", \"127.0.0.5/32\"]");
+  expect_errors(t, {{ErrorCode::duplicate, 10, "bastion_access.allowed_sources[1]", "listed twice"}});
+}
+
+TEST(Config, BastionAddressInsideALegacyGuests) {
+  std::string t = kGood;
+  t.replace(t.find("[\"127.0.0.3\"]"), 13, "[\"127.0.0.0/24\"]");
+  expect_errors(t, {{ErrorCode::conflict, 3, "bastion.b.addresses", "overlaps legacy guest l1"}});
+  t = kGood;
+  t.replace(t.find("[\"127.0.0.3\"]"), 13, "[\"::ffff:127.0.0.2\"]");
+  expect_errors(t, {{ErrorCode::conflict, 3, "bastion.b.addresses", "overlaps"}});
+}
+
+TEST(Config, TemplateNeedsUserAndHost) {
+  for (const char* bad : {"{user}", "{host}-x", "{user}-{user}", "{user}{host}", "{user}@{host}", "{user}-{host}-{host}"}) {
+    std::string t = kGood;
+    t.replace(t.find("\"{user}-{host}\""), 15, "\"" + std::string(bad) + "\"");
+    SCOPED_TRACE(bad);
+    auto p = Policy::load(t, "site.toml");
+    ASSERT_FALSE(p.ok());
+    ASSERT_EQ(p.errors().size(), 1u) << to_string(p.errors());
+    EXPECT_EQ(p.errors()[0].key, "special_principal");
+    EXPECT_EQ(p.errors()[0].where.line, 2u);
+    EXPECT_EQ(p.errors()[0].code, ErrorCode::bad_value);
+  }
+}
+
+TEST(Config, BadValues) {
+  expect_errors(std::string(kGood) + "[login]\nlegacy_console = \"maybe\"\n",
+                {{ErrorCode::bad_value, 12, "login.legacy_console", "must be allow | deny"}});
+  expect_errors(std::string(kGood) + "[agent]\nlisten = [\"http://x:1\"]\n",
+                {{ErrorCode::bad_value, 12, "agent.listen[0]", "tcp://ADDR:PORT"}});
+  expect_errors(std::string(kGood) + "[alarms]\nwindow_seconds = 0\n",
+                {{ErrorCode::bad_value, 12, "alarms.window_seconds", "between 1 and"}});
+  expect_errors(std::string(kGood) + "[kdc]\nmode = \"audit\"\n",
+                {{ErrorCode::bad_value, 12, "kdc.mode", "enforce | monitor"}});
+  expect_errors(std::string(kGood) + "[bastion.\"bad name\"]\nfqdn = \"x.hg.test\"\naddresses = [\"127.0.0.9\"]\n",
+                {{ErrorCode::bad_value, 11, "bastion.bad name", "short name"}});
+  std::string t = kGood;
+  t.replace(t.find("\"l1.hg.test\""), 12, "\"l1..hg.test\"");
+  expect_errors(t, {{ErrorCode::bad_value, 6, "legacy.l1.fqdn", "not a DNS name"}});
+}
+
+TEST(Config, EveryErrorAtOnce) {
+  std::string t = kGood;
+  t.replace(0, t.find('\n'), "realm = 5");
+  t = "colour = 1\n" + t + "[agent]\nqueue_messages = -1\n";
+  auto p = Policy::load(t, "site.toml");
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.errors().size(), 3u) << to_string(p.errors());
+}
+
+TEST(Config, NoBastionIsAnError) {
+  expect_errors("realm = \"HG.TEST\"\n[legacy.l1]\nfqdn = \"l1.hg.test\"\n",
+                {{ErrorCode::missing_key, 0, "bastion", "no [bastion"}});
+}
+
+TEST(Config, HostileFiles) {
+  EXPECT_FALSE(Policy::load(std::string("realm = \"A\0B\"\n", 14), "site.toml").ok());
+  EXPECT_FALSE(Policy::load(std::string(5u << 20, '#'), "site.toml").ok());
+  EXPECT_FALSE(Policy::load("\xff\xfe\x00", "site.toml").ok());
+  EXPECT_FALSE(Policy::load(std::string(100000, '['), "site.toml").ok());
+  auto p = Policy::load_file("/nonexistent/hopguard.toml");
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.errors()[0].code, ErrorCode::io);
+  EXPECT_EQ(p.errors()[0].where.file, "/nonexistent/hopguard.toml");
+}
+
+}  // namespace
+}  // namespace hopguard

@@ -1,0 +1,90 @@
+// Principal classes (DESIGN section 4), parsed by libkrb5.
+#include <hopguard/policy.hpp>
+
+#include <gtest/gtest.h>
+
+namespace hopguard {
+namespace {
+
+const Policy& site() {
+  static const Policy p = [] {
+    auto loaded = Policy::load(R"(realm = "HG.TEST"
+[bastion.bastion]
+fqdn = "bastion.hg.test"
+addresses = ["127.0.0.2"]
+[legacy.legacy1]
+fqdn = "legacy1.hg.test"
+[legacy.a-b]
+fqdn = "ab.hg.test"
+[legacy.b]
+fqdn = "b.hg.test"
+)", "t.toml");
+    if (!loaded) std::abort();
+    return std::move(loaded).value();
+  }();
+  return p;
+}
+
+struct Want {
+  const char* text;
+  PrincipalClass cls;
+  const char* user;
+  const char* host;
+};
+
+TEST(Principal, Classes) {
+  const Want cases[] = {
+      {"alice@HG.TEST", PrincipalClass::regular, "alice", ""},
+      {"alice-legacy1@HG.TEST", PrincipalClass::special, "alice", "legacy1"},
+      {"alice-legacy2@HG.TEST", PrincipalClass::regular, "alice-legacy2", ""},  // not a configured guest
+      {"host/legacy1.hg.test@HG.TEST", PrincipalClass::service, "", ""},
+      {"krbtgt/HG.TEST@HG.TEST", PrincipalClass::service, "", ""},
+      {"alice-legacy1/root@HG.TEST", PrincipalClass::service, "", ""},
+      {"alice@OTHER.REALM", PrincipalClass::foreign, "alice", ""},
+      {"alice-legacy1@hg.test", PrincipalClass::foreign, "alice-legacy1", ""},
+      {"-legacy1@HG.TEST", PrincipalClass::regular, "-legacy1", ""},  // no user part
+      {"x-a-b@HG.TEST", PrincipalClass::special, "x", "a-b"},          // the longer guest name wins
+      {"x-b@HG.TEST", PrincipalClass::special, "x", "b"},
+      {"bob-legacy1-legacy1@HG.TEST", PrincipalClass::special, "bob-legacy1", "legacy1"},
+      {"al\\@ice-legacy1@HG.TEST", PrincipalClass::special, "al@ice", "legacy1"},  // escaped, per libkrb5
+      {"", PrincipalClass::invalid, "", ""},
+      {"@@", PrincipalClass::invalid, "", ""},
+      {"@HG.TEST", PrincipalClass::invalid, "", ""},
+      {"alice", PrincipalClass::invalid, "", ""},  // no realm: never guessed
+      {"alice@", PrincipalClass::invalid, "", ""},
+      {"alice\n@HG.TEST", PrincipalClass::invalid, "", ""},
+      {"alice//x@HG.TEST", PrincipalClass::invalid, "", ""},
+  };
+  for (const Want& w : cases) {
+    SCOPED_TRACE(w.text);
+    const Principal p = site().classify(w.text);
+    EXPECT_EQ(to_string(p.cls), to_string(w.cls)) << p.why_invalid;
+    EXPECT_EQ(p.user, w.user);
+    EXPECT_EQ(p.host, w.host);
+    if (p.cls == PrincipalClass::invalid) {
+      EXPECT_FALSE(p.why_invalid.empty());
+    }
+  }
+}
+
+TEST(Principal, OverLongAndHostileBytes) {
+  EXPECT_EQ(site().classify(std::string(250, 'a') + "@HG.TEST").cls, PrincipalClass::invalid);
+  EXPECT_EQ(site().classify(std::string(240, 'a') + "@HG.TEST").cls, PrincipalClass::regular);
+  EXPECT_EQ(site().classify(std::string("alice\0-legacy1@HG.TEST", 22)).cls, PrincipalClass::invalid);
+  EXPECT_EQ(site().classify("\xff\xfe-legacy1@HG.TEST").cls, PrincipalClass::special);  // bytes, not UTF-8
+  const Principal p = site().classify(std::string(100000, 'x'));
+  EXPECT_EQ(p.cls, PrincipalClass::invalid);
+  EXPECT_LE(p.name.size(), kMaxPrincipalLength);
+}
+
+TEST(Principal, CanonicalNameComesFromLibkrb5) {
+  const Principal p = site().classify("host/legacy1.hg.test@HG.TEST");
+  EXPECT_EQ(p.name, "host/legacy1.hg.test@HG.TEST");
+  ASSERT_EQ(p.components.size(), 2u);
+  EXPECT_EQ(p.components[1], "legacy1.hg.test");
+  EXPECT_EQ(p.realm, "HG.TEST");
+  EXPECT_EQ(site().special_principal_for("alice", "legacy1"), "alice-legacy1@HG.TEST");
+}
+
+}  // namespace
+}  // namespace hopguard
