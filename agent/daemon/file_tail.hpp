@@ -1,0 +1,71 @@
+// Follows one KDC log file (DESIGN section 9): complete lines only (a partial last line waits
+// for its newline), rotation by rename (the old file is drained to its end before the new one
+// is opened) and by copytruncate (a file shorter than the position, or whose first bytes
+// changed, is read again from its start), and a restart position that survives both.
+//
+// A position is a TailMark: device, inode, offset and a fingerprint of the first bytes. The
+// caller persists marks only after the lines before them are scanned and their alarms are
+// durable; restore() finds the saved file again even after it was renamed within its
+// directory (logrotate's path.1), finishes it, then continues with the current file.
+#pragma once
+
+#include "chunk.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace hopguard::agent {
+
+inline constexpr std::size_t kFingerprintBytes = 256;
+
+class FileTail {
+ public:
+  FileTail(std::uint32_t index, std::string path, std::uint32_t sender,
+           std::uint32_t max_line_bytes);
+  FileTail(const FileTail&) = delete;
+  FileTail& operator=(const FileTail&) = delete;
+  ~FileTail();
+
+  // Positions the tail at `saved` if that file can still be found (see above); otherwise at
+  // the start of the current file (nothing is skipped). Logs what it decided.
+  void restore(const std::optional<TailMark>& saved);
+
+  // Appends the complete lines read since the last call (about max_bytes at most) to chunk and
+  // sets chunk.mark to the position after them. Returns the number of lines added. Handles
+  // rotation and truncation as described above; never blocks on an absent file.
+  std::size_t poll(Chunk& chunk, std::size_t max_bytes);
+
+  // Bytes in the file beyond the last complete line handed out (the tail lag metric).
+  std::uint64_t lag_bytes() const;
+  const std::string& path() const noexcept { return path_; }
+  std::uint32_t index() const noexcept { return index_; }
+
+  // The name of the state file holding this path's mark (stable across restarts).
+  static std::string state_name(const std::string& path);
+  static std::string encode_mark(const TailMark& mark);
+  static std::optional<TailMark> decode_mark(std::string_view text);
+
+ private:
+  bool open_at(const std::string& file, std::uint64_t offset);
+  void close_file();
+  void refresh_fingerprint(std::uint64_t file_size);
+  bool fingerprint_matches(int fd, std::uint64_t len, std::uint64_t expected) const;
+  void restart_from_zero(const char* why);
+  TailMark mark() const;
+
+  std::uint32_t index_;
+  std::string path_;
+  std::uint32_t sender_;
+  std::uint32_t max_line_bytes_;
+  int fd_ = -1;
+  std::uint64_t device_ = 0, inode_ = 0;
+  std::uint64_t read_offset_ = 0;  // bytes read from the file (complete lines + partial_)
+  std::uint64_t file_size_ = 0;
+  std::uint64_t fp_len_ = 0, fp_ = 0;
+  std::string partial_;       // read but not yet terminated by '\n'
+  bool skipping_ = false;     // inside an over-long line, discarding until its newline
+  bool warned_missing_ = false;
+};
+
+}  // namespace hopguard::agent

@@ -1,0 +1,177 @@
+#include "scan_stage.hpp"
+
+#include "daemon_log.hpp"
+#include "file_tail.hpp"
+#include "state_store.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace hopguard::agent {
+namespace {
+
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+constexpr std::string_view kCheckpointName = "checkpoint.json";
+
+}  // namespace
+
+ScanStage::ScanStage(FairQueue& queue, AlarmDispatch& dispatch, Metrics& metrics,
+                     std::string state_dir, std::vector<std::string> tail_paths,
+                     Detection detection, scanner::EngineOptions options)
+    : queue_(queue),
+      dispatch_(dispatch),
+      metrics_(metrics),
+      state_dir_(std::move(state_dir)),
+      tail_paths_(std::move(tail_paths)),
+      detection_(std::move(detection)),
+      engine_(detection_.policy, detection_.rules, options),
+      marks_(tail_paths_.size()) {
+  sink_ = [this](const Alarm& a) { on_alarm(a); };
+  frames_ = &metrics_.counter("hopguard_scanned_frames_total", "Frames fed to the engine");
+  heartbeat_.store(steady_ms());
+}
+
+std::vector<std::optional<TailMark>> ScanStage::restore() {
+  std::optional<Error> err;
+  const auto text = read_state_file(state_dir_, kCheckpointName, err);
+  if (err) LogLine("checkpoint-unreadable").kv("error", err->to_string());
+  if (!text) return marks_;
+  const auto j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || j.value("version", 0) != 1) {
+    LogLine("checkpoint-invalid").kv("file", state_dir_ + "/" + std::string(kCheckpointName))
+        .kv("error", "not a version 1 checkpoint; starting without saved state");
+    return marks_;
+  }
+  if (const auto e = j.find("engine"); e != j.end() && e->is_string()) {
+    const auto r = engine_.restore(e->get<std::string>());
+    if (!r) LogLine("checkpoint-invalid").kv("error", to_string(r.errors()));
+  }
+  if (const auto t = j.find("tails"); t != j.end() && t->is_object()) {
+    for (std::size_t i = 0; i < tail_paths_.size(); ++i) {
+      const auto m = t->find(tail_paths_[i]);
+      if (m == t->end() || !m->is_string()) continue;
+      if (auto mark = FileTail::decode_mark(m->get<std::string>())) {
+        mark->tail_index = static_cast<std::uint32_t>(i);
+        marks_[i] = mark;
+      }
+    }
+  }
+  LogLine("checkpoint-restored").kv("open_incidents", std::uint64_t{engine_.open_incidents()});
+  return marks_;
+}
+
+void ScanStage::offer_reload(Detection detection) {
+  {
+    std::lock_guard lock(reload_mutex_);
+    pending_reload_ = std::move(detection);
+  }
+  reload_flag_.store(true);
+}
+
+void ScanStage::request_reopen() { reopen_flag_.store(true); }
+
+void ScanStage::on_alarm(const Alarm& alarm) { dispatch_.add(alarm); }
+
+void ScanStage::maybe_checkpoint(bool force) {
+  if (!dirty_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (!force && now - last_checkpoint_ < std::chrono::seconds(1)) return;
+  if (!dispatch_.commit()) return;  // alarms not durable: the checkpoint must not move
+  nlohmann::json j;
+  j["version"] = 1;
+  j["engine"] = engine_.snapshot();
+  nlohmann::json tails = nlohmann::json::object();
+  for (std::size_t i = 0; i < tail_paths_.size(); ++i)
+    if (marks_[i]) tails[tail_paths_[i]] = FileTail::encode_mark(*marks_[i]);
+  j["tails"] = std::move(tails);
+  const std::string text = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (auto err = write_state_file(state_dir_, kCheckpointName, text)) {
+    LogLine("checkpoint-failed").kv("error", err->to_string());
+    return;
+  }
+  last_checkpoint_ = now;
+  dirty_ = false;
+}
+
+void ScanStage::publish_stats() {
+  const scanner::EngineStats& s = engine_.stats();
+  for (const auto src : {scanner::EventSource::kdc, scanner::EventSource::sshd,
+                         scanner::EventSource::hopguard}) {
+    const auto i = static_cast<std::size_t>(src);
+    metrics_.counter("hopguard_decoded_lines_total", "Lines decoded, by source", "source",
+                     scanner::to_string(src)).store(s.decoded[i], std::memory_order_relaxed);
+    metrics_.counter("hopguard_parse_failures_total",
+                     "Lines of a known program that were not understood, by source", "source",
+                     scanner::to_string(src)).store(s.parse_failures[i], std::memory_order_relaxed);
+  }
+  metrics_.counter("hopguard_skipped_lines_total", "Lines of programs no decoder handles")
+      .store(s.skipped, std::memory_order_relaxed);
+  metrics_.counter("hopguard_aggregated_incidents_total",
+                   "Incidents folded into aggregate alarms under a flood")
+      .store(s.aggregated_incidents, std::memory_order_relaxed);
+  metrics_.counter("hopguard_open_incidents", "Incidents inside their correlation window")
+      .store(engine_.open_incidents(), std::memory_order_relaxed);
+  metrics_.counter("hopguard_queue_depth", "Frames waiting for the scan stage")
+      .store(queue_.depth(), std::memory_order_relaxed);
+}
+
+void ScanStage::run(bool finish_incidents) {
+  auto last_flush = std::chrono::steady_clock::now();
+  for (;;) {
+    heartbeat_.store(steady_ms());
+    if (reload_flag_.exchange(false)) {
+      std::lock_guard lock(reload_mutex_);
+      if (pending_reload_) {
+        detection_ = std::move(*pending_reload_);
+        pending_reload_.reset();
+        engine_.replace(detection_.policy, detection_.rules);
+        LogLine("reload-applied").kv("rules", std::uint64_t{detection_.rules->size()});
+      }
+    }
+    if (reopen_flag_.exchange(false)) dispatch_.reopen();
+
+    auto chunk = queue_.pop(std::chrono::milliseconds(100));
+    if (chunk) {
+      for (std::size_t i = 0; i < chunk->frames(); ++i)
+        engine_.feed_line(chunk->frame(i), chunk->received_ms, sink_);
+      frames_->fetch_add(chunk->frames(), std::memory_order_relaxed);
+      if (chunk->mark) marks_[chunk->mark->tail_index] = chunk->mark;
+      dirty_ = true;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_flush >= std::chrono::milliseconds(200) || !chunk) {
+      engine_.flush(wall_ms(), sink_);
+      publish_stats();
+      last_flush = now;
+    }
+    // Alarms are committed at once (latency), and a checkpoint follows them at once, which
+    // keeps the replay after a crash as short as possible.
+    const bool had_alarms = dispatch_.uncommitted();
+    if (had_alarms) dispatch_.commit();
+    maybe_checkpoint(had_alarms);
+    if (!chunk && queue_.depth() == 0) {
+      // pop() returns nullopt both on timeout and when closed; a closed queue ends the loop.
+      if (!queue_.closed()) continue;
+      break;
+    }
+  }
+  if (finish_incidents) engine_.finish(sink_);
+  publish_stats();
+  dirty_ = true;
+  dispatch_.commit();
+  maybe_checkpoint(true);
+  LogLine("scan-stopped").kv("frames", frames_->load()).kv("open_incidents",
+                                                          std::uint64_t{engine_.open_incidents()});
+}
+
+}  // namespace hopguard::agent

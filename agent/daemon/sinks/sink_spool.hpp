@@ -1,0 +1,72 @@
+// A durable, ordered queue in front of one sink, with its own delivery thread, so that a slow
+// or failing sink never blocks the scan stage or the other sinks, and nothing is lost.
+//
+// Files in state_dir: spool-<sink>.jsonl (alarms, one per line, appended by the scan stage)
+// and spool-<sink>.pos (the byte offset of the first undelivered alarm, replaced atomically
+// after each delivery). Delivery is in order and at least once: a crash between a delivery and
+// the position update delivers that one alarm again after restart. A failed delivery is retried
+// after a backoff of 1 s doubling up to 60 s (event=sink-failed names the sink, the error,
+// the attempt and the delay). When everything is delivered the files are truncated.
+#pragma once
+
+#include "../metrics.hpp"
+#include "sink.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace hopguard::agent {
+
+class SinkSpool {
+ public:
+  SinkSpool(std::unique_ptr<Sink> sink, std::string state_dir, Metrics& metrics);
+  ~SinkSpool();  // stops the thread (without draining: call drain() first for that)
+  SinkSpool(const SinkSpool&) = delete;
+  SinkSpool& operator=(const SinkSpool&) = delete;
+
+  // Opens (and recovers) the spool files; an error text names the file.
+  std::string open();
+  void start();
+
+  // Scan stage: append alarms, then sync() before the alarms count as durable.
+  bool append(std::string_view alarm_json);
+  bool sync();
+
+  void reopen();  // SIGHUP: the sink reconnects / reopens on its next delivery
+  // SIGTERM: keeps delivering until empty or the deadline, then stops. Returns alarms left.
+  std::uint64_t drain(std::chrono::milliseconds deadline);
+
+  std::string_view name() const { return sink_->name(); }
+  std::uint64_t pending() const;
+
+ private:
+  void run();
+  bool read_next(std::string& line);
+  void persist_position();
+
+  std::unique_ptr<Sink> sink_;
+  std::string dir_;
+  std::string data_name_, pos_name_;
+  int write_fd_ = -1;  // O_APPEND, scan stage
+  int read_fd_ = -1;   // delivery thread
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::uint64_t size_ = 0;       // bytes in the spool file (appended and synced or not)
+  std::uint64_t position_ = 0;   // first undelivered byte
+  std::uint64_t queued_ = 0;     // alarms not yet delivered
+  bool stopping_ = false;
+  bool reopen_ = false;
+  std::chrono::steady_clock::time_point drain_deadline_{};
+  bool draining_ = false;
+  std::thread thread_;
+  Metrics::Counter* delivered_;
+  Metrics::Counter* failures_;
+};
+
+}  // namespace hopguard::agent
