@@ -434,6 +434,22 @@ class Realm:
         return p
 
 
+KDC_LINE_PREFIX = re.compile(r"^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ krb5kdc\[\d+\]\((\w+)\): ")
+KDC_REQ_ETYPES = re.compile(r"^((?:AS|TGS)_REQ) \(\d+ etypes \{[^}]*\}\) ")
+
+
+def kdc_message(line: str) -> str:
+    """A KDC log line reduced to what tests assert: "SEVERITY: message" without the syslog-style
+    prefix (date, host, pid), with the client's etype list of AS_REQ/TGS_REQ lines dropped
+    ("TGS_REQ 127.0.0.5: ...") and every "authtime N" replaced by "authtime T".
+    A line that does not have the KDC's prefix is returned as "UNPARSED: line"."""
+    m = KDC_LINE_PREFIX.match(line)
+    if not m:
+        return "UNPARSED: " + line
+    msg = KDC_REQ_ETYPES.sub(r"\1 ", line[m.end():])
+    return m.group(1) + ": " + re.sub(r"authtime \d+", "authtime T", msg)
+
+
 _live_realms: set[Realm] = set()
 
 
