@@ -41,8 +41,8 @@ Expected<Endpoint> parse_endpoint(std::string_view text, std::string_view key) {
   if (ep.host.empty()) return fail("missing host");
   unsigned port = 0;
   const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 || port > 65535)
-    return fail("port must be 1..65535");
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535)
+    return fail("port must be 0..65535");
   ep.port = static_cast<std::uint16_t>(port);
   return ep;
 }

@@ -19,7 +19,8 @@ struct Endpoint {
   std::string text;  // the configured spelling, for messages
 };
 
-// Parses "tcp://HOST:PORT" or "udp://HOST:PORT"; IPv6 literals in brackets. Port 1..65535.
+// Parses "tcp://HOST:PORT" or "udp://HOST:PORT"; IPv6 literals in brackets. Port 0..65535:
+// a listener on port 0 gets an ephemeral port (logged by event=listening; used by tests).
 // key names the config key in the error ("agent.listen[0]").
 Expected<Endpoint> parse_endpoint(std::string_view text, std::string_view key);
 

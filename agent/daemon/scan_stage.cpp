@@ -80,7 +80,10 @@ void ScanStage::offer_reload(Detection detection) {
 
 void ScanStage::request_reopen() { reopen_flag_.store(true); }
 
-void ScanStage::on_alarm(const Alarm& alarm) { dispatch_.add(alarm); }
+void ScanStage::on_alarm(const Alarm& alarm) {
+  dispatch_.add(alarm);
+  dirty_ = true;  // the engine closed an incident: its snapshot changed
+}
 
 void ScanStage::maybe_checkpoint(bool force) {
   if (!dirty_) return;

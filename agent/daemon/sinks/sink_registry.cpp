@@ -15,6 +15,12 @@ Expected<std::vector<std::unique_ptr<Sink>>> make_sinks(const AlarmConfig& alarm
     auto ep = parse_endpoint(alarms.syslog_target, "alarms.syslog_target");
     if (!ep) {
       errors.insert(errors.end(), ep.errors().begin(), ep.errors().end());
+    } else if (ep->port == 0) {
+      Error e;
+      e.code = ErrorCode::bad_value;
+      e.key = "alarms.syslog_target";
+      e.message = "the collector's port must not be 0";
+      errors.push_back(std::move(e));
     } else if (ep->transport != Transport::tcp) {
       Error e;
       e.code = ErrorCode::bad_value;
