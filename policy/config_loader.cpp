@@ -400,6 +400,17 @@ Expected<Policy> PolicyBuilder::build(const toml::table& root, Diagnostics& d) {
   }
   if (!d.empty()) return d.take();
 
+  for (std::size_t i = 0; i < cfg.hosts.size(); ++i) {
+    const HostEntry& h = cfg.hosts[i];
+    if (h.role != Role::legacy) continue;
+    Policy::SpecialPattern sp{i, p.template_prefix_, p.template_suffix_};
+    if (p.user_first_) {
+      sp.tail.insert(0, p.template_middle_ + h.name);
+    } else {
+      sp.head += h.name + p.template_middle_;
+    }
+    p.special_patterns_.push_back(std::move(sp));
+  }
   auto parser = PrincipalParser::create();
   if (!parser) return parser.errors();
   p.parser_ = std::move(parser.value());

@@ -24,7 +24,10 @@ Expected<std::unique_ptr<PrincipalParser>> PrincipalParser::create() {
   krb5_context ctx = nullptr;
   const krb5_error_code rc = krb5_init_secure_context(&ctx);
   if (rc != 0) {
-    return Error{ErrorCode::internal, {}, "", "libkrb5 context: " + std::string(error_message(rc))};
+    const char* msg = krb5_get_error_message(nullptr, rc);  // a null context is allowed here
+    Error e{ErrorCode::internal, {}, "", std::string("libkrb5 context: ") + msg};
+    krb5_free_error_message(nullptr, msg);
+    return e;
   }
   return std::unique_ptr<PrincipalParser>(new PrincipalParser(ctx));
 }
@@ -106,24 +109,19 @@ Principal Policy::classify(std::string_view text) const {
   // configured legacy guest, with a non-empty user. Should two guests both fit, the longer host
   // name wins: "x-a-b" with guests "a-b" and "b" is user x on a-b.
   const HostEntry* best = nullptr;
-  std::string best_user;
-  for (const auto& host : config_.hosts) {
-    if (host.role != Role::legacy) continue;
-    const std::string& h = host.name;
-    std::string head = template_prefix_;
-    std::string tail = template_suffix_;
-    if (user_first_) {
-      tail.insert(0, template_middle_ + h);
-    } else {
-      head += h + template_middle_;
-    }
-    if (primary.size() <= head.size() + tail.size()) continue;
-    if (primary.compare(0, head.size(), head) != 0) continue;
-    if (primary.compare(primary.size() - tail.size(), tail.size(), tail) != 0) continue;
-    if (best != nullptr && best->name.size() >= h.size()) continue;
+  std::size_t best_head = 0, best_tail = 0;
+  for (const SpecialPattern& sp : special_patterns_) {
+    const HostEntry& host = config_.hosts[sp.host_index];
+    if (primary.size() <= sp.head.size() + sp.tail.size()) continue;
+    if (primary.compare(0, sp.head.size(), sp.head) != 0) continue;
+    if (primary.compare(primary.size() - sp.tail.size(), sp.tail.size(), sp.tail) != 0) continue;
+    if (best != nullptr && best->name.size() >= host.name.size()) continue;
     best = &host;
-    best_user = primary.substr(head.size(), primary.size() - head.size() - tail.size());
+    best_head = sp.head.size();
+    best_tail = sp.tail.size();
   }
+  std::string best_user;
+  if (best != nullptr) best_user = primary.substr(best_head, primary.size() - best_head - best_tail);
   if (best != nullptr) {
     out.cls = PrincipalClass::special;
     out.user = std::move(best_user);

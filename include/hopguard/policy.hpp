@@ -127,6 +127,13 @@ class Policy {
   SiteConfig config_;
   std::string template_prefix_, template_middle_, template_suffix_;  // around {user}/{host}
   bool user_first_ = true;  // "{user}" appears before "{host}" in the template
+  // Per legacy guest, the fixed text before and after {user} in its special principals,
+  // computed once at load so classify() does no allocation per guest.
+  struct SpecialPattern {
+    std::size_t host_index;
+    std::string head, tail;
+  };
+  std::vector<SpecialPattern> special_patterns_;
   std::unique_ptr<PrincipalParser> parser_;
   friend class PolicyBuilder;
 };
