@@ -1,7 +1,9 @@
 // Decoders: a syslog record -> an event, chosen by the record's program name through one
 // registry (decoder_registry.cpp). Contract: decode never throws, never allocates after the
-// scratch buffer has grown to the longest line, and returns false for any line it does not
-// recognise (counted by the engine as a parse failure of that source).
+// scratch buffer has grown to the longest line, and says what it made of the line: an event,
+// a line of that program that carries no event (ignored: "setting up network...", "Received
+// disconnect ..."), or a line that starts like an event but does not parse (failed: counted by
+// the engine as a parse failure of that source, never guessed at).
 //
 // Dispatch is on the program name only: text inside another program's message never becomes an
 // sshd or KDC event, whatever it looks like.
@@ -10,6 +12,7 @@
 #include "event.hpp"
 #include "syslog_record.hpp"
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -20,15 +23,17 @@ struct DecodeScratch {
   std::string buffer;
 };
 
+enum class DecodeResult : std::uint8_t { event, ignored, failed };
+
 // krb5kdc: "AS_REQ (...) IP: STATUS: ..." and "TGS_REQ (...) IP: STATUS: authtime N, ...".
-bool decode_kdc(const SyslogRecord& record, Event& event, DecodeScratch& scratch) noexcept;
+DecodeResult decode_kdc(const SyslogRecord& record, Event& event, DecodeScratch& scratch) noexcept;
 // sshd and sshd-session.
-bool decode_sshd(const SyslogRecord& record, Event& event, DecodeScratch& scratch) noexcept;
+DecodeResult decode_sshd(const SyslogRecord& record, Event& event, DecodeScratch& scratch) noexcept;
 // hopguard decision records: the message is the key=value record of decision_record.hpp,
 // optionally preceded by "pam_hopguard(SERVICE:TYPE): " (pam_syslog's prefix).
-bool decode_hopguard(const SyslogRecord& record, Event& event, DecodeScratch& scratch) noexcept;
+DecodeResult decode_hopguard(const SyslogRecord& record, Event& event, DecodeScratch& scratch) noexcept;
 
-using DecodeFn = bool (*)(const SyslogRecord&, Event&, DecodeScratch&) noexcept;
+using DecodeFn = DecodeResult (*)(const SyslogRecord&, Event&, DecodeScratch&) noexcept;
 
 struct DecoderEntry {
   std::string_view program;  // exact program name
@@ -42,7 +47,8 @@ struct DecoderEntry {
 const DecoderEntry* find_decoder(std::string_view program) noexcept;
 
 // Splits a key=value record (decision_record.hpp escaping) into its values. Values with
-// escapes are unescaped into scratch. Returns false if the text is not such a record.
+// escapes are unescaped into scratch (views into it stay valid until the next call). Returns
+// false if the text is not such a record (unknown or repeated key, bad quoting, no verdict).
 bool decode_decision_record(std::string_view text, Event& event, DecodeScratch& scratch) noexcept;
 
 }  // namespace hopguard::scanner

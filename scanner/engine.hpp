@@ -65,7 +65,8 @@ struct EngineStats {
   std::uint64_t lines = 0;
   std::uint64_t bytes = 0;
   std::uint64_t skipped = 0;  // lines of programs no decoder handles
-  std::array<std::uint64_t, 4> decoded{};         // by EventSource (index 0 unused)
+  std::array<std::uint64_t, 4> decoded{};         // events, by EventSource (index 0 unused)
+  std::array<std::uint64_t, 4> ignored{};         // lines of a known program that carry no event
   std::array<std::uint64_t, 4> parse_failures{};  // lines of a known program not understood
   std::uint64_t matches = 0;                      // rule matches (evidence lines)
   std::uint64_t alarms = 0;

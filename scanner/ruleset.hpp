@@ -67,16 +67,14 @@ struct RuleTrace {
 
 // The facts a rule sees about an event, derived once from the event and the policy.
 struct EventFacts {
-  Principal principal;             // classified principal (cls invalid and name empty when none)
-  bool has_principal = false;
+  const Principal* principal = nullptr;  // classified principal; null when the event has none
   bool principal_truncated = false;
-  const HostEntry* target = nullptr;   // resolved per the rule's target source, see facts_for()
   const HostEntry* service_host = nullptr;  // host of the KDC service principal
   const HostEntry* logging_host = nullptr;  // host named by the syslog hostname
   const HostEntry* record_host = nullptr;   // host named by a record's host=
   const HostEntry* principal_host = nullptr;  // the legacy guest of a special principal
   bool service_is_tgt = false;     // service is krbtgt/REALM@REALM (TGT request or renewal)
-  std::string target_name;         // best known target short name (may be unconfigured)
+  std::string_view service_instance;  // "legacy1.hg.test" of host/legacy1.hg.test@REALM
   bool address_parsed = false;
   bool address_is_bastion = false;
   bool address_allowed = false;

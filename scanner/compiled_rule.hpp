@@ -1,0 +1,83 @@
+// A compiled rule (private to scanner/): the conditions of one [[rule]] table as enums and
+// small vectors, evaluated on an event's fields and policy facts without allocating.
+#pragma once
+
+#include "event.hpp"
+#include "ruleset.hpp"
+
+#include <boost/regex.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hopguard::scanner {
+
+enum class TargetFrom : std::uint8_t { none, service, host, principal, record };
+enum class ServiceCond : std::uint8_t { any, tgt, not_tgt };
+enum class VsPrincipalHost : std::uint8_t { any, same, different };
+enum class AddressCond : std::uint8_t {
+  any, bastion, not_bastion, allowed_source, not_allowed_source, not_bastion_nor_allowed, present
+};
+
+// Bits of CompiledRule::class_mask.
+enum ClassBit : std::uint32_t {
+  kClassRegular = 1u << 0,
+  kClassSpecial = 1u << 1,
+  kClassService = 1u << 2,
+  kClassForeign = 1u << 3,
+  kClassInvalid = 1u << 4,
+  kClassTruncated = 1u << 5,  // the KDC cut the name: never a configured principal
+  kClassNone = 1u << 6,       // the event carries no principal
+};
+// Bits of CompiledRule::role_mask.
+enum RoleBit : std::uint32_t { kRoleLegacy = 1u << 0, kRoleBastion = 1u << 1, kRoleUnknown = 1u << 2 };
+
+struct StatusPattern {
+  std::string text;
+  bool prefix = false;  // "HOPGUARD_*"
+};
+
+struct CompiledRule {
+  std::string id;
+  std::string name;
+  int severity = 50;
+  std::string source;  // the file's source = "..."
+  std::string file;
+  std::uint32_t line = 0;
+
+  std::uint32_t event_mask = 0;  // bit per EventKind
+  std::vector<StatusPattern> status;       // empty: any
+  std::uint32_t class_mask = 0;            // 0: any
+  TargetFrom target = TargetFrom::none;
+  std::uint32_t role_mask = 0;             // 0: any
+  VsPrincipalHost vs_principal_host = VsPrincipalHost::any;
+  ServiceCond service = ServiceCond::any;
+  AddressCond address = AddressCond::any;
+  std::vector<std::string> verdicts;       // empty: any
+  bool record_rule_same = false;           // record's rule= equals this rule's id
+  // Threshold (row 7): alarm when `threshold` matches for one (target, address) fall within
+  // window_ms. 0: every match is evidence at once.
+  std::uint32_t threshold = 0;
+  std::int64_t window_ms = 0;
+
+  // User regex rules (source = "syslog"): program equality and a regex over the message.
+  std::string program;
+  std::optional<boost::regex> regex;
+  int capture_principal = -1, capture_user = -1, capture_address = -1, capture_target = -1;
+  boost::match_flag_type regex_flags = boost::match_default;
+};
+
+// True iff the rule's conditions hold for the event; on false, why (if not null) gets the first
+// failed condition. Does not evaluate regexes or thresholds.
+bool rule_matches(const CompiledRule& rule, const Event& event, const EventFacts& facts,
+                  std::string* why);
+
+// The target host the rule names for this event (null when not configured or no target).
+const HostEntry* rule_target(const CompiledRule& rule, const EventFacts& facts) noexcept;
+// The target short name for the alarm ("" when none).
+std::string_view rule_target_name(const CompiledRule& rule, const Event& event,
+                                  const EventFacts& facts) noexcept;
+
+}  // namespace hopguard::scanner

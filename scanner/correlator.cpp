@@ -1,0 +1,325 @@
+#include "correlator.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+namespace hopguard::scanner {
+
+namespace {
+
+constexpr char kSep = '\x1f';  // never in a principal, user or host name we key on (escaped in logs)
+constexpr int kSnapshotVersion = 1;
+
+void add_evidence(Alarm& a, const Evidence& e) {
+  if (a.evidence.size() < kMaxEvidencePerAlarm) a.evidence.push_back(e);
+}
+
+void widen(Alarm& a, std::int64_t t) {
+  a.start_ms = std::min(a.start_ms, t);
+  a.end_ms = std::max(a.end_ms, t);
+  a.timestamp_ms = a.end_ms;
+}
+
+}  // namespace
+
+std::string Correlator::add(const Match& m, const Sink& sink) {
+  const CompiledRule& r = *m.rule;
+  if (r.threshold == 0) {
+    std::string key;
+    key.reserve(r.id.size() + m.principal.size() + m.target.size() + 2);
+    key.append(r.id).push_back(kSep);
+    key.append(m.principal.empty() ? m.user : m.principal).push_back(kSep);
+    key.append(m.target);
+    return open_or_merge(key, m, sink, 1, nullptr);
+  }
+  // Threshold rule: count per (rule, target, address); the incident opens at the threshold.
+  std::string key;
+  key.append(r.id).push_back(kSep);
+  key.push_back(kSep);
+  key.append(m.target).push_back(kSep);
+  key.append(m.source_ip);
+  if (incidents_.count(key) != 0) return open_or_merge(key, m, sink, 1, nullptr);
+  if (groups_.size() >= options_.max_threshold_groups && groups_.count(key) == 0) {
+    // Too many sources at once: count them together, never drop them.
+    key.resize(key.size() - m.source_ip.size());
+    key.push_back('*');
+    if (incidents_.count(key) != 0) return open_or_merge(key, m, sink, 1, nullptr);
+  }
+  Group& g = groups_[key];
+  if (g.count > 0 && m.event_ms - g.start_ms > r.window_ms) g = Group{};
+  if (g.count == 0) {
+    g.start_ms = m.event_ms;
+    g.principal = m.principal;
+    g.principal_class = m.principal_class;
+    g.user = m.user;
+  } else if (g.principal != m.principal) {
+    g.mixed_principals = true;
+  }
+  ++g.count;
+  if (g.evidence.size() < kMaxEvidencePerAlarm) g.evidence.push_back(m.evidence);
+  if (g.count < r.threshold) return {};
+  Match first = m;
+  Group held = std::move(g);
+  groups_.erase(key);
+  if (held.mixed_principals) {
+    first.principal = {};
+    first.principal_class = {};
+    first.user = {};
+  } else {
+    first.principal = held.principal;
+    first.principal_class = held.principal_class;
+    first.user = held.user;
+  }
+  std::string k = open_or_merge(key, first, sink, held.count, &held.evidence);
+  if (auto it = incidents_.find(k); it != incidents_.end()) {
+    it->second.alarm.start_ms = std::min(it->second.alarm.start_ms, held.start_ms);
+  }
+  return k;
+}
+
+std::string Correlator::open_or_merge(const std::string& key, const Match& m, const Sink& sink,
+                                      std::uint64_t add_count, const std::vector<Evidence>* held) {
+  const CompiledRule& r = *m.rule;
+  auto it = incidents_.find(key);
+  if (it != incidents_.end()) {
+    Alarm& a = it->second.alarm;
+    a.count += add_count;
+    add_evidence(a, m.evidence);
+    widen(a, m.event_ms);
+    if (a.source_ip.empty()) a.source_ip = m.source_ip;
+    if (a.user.empty()) a.user = m.user;
+    if (a.principal.empty() && r.threshold == 0) {
+      a.principal = m.principal;
+      a.principal_class = m.principal_class;
+    } else if (r.threshold != 0 && a.principal != m.principal) {
+      a.principal.clear();  // a threshold incident over several principals names none
+      a.principal_class.clear();
+    }
+    return key;
+  }
+  Alarm a;
+  a.rule_id = r.id;
+  a.rule_name = r.name;
+  a.severity = r.severity;
+  a.principal = m.principal;
+  a.principal_class = m.principal_class;
+  a.user = m.user;
+  a.source_ip = m.source_ip;
+  a.target = m.target;
+  a.count = add_count;
+  a.start_ms = a.end_ms = a.timestamp_ms = m.event_ms;
+  if (held != nullptr) {
+    for (const Evidence& e : *held) {
+      add_evidence(a, e);
+      widen(a, e.time_ms);
+    }
+  } else {
+    add_evidence(a, m.evidence);
+  }
+  const std::int64_t deadline = a.start_ms + options_.window_ms + options_.skew_ms;
+  if (incidents_.size() >= options_.max_open_incidents) {
+    // Flood: fold into the rule's aggregate, reported when its window closes.
+    ++aggregated_total_;
+    auto [ag, fresh] = aggregates_.try_emplace(r.id);
+    Incident& inc = ag->second;
+    if (fresh) {
+      inc.alarm = a;
+      inc.alarm.principal.clear();
+      inc.alarm.principal_class.clear();
+      inc.alarm.user.clear();
+      inc.alarm.source_ip.clear();
+      inc.alarm.target.clear();
+      inc.alarm.aggregated = 1;
+      inc.deadline_ms = deadline;
+    } else {
+      inc.alarm.count += add_count;
+      ++inc.alarm.aggregated;
+      add_evidence(inc.alarm, m.evidence);
+      widen(inc.alarm, m.event_ms);
+    }
+    return {};
+  }
+  Incident inc;
+  inc.alarm = std::move(a);
+  inc.deadline_ms = deadline;
+  if (options_.emit_first_evidence) {
+    sink(inc.alarm);
+    inc.emitted = true;
+    inc.emitted_count = inc.alarm.count;
+  }
+  incidents_.emplace(key, std::move(inc));
+  deadlines_.emplace(deadline, key);
+  return key;
+}
+
+void Correlator::append(const std::string& key, const Evidence& evidence, std::int64_t event_ms) {
+  auto it = incidents_.find(key);
+  if (it == incidents_.end()) return;
+  Alarm& a = it->second.alarm;
+  ++a.count;
+  add_evidence(a, evidence);
+  widen(a, event_ms);
+}
+
+void Correlator::close(std::map<std::string, Incident>::iterator it, const Sink& sink) {
+  const Incident& inc = it->second;
+  if (!inc.emitted || inc.alarm.count > inc.emitted_count) sink(inc.alarm);
+  incidents_.erase(it);
+}
+
+void Correlator::advance(std::int64_t watermark_ms, const Sink& sink) {
+  while (!deadlines_.empty() && deadlines_.begin()->first < watermark_ms) {
+    const auto d = deadlines_.begin();
+    auto it = incidents_.find(d->second);
+    if (it != incidents_.end() && it->second.deadline_ms == d->first) close(it, sink);
+    deadlines_.erase(d);
+  }
+  for (auto it = aggregates_.begin(); it != aggregates_.end();) {
+    if (it->second.deadline_ms < watermark_ms) {
+      sink(it->second.alarm);
+      it = aggregates_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  // Forget threshold groups whose window has passed (bounded memory).
+  if (groups_.size() > 1024) {
+    std::erase_if(groups_, [&](const auto& kv) {
+      return kv.second.start_ms + options_.window_ms + options_.skew_ms < watermark_ms;
+    });
+  }
+}
+
+void Correlator::close_all(const Sink& sink) {
+  while (!deadlines_.empty()) {
+    const auto d = deadlines_.begin();
+    auto it = incidents_.find(d->second);
+    if (it != incidents_.end() && it->second.deadline_ms == d->first) close(it, sink);
+    deadlines_.erase(d);
+  }
+  for (auto& [id, inc] : aggregates_) sink(inc.alarm);
+  aggregates_.clear();
+  incidents_.clear();
+  groups_.clear();
+}
+
+// ---- snapshot ---------------------------------------------------------------------------------
+
+namespace {
+
+nlohmann::json alarm_state(const Alarm& a) {
+  nlohmann::json ev = nlohmann::json::array();
+  for (const Evidence& e : a.evidence) {
+    ev.push_back({{"source", e.source}, {"host", e.host}, {"line", e.line}, {"time_ms", e.time_ms}});
+  }
+  return {{"timestamp_ms", a.timestamp_ms}, {"start_ms", a.start_ms}, {"end_ms", a.end_ms},
+          {"rule_id", a.rule_id}, {"rule_name", a.rule_name}, {"severity", a.severity},
+          {"user", a.user}, {"source_ip", a.source_ip}, {"principal", a.principal},
+          {"principal_class", a.principal_class}, {"target", a.target}, {"count", a.count},
+          {"aggregated", a.aggregated}, {"evidence", ev}};
+}
+
+Alarm alarm_from(const nlohmann::json& j) {
+  Alarm a;
+  a.timestamp_ms = j.at("timestamp_ms").get<std::int64_t>();
+  a.start_ms = j.at("start_ms").get<std::int64_t>();
+  a.end_ms = j.at("end_ms").get<std::int64_t>();
+  a.rule_id = j.at("rule_id").get<std::string>();
+  a.rule_name = j.at("rule_name").get<std::string>();
+  a.severity = j.at("severity").get<int>();
+  a.user = j.at("user").get<std::string>();
+  a.source_ip = j.at("source_ip").get<std::string>();
+  a.principal = j.at("principal").get<std::string>();
+  a.principal_class = j.at("principal_class").get<std::string>();
+  a.target = j.at("target").get<std::string>();
+  a.count = j.at("count").get<std::uint64_t>();
+  a.aggregated = j.at("aggregated").get<std::uint64_t>();
+  for (const auto& e : j.at("evidence")) {
+    if (a.evidence.size() >= kMaxEvidencePerAlarm) break;
+    a.evidence.push_back(Evidence{e.at("source").get<std::string>(), e.at("host").get<std::string>(),
+                                  e.at("line").get<std::string>(), e.at("time_ms").get<std::int64_t>()});
+  }
+  return a;
+}
+
+}  // namespace
+
+std::string Correlator::snapshot(std::int64_t watermark_ms) const {
+  nlohmann::json incidents = nlohmann::json::array();
+  for (const auto& [key, inc] : incidents_) {
+    incidents.push_back({{"key", key}, {"deadline_ms", inc.deadline_ms}, {"emitted", inc.emitted},
+                         {"emitted_count", inc.emitted_count}, {"alarm", alarm_state(inc.alarm)}});
+  }
+  nlohmann::json aggregates = nlohmann::json::array();
+  for (const auto& [id, inc] : aggregates_) {
+    aggregates.push_back({{"key", id}, {"deadline_ms", inc.deadline_ms}, {"alarm", alarm_state(inc.alarm)}});
+  }
+  nlohmann::json groups = nlohmann::json::array();
+  for (const auto& [key, g] : groups_) {
+    nlohmann::json ev = nlohmann::json::array();
+    for (const Evidence& e : g.evidence) {
+      ev.push_back({{"source", e.source}, {"host", e.host}, {"line", e.line}, {"time_ms", e.time_ms}});
+    }
+    groups.push_back({{"key", key}, {"start_ms", g.start_ms}, {"count", g.count},
+                      {"principal", g.principal}, {"principal_class", g.principal_class},
+                      {"user", g.user}, {"mixed", g.mixed_principals}, {"evidence", ev}});
+  }
+  const nlohmann::json j = {{"version", kSnapshotVersion}, {"watermark_ms", watermark_ms},
+                            {"incidents", incidents}, {"aggregates", aggregates}, {"groups", groups}};
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Expected<std::int64_t> Correlator::restore(std::string_view text) {
+  try {
+    const nlohmann::json j = nlohmann::json::parse(text);
+    if (j.at("version").get<int>() != kSnapshotVersion) {
+      return Error{ErrorCode::bad_value, {}, "version", "snapshot version is not " + std::to_string(kSnapshotVersion)};
+    }
+    std::map<std::string, Incident> incidents;
+    std::multimap<std::int64_t, std::string> deadlines;
+    std::map<std::string, Incident> aggregates;
+    std::unordered_map<std::string, Group> groups;
+    for (const auto& i : j.at("incidents")) {
+      Incident inc;
+      inc.alarm = alarm_from(i.at("alarm"));
+      inc.deadline_ms = i.at("deadline_ms").get<std::int64_t>();
+      inc.emitted = i.at("emitted").get<bool>();
+      inc.emitted_count = i.at("emitted_count").get<std::uint64_t>();
+      const std::string key = i.at("key").get<std::string>();
+      deadlines.emplace(inc.deadline_ms, key);
+      incidents.emplace(key, std::move(inc));
+    }
+    for (const auto& i : j.at("aggregates")) {
+      Incident inc;
+      inc.alarm = alarm_from(i.at("alarm"));
+      inc.deadline_ms = i.at("deadline_ms").get<std::int64_t>();
+      aggregates.emplace(i.at("key").get<std::string>(), std::move(inc));
+    }
+    for (const auto& i : j.at("groups")) {
+      Group g;
+      g.start_ms = i.at("start_ms").get<std::int64_t>();
+      g.count = i.at("count").get<std::uint64_t>();
+      g.principal = i.at("principal").get<std::string>();
+      g.principal_class = i.at("principal_class").get<std::string>();
+      g.user = i.at("user").get<std::string>();
+      g.mixed_principals = i.at("mixed").get<bool>();
+      for (const auto& e : i.at("evidence")) {
+        if (g.evidence.size() >= kMaxEvidencePerAlarm) break;
+        g.evidence.push_back(Evidence{e.at("source").get<std::string>(), e.at("host").get<std::string>(),
+                                      e.at("line").get<std::string>(), e.at("time_ms").get<std::int64_t>()});
+      }
+      groups.emplace(i.at("key").get<std::string>(), std::move(g));
+    }
+    const std::int64_t watermark = j.at("watermark_ms").get<std::int64_t>();
+    incidents_ = std::move(incidents);
+    deadlines_ = std::move(deadlines);
+    aggregates_ = std::move(aggregates);
+    groups_ = std::move(groups);
+    return watermark;
+  } catch (const std::exception& e) {
+    return Error{ErrorCode::syntax, {}, "", std::string("corrupt correlation snapshot: ") + e.what()};
+  }
+}
+
+}  // namespace hopguard::scanner

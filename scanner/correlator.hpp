@@ -1,0 +1,90 @@
+// Correlator (private to scanner/): matches -> incidents -> alarms. One incident per
+// (rule, principal-or-user, target) within the window; threshold rules count per
+// (rule, target, address) first. See engine.hpp for the contract it implements.
+#pragma once
+
+#include "compiled_rule.hpp"
+
+#include <hopguard/alarm.hpp>
+#include <hopguard/error.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace hopguard::scanner {
+
+// One evidence line for one rule, as the engine derived it.
+struct Match {
+  const CompiledRule* rule = nullptr;
+  std::string_view principal;
+  std::string_view principal_class;
+  std::string_view user;
+  std::string_view source_ip;
+  std::string_view target;
+  std::int64_t event_ms = 0;
+  Evidence evidence;  // owns the (bounded) line
+};
+
+struct CorrelatorOptions {
+  std::int64_t window_ms = 600'000;
+  std::int64_t skew_ms = 300'000;
+  std::size_t max_open_incidents = 10000;
+  bool emit_first_evidence = false;
+  std::size_t max_threshold_groups = 100000;
+};
+
+class Correlator {
+ public:
+  using Sink = std::function<void(const Alarm&)>;
+
+  explicit Correlator(CorrelatorOptions options) : options_(options) {}
+
+  // Merges the match into its incident or opens one. Returns the incident key ("" when the
+  // match went to a rule's aggregate or only counted toward a threshold).
+  std::string add(const Match& match, const Sink& sink);
+  // Appends evidence to an open incident (an sshd session failure after its Accepted line).
+  void append(const std::string& key, const Evidence& evidence, std::int64_t event_ms);
+  // Closes every incident whose window ended before watermark_ms.
+  void advance(std::int64_t watermark_ms, const Sink& sink);
+  void close_all(const Sink& sink);
+
+  std::size_t open_incidents() const noexcept { return incidents_.size(); }
+  std::uint64_t aggregated_incidents() const noexcept { return aggregated_total_; }
+
+  std::string snapshot(std::int64_t watermark_ms) const;
+  // Returns the watermark stored in the snapshot.
+  Expected<std::int64_t> restore(std::string_view text);
+
+  struct Incident {
+    Alarm alarm;
+    std::int64_t deadline_ms = 0;  // closes when the watermark passes this
+    bool emitted = false;          // first_evidence mode: already emitted once
+    std::uint64_t emitted_count = 0;
+  };
+  struct Group {  // threshold counting
+    std::int64_t start_ms = 0;
+    std::uint64_t count = 0;
+    std::vector<Evidence> evidence;
+    std::string principal, principal_class, user;
+    bool mixed_principals = false;
+  };
+
+ private:
+  std::string open_or_merge(const std::string& key, const Match& m, const Sink& sink,
+                            std::uint64_t add_count, const std::vector<Evidence>* held);
+  void close(std::map<std::string, Incident>::iterator it, const Sink& sink);
+
+  CorrelatorOptions options_;
+  std::map<std::string, Incident> incidents_;
+  std::multimap<std::int64_t, std::string> deadlines_;
+  std::unordered_map<std::string, Group> groups_;
+  std::map<std::string, Incident> aggregates_;  // by rule id, under a flood
+  std::uint64_t aggregated_total_ = 0;
+};
+
+}  // namespace hopguard::scanner

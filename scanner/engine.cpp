@@ -1,0 +1,395 @@
+#include "engine.hpp"
+
+#include "compiled_rule.hpp"
+#include "correlator.hpp"
+
+#include <hopguard/address.hpp>
+
+#include <unordered_map>
+
+namespace hopguard::scanner {
+
+namespace {
+
+constexpr std::size_t kMaxCachedPrincipals = 65536;
+constexpr std::size_t kMaxTrackedSessions = 4096;
+
+bool starts_with(std::string_view s, std::string_view p) noexcept { return s.substr(0, p.size()) == p; }
+
+std::string_view evidence_source(const Event& ev) noexcept {
+  switch (ev.source) {
+    case EventSource::kdc: return "kdc";
+    case EventSource::sshd: return "sshd";
+    case EventSource::hopguard: return ev.component == "pam_hopguard" ? "pam" : "hopguard";
+    case EventSource::none: break;
+  }
+  return "syslog";
+}
+
+// "host/legacy1.hg.test@HG.TEST" -> primary "host", instance "legacy1.hg.test", realm "HG.TEST".
+void split_service(std::string_view s, std::string_view& primary, std::string_view& instance,
+                   std::string_view& realm) noexcept {
+  const std::size_t at = s.rfind('@');
+  std::string_view name = at == std::string_view::npos ? s : s.substr(0, at);
+  realm = at == std::string_view::npos ? std::string_view{} : s.substr(at + 1);
+  const std::size_t slash = name.find('/');
+  if (slash == std::string_view::npos) {
+    primary = name;
+    instance = {};
+    return;
+  }
+  primary = name.substr(0, slash);
+  instance = name.substr(slash + 1);
+  const std::size_t slash2 = instance.find('/');
+  if (slash2 != std::string_view::npos) instance = instance.substr(0, slash2);
+}
+
+}  // namespace
+
+struct Engine::Impl {
+  std::shared_ptr<const Policy> policy;
+  std::shared_ptr<const Ruleset> rules;
+  EngineOptions options;
+  EngineStats stats;
+  Correlator correlator;
+  DecodeScratch scratch;
+  std::int64_t watermark = INT64_MIN;
+  std::int64_t skew_ms = 0;
+  std::string tgs_name;  // "krbtgt/REALM@REALM"
+  std::unordered_map<std::string, Principal> principals;
+  // sshd (host, pid) -> incidents its Accepted line fed, for a later pam_open_session failure.
+  std::unordered_map<std::string, std::vector<std::string>> sessions;
+
+  Impl(std::shared_ptr<const Policy> p, std::shared_ptr<const Ruleset> r, EngineOptions o)
+      : policy(std::move(p)), rules(std::move(r)), options(o), correlator(make_options(*policy, o)) {
+    skew_ms = skew_of(*policy, o);
+    tgs_name = "krbtgt/" + policy->config().realm + "@" + policy->config().realm;
+  }
+
+  static std::int64_t skew_of(const Policy& p, const EngineOptions& o) {
+    return static_cast<std::int64_t>(o.skew_seconds ? o.skew_seconds : p.config().alarms.skew_seconds) * 1000;
+  }
+  static CorrelatorOptions make_options(const Policy& p, const EngineOptions& o) {
+    CorrelatorOptions c;
+    c.window_ms = static_cast<std::int64_t>(o.window_seconds ? o.window_seconds : p.config().alarms.window_seconds) * 1000;
+    c.skew_ms = skew_of(p, o);
+    c.max_open_incidents = o.max_open_incidents;
+    c.emit_first_evidence = o.emit == EmitMode::first_evidence;
+    return c;
+  }
+
+  const Principal* classify(std::string_view name) {
+    auto it = principals.find(std::string(name));
+    if (it != principals.end()) return &it->second;
+    if (principals.size() >= kMaxCachedPrincipals) principals.clear();
+    return &principals.emplace(std::string(name), policy->classify(name)).first->second;
+  }
+
+  EventFacts facts_for(const Event& ev) {
+    EventFacts f;
+    const Policy& p = *policy;
+    if (!ev.principal.empty()) {
+      f.principal_truncated = ev.principal_truncated;
+      f.principal = classify(ev.principal);
+      if (f.principal->cls == PrincipalClass::special && !f.principal_truncated) {
+        f.principal_host = p.find_host(f.principal->host);
+      }
+    }
+    if (!ev.service.empty()) {
+      std::string_view primary, instance, realm;
+      split_service(ev.service, primary, instance, realm);
+      f.service_instance = instance;
+      f.service_is_tgt = ev.service == tgs_name;
+      if (!instance.empty() && !ev.service_truncated) {
+        f.service_host = p.find_host_by_fqdn(instance);
+        if (f.service_host == nullptr) f.service_host = p.find_host(instance);
+      }
+    }
+    if (!ev.host.empty()) {
+      f.logging_host = p.find_host(ev.host);
+      if (f.logging_host == nullptr) f.logging_host = p.find_host_by_fqdn(ev.host);
+    }
+    if (!ev.record_host.empty()) f.record_host = p.find_host(ev.record_host);
+    if (!ev.address.empty()) {
+      if (const auto a = parse_address(ev.address)) {
+        f.address_parsed = true;
+        f.address_is_bastion = p.is_bastion_address(*a);
+        f.address_allowed = p.is_allowed_source(*a);
+      }
+    }
+    return f;
+  }
+
+  Evidence evidence_for(const Event& ev, std::string_view line, std::int64_t event_ms) const {
+    Evidence e;
+    e.source = evidence_source(ev);
+    e.host = std::string(ev.host.substr(0, 255));
+    e.line = std::string(line.substr(0, options.max_evidence_line));
+    e.time_ms = event_ms;
+    return e;
+  }
+
+  Match match_for(const CompiledRule& r, const Event& ev, const EventFacts& f, std::string_view line,
+                  std::int64_t event_ms) const {
+    Match m;
+    m.rule = &r;
+    m.principal = ev.principal;
+    if (f.principal != nullptr) {
+      m.principal_class = f.principal_truncated ? std::string_view("invalid") : to_string(f.principal->cls);
+    }
+    m.user = ev.user;
+    if (m.user.empty() && f.principal != nullptr && !f.principal_truncated) m.user = f.principal->user;
+    m.source_ip = ev.address;
+    m.target = rule_target_name(r, ev, f);
+    m.event_ms = event_ms;
+    m.evidence = evidence_for(ev, line, event_ms);
+    return m;
+  }
+
+  void count_alarm(const Alarm& a, const AlarmSink& sink) {
+    ++stats.alarms;
+    ++stats.alarms_by_rule[a.rule_id];
+    sink(a);
+  }
+
+  void evaluate(const Event& ev, std::string_view line, std::int64_t event_ms, const AlarmSink& sink) {
+    const auto& candidates = rules->rules_for(ev.kind);
+    if (ev.kind == EventKind::ssh_session_failed) {
+      // The Accepted line of this sshd process did not become a session: its incidents get this
+      // line as evidence (the alarm shows the refusal).
+      std::string sk(ev.host);
+      sk.push_back('\x1f');
+      sk.append(ev.pid);
+      if (auto it = sessions.find(sk); it != sessions.end()) {
+        const Evidence e = evidence_for(ev, line, event_ms);
+        for (const std::string& key : it->second) correlator.append(key, e, event_ms);
+        sessions.erase(it);
+      }
+    }
+    if (candidates.empty()) return;
+    const EventFacts f = facts_for(ev);
+    const Correlator::Sink counted = [&](const Alarm& a) { count_alarm(a, sink); };
+    for (const CompiledRule* r : candidates) {
+      if (!rule_matches(*r, ev, f, nullptr)) continue;
+      ++stats.matches;
+      const std::string key = correlator.add(match_for(*r, ev, f, line, event_ms), counted);
+      if (ev.kind == EventKind::ssh_accepted && !key.empty() && !ev.pid.empty()) {
+        if (sessions.size() >= kMaxTrackedSessions) sessions.clear();
+        std::string sk(ev.host);
+        sk.push_back('\x1f');
+        sk.append(ev.pid);
+        sessions[sk].push_back(key);
+      }
+    }
+  }
+
+  void evaluate_regex(const SyslogRecord& rec, std::string_view line, const AlarmSink& sink) {
+    const auto& list = rules->regex_rules_for(rec.program);
+    if (list.empty()) return;
+    const Correlator::Sink counted = [&](const Alarm& a) { count_alarm(a, sink); };
+    for (const CompiledRule* r : list) {
+      boost::match_results<std::string_view::const_iterator> m;
+      bool hit = false;
+      try {
+        hit = boost::regex_search(rec.message.begin(), rec.message.end(), m, *r->regex, r->regex_flags);
+      } catch (const std::exception&) {
+        // Too complex for Boost's match limit: counted per rule, the engine goes on.
+        ++stats.regex_errors_by_rule[r->id];
+        continue;
+      }
+      if (!hit) continue;
+      ++stats.matches;
+      auto cap = [&](int i) -> std::string_view {
+        if (i < 0 || !m[i].matched) return {};
+        return std::string_view(&*m[i].first, static_cast<std::size_t>(m[i].second - m[i].first));
+      };
+      Match match;
+      match.rule = r;
+      match.principal = cap(r->capture_principal);
+      match.user = cap(r->capture_user);
+      match.source_ip = cap(r->capture_address);
+      match.target = cap(r->capture_target);
+      match.event_ms = rec.event_ms;
+      match.evidence.source = std::string(rec.program.substr(0, 64));
+      match.evidence.host = std::string(rec.hostname.substr(0, 255));
+      match.evidence.line = std::string(line.substr(0, options.max_evidence_line));
+      match.evidence.time_ms = rec.event_ms;
+      const Principal* pc = match.principal.empty() ? nullptr : classify(match.principal);
+      if (pc != nullptr) match.principal_class = to_string(pc->cls);
+      correlator.add(match, counted);
+    }
+  }
+
+  // Record -> decoder -> event. Returns the decode result; fills entry (null: skipped).
+  DecodeResult decode(SyslogRecord& rec, Event& ev, const DecoderEntry*& entry) {
+    entry = find_decoder(rec.program);
+    if (entry != nullptr) {
+      rec = unwrap_inner_record(rec, options.syslog);
+      if (entry->source != EventSource::hopguard && starts_with(rec.message, "pam_hopguard(")) {
+        static constexpr DecoderEntry kPam{"pam_hopguard", EventSource::hopguard, &decode_hopguard};
+        entry = &kPam;
+      }
+      return entry->decode(rec, ev, scratch);
+    }
+    if (starts_with(rec.message, "pam_hopguard(")) {
+      // pam_syslog logs under the PAM application's name (login, su, sudo, ...).
+      static constexpr DecoderEntry kPam{"pam_hopguard", EventSource::hopguard, &decode_hopguard};
+      entry = &kPam;
+      return entry->decode(rec, ev, scratch);
+    }
+    return DecodeResult::ignored;
+  }
+
+  void feed(std::string_view line, std::int64_t receive_ms, const AlarmSink& sink) {
+    ++stats.lines;
+    stats.bytes += line.size();
+    SyslogRecord rec = parse_syslog_record(line, receive_ms, options.syslog);
+    Event ev;
+    const DecoderEntry* entry = nullptr;
+    const DecodeResult result = decode(rec, ev, entry);
+    if (rec.time_unknown) ++stats.time_unknown;
+    if (entry == nullptr) {
+      ++stats.skipped;
+      if (rules->has_regex_rules()) evaluate_regex(rec, line, sink);
+      return;
+    }
+    const auto src = static_cast<std::size_t>(entry->source);
+    switch (result) {
+      case DecodeResult::failed: ++stats.parse_failures[src]; break;
+      case DecodeResult::ignored: ++stats.ignored[src]; break;
+      case DecodeResult::event:
+        ++stats.decoded[src];
+        evaluate(ev, line, rec.event_ms, sink);
+        break;
+    }
+    if (rules->has_regex_rules()) evaluate_regex(rec, line, sink);
+    if (!rec.time_unknown && rec.event_ms > watermark) {
+      watermark = rec.event_ms;
+      correlator.advance(watermark - skew_ms, [&](const Alarm& a) { count_alarm(a, sink); });
+    }
+  }
+};
+
+Engine::Engine(std::shared_ptr<const Policy> policy, std::shared_ptr<const Ruleset> rules,
+               EngineOptions options)
+    : impl_(std::make_unique<Impl>(std::move(policy), std::move(rules), options)) {}
+
+Engine::~Engine() = default;
+
+void Engine::replace(std::shared_ptr<const Policy> policy, std::shared_ptr<const Ruleset> rules) {
+  // Open incidents keep their Alarm values (copied strings), so they outlive the old ruleset.
+  impl_->principals.clear();
+  impl_->policy = std::move(policy);
+  impl_->rules = std::move(rules);
+  impl_->tgs_name = "krbtgt/" + impl_->policy->config().realm + "@" + impl_->policy->config().realm;
+  impl_->skew_ms = Impl::skew_of(*impl_->policy, impl_->options);
+}
+
+void Engine::feed_line(std::string_view line, std::int64_t receive_ms, const AlarmSink& sink) {
+  impl_->feed(line, receive_ms, sink);
+}
+
+void Engine::flush(std::int64_t now_ms, const AlarmSink& sink) {
+  if (now_ms > impl_->watermark) impl_->watermark = now_ms;
+  impl_->correlator.advance(impl_->watermark - impl_->skew_ms,
+                            [&](const Alarm& a) { impl_->count_alarm(a, sink); });
+}
+
+void Engine::finish(const AlarmSink& sink) {
+  impl_->correlator.close_all([&](const Alarm& a) { impl_->count_alarm(a, sink); });
+  impl_->sessions.clear();
+}
+
+const EngineStats& Engine::stats() const noexcept {
+  impl_->stats.aggregated_incidents = impl_->correlator.aggregated_incidents();
+  return impl_->stats;
+}
+
+std::size_t Engine::open_incidents() const noexcept { return impl_->correlator.open_incidents(); }
+
+std::string Engine::snapshot() const { return impl_->correlator.snapshot(impl_->watermark); }
+
+Expected<bool> Engine::restore(std::string_view text) {
+  auto w = impl_->correlator.restore(text);
+  if (!w) return w.errors();
+  impl_->watermark = w.value();
+  impl_->sessions.clear();
+  return true;
+}
+
+Explanation Engine::explain(std::string_view line, std::int64_t receive_ms) const {
+  Explanation x;
+  Impl& im = *impl_;
+  x.record = parse_syslog_record(line, receive_ms, im.options.syslog);
+  const std::string_view outer_message = x.record.message;
+  Event ev;
+  const DecoderEntry* entry = nullptr;
+  DecodeScratch scratch;
+  std::swap(scratch, im.scratch);  // keep the engine's scratch untouched
+  const DecodeResult result = im.decode(x.record, ev, entry);
+  x.unwrapped = x.record.message.data() != outer_message.data();
+  x.decoder = entry != nullptr ? std::string(entry->program) : std::string();
+  x.decoded = entry != nullptr && result == DecodeResult::event;
+  if (entry != nullptr && result != DecodeResult::event) {
+    x.fields.emplace_back("result", result == DecodeResult::failed ? "parse failure" : "no event (ignored)");
+  }
+  if (x.decoded) {
+    auto add = [&](const char* k, std::string_view v) {
+      if (!v.empty()) x.fields.emplace_back(k, std::string(v));
+    };
+    add("kind", to_string(ev.kind));
+    add("status", ev.status);
+    add("principal", ev.principal);
+    if (ev.principal_truncated) add("principal_truncated", "true");
+    add("service", ev.service);
+    add("address", ev.address);
+    add("user", ev.user);
+    if (ev.invalid_user) add("invalid_user", "true");
+    add("method", ev.method);
+    add("port", ev.port);
+    add("detail", ev.detail);
+    add("rule", ev.rule);
+    add("role", ev.role);
+    add("record_host", ev.record_host);
+    add("stage", ev.stage);
+    const EventFacts f = im.facts_for(ev);
+    if (f.principal != nullptr) {
+      x.facts.emplace_back("principal_class", f.principal_truncated ? "truncated" : std::string(to_string(f.principal->cls)));
+      if (f.principal->cls == PrincipalClass::invalid) x.facts.emplace_back("why_invalid", f.principal->why_invalid);
+      if (f.principal_host) x.facts.emplace_back("principal_host", f.principal_host->name);
+    }
+    if (f.service_host) x.facts.emplace_back("service_host", f.service_host->name + " (" + std::string(to_string(f.service_host->role)) + ")");
+    if (!ev.service.empty()) x.facts.emplace_back("service_is_tgt", f.service_is_tgt ? "true" : "false");
+    if (f.logging_host) x.facts.emplace_back("logging_host", f.logging_host->name + " (" + std::string(to_string(f.logging_host->role)) + ")");
+    if (f.record_host) x.facts.emplace_back("record_host", f.record_host->name);
+    if (!ev.address.empty()) {
+      x.facts.emplace_back("address_parsed", f.address_parsed ? "true" : "false");
+      x.facts.emplace_back("address_is_bastion", f.address_is_bastion ? "true" : "false");
+      x.facts.emplace_back("address_allowed_source", f.address_allowed ? "true" : "false");
+    }
+    for (const auto& r : im.rules->all()) {
+      if (r->regex) continue;
+      RuleTrace t{r->id, r->file, r->line, false, {}};
+      t.matched = rule_matches(*r, ev, f, &t.why);
+      if (t.matched && r->threshold > 0) {
+        t.why = "matched (counts toward threshold " + std::to_string(r->threshold) + ")";
+      }
+      x.rules.push_back(std::move(t));
+    }
+  }
+  for (const CompiledRule* r : im.rules->regex_rules_for(x.record.program)) {
+    RuleTrace t{r->id, r->file, r->line, false, {}};
+    try {
+      t.matched = boost::regex_search(x.record.message.begin(), x.record.message.end(), *r->regex);
+      t.why = t.matched ? "regex matched" : "regex did not match";
+    } catch (const std::exception& e) {
+      t.why = std::string("regex error: ") + e.what();
+    }
+    x.rules.push_back(std::move(t));
+  }
+  std::swap(scratch, im.scratch);
+  // Views into the scratch buffer would dangle: explanations copy every field above.
+  return x;
+}
+
+}  // namespace hopguard::scanner

@@ -1,0 +1,104 @@
+// krb5kdc request lines (MIT krb5 1.20, observed lines in tests/harness/README.md):
+//   AS_REQ (N etypes {...}) ADDR: STATUS: [authtime T, etypes {...}, ]CLIENT for SERVER[, TEXT]
+//   TGS_REQ (N etypes {...}) ADDR: STATUS: authtime T, etypes {...}[,] CLIENT for SERVER[, TEXT]
+// The parts up to STATUS are the KDC's own text. CLIENT (and SERVER on AS_REQ) are whatever the
+// client sent on a failed request, spaces and " for " included, so they are split from the
+// right: SERVER starts after the last " for " and ends at the first ", " after it (error texts
+// are the KDC's, and the server of an issued ticket is a database principal).
+#include "decoder.hpp"
+
+namespace hopguard::scanner {
+
+namespace {
+
+constexpr std::size_t kKdcCutLength = 127;  // 124 bytes kept + "..."
+
+bool is_truncated_name(std::string_view name) noexcept {
+  return name.size() >= kKdcCutLength && name.ends_with("...");
+}
+
+bool is_status_word(std::string_view s) noexcept {
+  if (s.empty() || s.size() > 64) return false;
+  for (const char c : s) {
+    if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
+bool starts_with(std::string_view s, std::string_view p) noexcept { return s.substr(0, p.size()) == p; }
+
+}  // namespace
+
+DecodeResult decode_kdc(const SyslogRecord& record, Event& ev, DecodeScratch&) noexcept {
+  std::string_view m = record.message;
+  EventKind kind;
+  if (starts_with(m, "AS_REQ (")) {
+    kind = EventKind::kdc_as;
+    m.remove_prefix(8);
+  } else if (starts_with(m, "TGS_REQ (")) {
+    kind = EventKind::kdc_tgs;
+    m.remove_prefix(9);
+  } else {
+    return DecodeResult::ignored;  // start-up, "closing down fd", "preauth ... failure", ...
+  }
+  // Requested etypes: "(N etypes {a(18), b(17)}) " ends at the first ") ".
+  const std::size_t close = m.find(") ");
+  if (close == std::string_view::npos) return DecodeResult::failed;
+  m.remove_prefix(close + 2);
+  const std::size_t addr_end = m.find(": ");
+  if (addr_end == std::string_view::npos || addr_end == 0) return DecodeResult::failed;
+  const std::string_view address = m.substr(0, addr_end);
+  m.remove_prefix(addr_end + 2);
+  const std::size_t status_end = m.find(": ");
+  if (status_end == std::string_view::npos) return DecodeResult::failed;
+  const std::string_view status = m.substr(0, status_end);
+  if (!is_status_word(status)) return DecodeResult::failed;
+  m.remove_prefix(status_end + 2);
+  if (starts_with(m, "authtime ")) {
+    std::size_t p = 9;
+    while (p < m.size() && m[p] >= '0' && m[p] <= '9') ++p;
+    if (p == 9 || m.substr(p, 2) != ", ") return DecodeResult::failed;
+    m.remove_prefix(p + 2);
+    if (starts_with(m, "etypes {")) {
+      const std::size_t brace = m.find('}');
+      if (brace == std::string_view::npos) return DecodeResult::failed;
+      m.remove_prefix(brace + 1);
+      if (starts_with(m, ",")) m.remove_prefix(1);
+    }
+    while (starts_with(m, " ")) m.remove_prefix(1);
+  } else if (starts_with(m, "etypes {")) {
+    const std::size_t brace = m.find('}');
+    if (brace == std::string_view::npos) return DecodeResult::failed;
+    m.remove_prefix(brace + 1);
+    if (starts_with(m, ",")) m.remove_prefix(1);
+    while (starts_with(m, " ")) m.remove_prefix(1);
+  }
+  const std::size_t sep = m.rfind(" for ");
+  if (sep == std::string_view::npos) return DecodeResult::failed;
+  const std::string_view client = m.substr(0, sep);
+  std::string_view server = m.substr(sep + 5);
+  std::string_view detail;
+  const std::size_t comma = server.find(", ");
+  if (comma != std::string_view::npos) {
+    detail = server.substr(comma + 2);
+    server = server.substr(0, comma);
+  }
+  if (server.empty()) return DecodeResult::failed;
+
+  ev = Event{};
+  ev.kind = kind;
+  ev.source = EventSource::kdc;
+  ev.record = &record;
+  ev.host = record.hostname;
+  ev.pid = record.pid;
+  ev.status = status;
+  ev.address = address;
+  ev.principal = client;
+  ev.principal_truncated = is_truncated_name(client);
+  ev.service = server;
+  ev.service_truncated = is_truncated_name(server);
+  ev.detail = detail;
+  return DecodeResult::event;
+}
+
+}  // namespace hopguard::scanner

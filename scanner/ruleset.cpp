@@ -1,0 +1,526 @@
+// Rule files: reader (toml++) -> compiler (CompiledRule) -> immutable Ruleset with an index by
+// event kind and by program. Every error is reported with file, line and key; a file with three
+// mistakes reports all three.
+#include "ruleset.hpp"
+
+#include "compiled_rule.hpp"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <array>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+namespace hopguard::scanner {
+
+struct Ruleset::Index {
+  std::array<std::vector<const CompiledRule*>, static_cast<std::size_t>(EventKind::count_)> by_kind;
+  std::unordered_map<std::string, std::vector<const CompiledRule*>> by_program;
+  std::vector<const CompiledRule*> empty;
+};
+
+Ruleset::Ruleset() : index_(std::make_unique<Index>()) {}
+Ruleset::~Ruleset() = default;
+std::size_t Ruleset::size() const noexcept { return rules_.size(); }
+
+const std::vector<const CompiledRule*>& Ruleset::rules_for(EventKind kind) const noexcept {
+  const auto i = static_cast<std::size_t>(kind);
+  return i < index_->by_kind.size() ? index_->by_kind[i] : index_->empty;
+}
+
+const std::vector<const CompiledRule*>& Ruleset::regex_rules_for(std::string_view program) const noexcept {
+  if (index_->by_program.empty()) return index_->empty;
+  const auto it = index_->by_program.find(std::string(program));
+  return it == index_->by_program.end() ? index_->empty : it->second;
+}
+
+bool Ruleset::has_regex_rules() const noexcept { return !index_->by_program.empty(); }
+
+namespace {
+
+struct Reporter {
+  Errors& errors;
+  std::string file;
+  void add(ErrorCode code, const toml::source_region& at, std::string key, std::string message) {
+    errors.push_back(Error{code, Location{file, at.begin.line, at.begin.column}, std::move(key),
+                           std::move(message)});
+  }
+};
+
+// Reads a string or an array of strings.
+bool string_list(const toml::node& node, std::vector<std::string>& out) {
+  if (const auto* s = node.as_string()) {
+    out.push_back(s->get());
+    return true;
+  }
+  if (const auto* a = node.as_array()) {
+    for (const toml::node& e : *a) {
+      const auto* s = e.as_string();
+      if (s == nullptr) return false;
+      out.push_back(s->get());
+    }
+    return true;
+  }
+  return false;
+}
+
+const std::set<std::string_view> kRuleKeys = {
+    "id", "name", "severity", "events", "status", "principal_class", "target", "target_role",
+    "target_vs_principal_host", "service", "address", "verdict", "record_rule", "threshold",
+    "window_seconds", "program", "regex", "description"};
+
+}  // namespace
+
+class RulesetCompiler {
+ public:
+  explicit RulesetCompiler(const RulesConfig& config) : config_(config) {}
+
+  Expected<std::shared_ptr<const Ruleset>> compile(const std::vector<RuleFile>& files) {
+    std::shared_ptr<Ruleset> set(new Ruleset());
+    for (const RuleFile& f : files) compile_file(f, *set);
+    // The same id across files must agree on name and severity.
+    std::map<std::string, const CompiledRule*> first;
+    for (const auto& r : set->rules_) {
+      const auto [it, inserted] = first.emplace(r->id, r.get());
+      if (!inserted && (it->second->name != r->name || it->second->severity != r->severity)) {
+        errors_.push_back(Error{ErrorCode::conflict, Location{r->file, r->line, 0}, "rule.name",
+                                "rule " + r->id + " has a different name or severity in " +
+                                    it->second->file + ":" + std::to_string(it->second->line)});
+      }
+    }
+    for (const std::string& id : config_.disabled) {
+      if (first.find(id) == first.end()) {
+        errors_.push_back(Error{ErrorCode::bad_value, Location{config_source_, 0, 0}, "rules.disabled",
+                                "disabled rule " + id + " does not exist"});
+      }
+    }
+    if (!errors_.empty()) return errors_;
+    // Drop disabled rules, then index.
+    std::erase_if(set->rules_, [&](const std::unique_ptr<CompiledRule>& r) {
+      return std::find(config_.disabled.begin(), config_.disabled.end(), r->id) != config_.disabled.end();
+    });
+    for (const auto& r : set->rules_) {
+      if (r->regex) {
+        set->index_->by_program[r->program].push_back(r.get());
+        continue;
+      }
+      for (std::size_t k = 1; k < static_cast<std::size_t>(EventKind::count_); ++k) {
+        if ((r->event_mask & (1u << k)) != 0) set->index_->by_kind[k].push_back(r.get());
+      }
+    }
+    return std::shared_ptr<const Ruleset>(std::move(set));
+  }
+
+  std::string config_source_;
+
+ private:
+  void compile_file(const RuleFile& f, Ruleset& set) {
+    Reporter rep{errors_, f.name};
+    toml::parse_result parsed = toml::parse(f.text, f.name);
+    if (!parsed) {
+      const auto& e = parsed.error();
+      rep.add(ErrorCode::syntax, e.source(), "", std::string(e.description()));
+      return;
+    }
+    const toml::table& root = parsed.table();
+    std::string source;
+    for (const auto& [k, v] : root) {
+      const std::string_view key = k.str();
+      if (key == "source") {
+        if (const auto* s = v.as_string()) {
+          source = s->get();
+          if (source != "kdc" && source != "sshd" && source != "hopguard" && source != "syslog") {
+            rep.add(ErrorCode::bad_value, v.source(), "source",
+                    "source must be kdc, sshd, hopguard or syslog");
+          }
+        } else {
+          rep.add(ErrorCode::wrong_type, v.source(), "source", "source must be a string");
+        }
+      } else if (key != "rule") {
+        rep.add(ErrorCode::unknown_key, v.source(), std::string(key), "unknown key");
+      }
+    }
+    if (source.empty() && !root.contains("source")) {
+      rep.add(ErrorCode::missing_key, toml::source_region{{1, 1}, {1, 1}, {}}, "source", "missing source");
+    }
+    const toml::node* rules = root.get("rule");
+    if (rules == nullptr) return;
+    const toml::array* arr = rules->as_array();
+    if (arr == nullptr) {
+      rep.add(ErrorCode::wrong_type, rules->source(), "rule", "rule must be an array of tables ([[rule]])");
+      return;
+    }
+    std::set<std::string> ids_here;
+    std::size_t index = 0;
+    for (const toml::node& n : *arr) {
+      const std::string prefix = "rule[" + std::to_string(index++) + "]";
+      const toml::table* t = n.as_table();
+      if (t == nullptr) {
+        rep.add(ErrorCode::wrong_type, n.source(), prefix, "rule must be a table");
+        continue;
+      }
+      auto rule = compile_rule(*t, source, prefix, rep);
+      if (!rule) continue;
+      if (!ids_here.insert(rule->id).second) {
+        rep.add(ErrorCode::duplicate, t->source(), prefix + ".id", "duplicate rule id " + rule->id);
+        continue;
+      }
+      for (const auto& other : set.rules_) {
+        if (other->id == rule->id && other->source == rule->source) {
+          rep.add(ErrorCode::duplicate, t->source(), prefix + ".id",
+                  "duplicate rule id " + rule->id + " for source " + source + " (first in " +
+                      other->file + ":" + std::to_string(other->line) + ")");
+          rule.reset();
+          break;
+        }
+      }
+      if (rule) set.rules_.push_back(std::move(rule));
+    }
+  }
+
+  std::unique_ptr<CompiledRule> compile_rule(const toml::table& t, const std::string& source,
+                                             const std::string& prefix, Reporter& rep) {
+    auto r = std::make_unique<CompiledRule>();
+    r->source = source;
+    r->file = rep.file;
+    r->line = t.source().begin.line;
+    const std::size_t errors_before = errors_.size();
+    for (const auto& [k, v] : t) {
+      if (kRuleKeys.count(k.str()) == 0) {
+        rep.add(ErrorCode::unknown_key, v.source(), prefix + "." + std::string(k.str()), "unknown key");
+      }
+    }
+    auto str = [&](std::string_view key, std::string& out, bool required) {
+      const toml::node* n = t.get(key);
+      if (n == nullptr) {
+        if (required) rep.add(ErrorCode::missing_key, t.source(), prefix + "." + std::string(key), "missing key");
+        return false;
+      }
+      const auto* s = n->as_string();
+      if (s == nullptr) {
+        rep.add(ErrorCode::wrong_type, n->source(), prefix + "." + std::string(key), "must be a string");
+        return false;
+      }
+      out = s->get();
+      return true;
+    };
+    auto bad = [&](std::string_view key, std::string msg) {
+      const toml::node* n = t.get(key);
+      rep.add(ErrorCode::bad_value, n ? n->source() : t.source(), prefix + "." + std::string(key), std::move(msg));
+    };
+
+    if (str("id", r->id, true)) {
+      const bool ok = !r->id.empty() && r->id.size() <= 64 &&
+                      std::all_of(r->id.begin(), r->id.end(), [](char c) {
+                        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+                      });
+      if (!ok) bad("id", "id must be 1-64 characters a-z, 0-9 and -");
+    }
+    str("name", r->name, true);
+    if (const toml::node* n = t.get("severity")) {
+      const auto* i = n->as_integer();
+      if (i == nullptr || i->get() < 0 || i->get() > 100) {
+        bad("severity", "severity must be an integer 0..100");
+      } else {
+        r->severity = static_cast<int>(i->get());
+      }
+    } else {
+      rep.add(ErrorCode::missing_key, t.source(), prefix + ".severity", "missing key");
+    }
+
+    const bool is_regex_rule = source == "syslog";
+    if (is_regex_rule) {
+      compile_regex(t, *r, prefix, rep);
+    } else {
+      if (t.get("program") || t.get("regex")) {
+        bad(t.get("regex") ? "regex" : "program", "program and regex belong to source = \"syslog\" rules");
+      }
+      std::vector<std::string> events;
+      if (const toml::node* n = t.get("events")) {
+        if (!string_list(*n, events) || events.empty()) {
+          bad("events", "events must be a non-empty list of event kinds");
+        }
+        for (const std::string& e : events) {
+          const EventKind k = parse_event_kind(e);
+          if (k == EventKind::none) {
+            bad("events", "unknown event kind " + e);
+          } else {
+            r->event_mask |= 1u << static_cast<unsigned>(k);
+          }
+        }
+      } else {
+        rep.add(ErrorCode::missing_key, t.source(), prefix + ".events", "missing key");
+      }
+    }
+    if (const toml::node* n = t.get("status")) {
+      std::vector<std::string> v;
+      if (!string_list(*n, v)) bad("status", "status must be a string or a list of strings");
+      for (std::string& s : v) {
+        StatusPattern p;
+        p.prefix = !s.empty() && s.back() == '*';
+        if (p.prefix) s.pop_back();
+        p.text = s;
+        r->status.push_back(std::move(p));
+      }
+    }
+    if (const toml::node* n = t.get("principal_class")) {
+      std::vector<std::string> v;
+      if (!string_list(*n, v)) bad("principal_class", "principal_class must be a string or a list");
+      for (const std::string& c : v) {
+        static const std::map<std::string, std::uint32_t> kClasses = {
+            {"regular", kClassRegular}, {"special", kClassSpecial}, {"service", kClassService},
+            {"foreign", kClassForeign}, {"invalid", kClassInvalid}, {"truncated", kClassTruncated},
+            {"none", kClassNone}};
+        const auto it = kClasses.find(c);
+        if (it == kClasses.end()) {
+          bad("principal_class", "unknown principal class " + c);
+        } else {
+          r->class_mask |= it->second;
+        }
+      }
+    }
+    std::string text;
+    if (str("target", text, false)) {
+      static const std::map<std::string, TargetFrom> kTargets = {
+          {"service", TargetFrom::service}, {"host", TargetFrom::host},
+          {"principal", TargetFrom::principal}, {"record", TargetFrom::record}};
+      const auto it = kTargets.find(text);
+      if (it == kTargets.end()) {
+        bad("target", "target must be service, host, principal or record");
+      } else {
+        r->target = it->second;
+      }
+    }
+    if (const toml::node* n = t.get("target_role")) {
+      std::vector<std::string> v;
+      if (!string_list(*n, v)) bad("target_role", "target_role must be a string or a list");
+      for (const std::string& c : v) {
+        if (c == "legacy") r->role_mask |= kRoleLegacy;
+        else if (c == "bastion") r->role_mask |= kRoleBastion;
+        else if (c == "unknown") r->role_mask |= kRoleUnknown;
+        else if (c == "configured") r->role_mask |= kRoleLegacy | kRoleBastion;
+        else bad("target_role", "target_role must be legacy, bastion, configured or unknown");
+      }
+      if (r->target == TargetFrom::none) bad("target_role", "target_role needs target");
+    }
+    if (str("target_vs_principal_host", text, false)) {
+      if (text == "same") r->vs_principal_host = VsPrincipalHost::same;
+      else if (text == "different") r->vs_principal_host = VsPrincipalHost::different;
+      else bad("target_vs_principal_host", "must be same or different");
+      if (r->target == TargetFrom::none) bad("target_vs_principal_host", "needs target");
+    }
+    if (str("service", text, false)) {
+      if (text == "tgt") r->service = ServiceCond::tgt;
+      else if (text == "not-tgt") r->service = ServiceCond::not_tgt;
+      else bad("service", "service must be tgt or not-tgt");
+    }
+    if (str("address", text, false)) {
+      static const std::map<std::string, AddressCond> kAddr = {
+          {"bastion", AddressCond::bastion}, {"not-bastion", AddressCond::not_bastion},
+          {"allowed-source", AddressCond::allowed_source},
+          {"not-allowed-source", AddressCond::not_allowed_source},
+          {"not-bastion-nor-allowed", AddressCond::not_bastion_nor_allowed},
+          {"present", AddressCond::present}};
+      const auto it = kAddr.find(text);
+      if (it == kAddr.end()) {
+        bad("address", "address must be bastion, not-bastion, allowed-source, not-allowed-source, "
+                       "not-bastion-nor-allowed or present");
+      } else {
+        r->address = it->second;
+      }
+    }
+    if (const toml::node* n = t.get("verdict")) {
+      if (!string_list(*n, r->verdicts)) bad("verdict", "verdict must be a string or a list");
+    }
+    if (str("record_rule", text, false)) {
+      if (text != "same") bad("record_rule", "record_rule must be \"same\"");
+      r->record_rule_same = true;
+    }
+    if (const toml::node* n = t.get("threshold")) {
+      if (const auto* s = n->as_string(); s && s->get() == "config") {
+        r->threshold = std::max<std::uint32_t>(1, config_.guessing_threshold);
+        r->window_ms = static_cast<std::int64_t>(config_.guessing_window_seconds) * 1000;
+      } else if (const auto* i = n->as_integer(); i && i->get() >= 1 && i->get() <= 1000000) {
+        r->threshold = static_cast<std::uint32_t>(i->get());
+        const toml::node* w = t.get("window_seconds");
+        const auto* wi = w ? w->as_integer() : nullptr;
+        if (wi == nullptr || wi->get() < 1 || wi->get() > 86400 * 7) {
+          bad("window_seconds", "an integer threshold needs window_seconds 1..604800");
+        } else {
+          r->window_ms = wi->get() * 1000;
+        }
+      } else {
+        bad("threshold", "threshold must be \"config\" or an integer 1..1000000");
+      }
+    } else if (t.get("window_seconds")) {
+      bad("window_seconds", "window_seconds needs threshold");
+    }
+    if (errors_.size() != errors_before) return nullptr;
+    return r;
+  }
+
+  void compile_regex(const toml::table& t, CompiledRule& r, const std::string& prefix, Reporter& rep) {
+    const toml::node* p = t.get("program");
+    const toml::node* x = t.get("regex");
+    if (p == nullptr || p->as_string() == nullptr || p->as_string()->get().empty()) {
+      rep.add(p ? ErrorCode::wrong_type : ErrorCode::missing_key, p ? p->source() : t.source(),
+              prefix + ".program", "syslog rules need program = \"NAME\"");
+    } else {
+      r.program = p->as_string()->get();
+    }
+    if (x == nullptr || x->as_string() == nullptr) {
+      rep.add(x ? ErrorCode::wrong_type : ErrorCode::missing_key, x ? x->source() : t.source(),
+              prefix + ".regex", "syslog rules need regex = '...'");
+      return;
+    }
+    if (t.get("events")) {
+      rep.add(ErrorCode::bad_value, t.get("events")->source(), prefix + ".events",
+              "syslog rules match a program's messages, not decoded events");
+    }
+    try {
+      r.regex.emplace(x->as_string()->get(), boost::regex::perl);
+    } catch (const std::exception& e) {
+      rep.add(ErrorCode::bad_value, x->source(), prefix + ".regex", std::string("invalid regex: ") + e.what());
+      return;
+    }
+    r.capture_principal = named_index(*r.regex, "principal");
+    r.capture_user = named_index(*r.regex, "user");
+    r.capture_address = named_index(*r.regex, "address");
+    r.capture_target = named_index(*r.regex, "target");
+  }
+
+  static int named_index(const boost::regex& re, const std::string& name) {
+    // The index of a named sub-expression "(?<name>...)", or -1.
+    const int i = re.get_named_subs()->get_id(name.data(), name.data() + name.size());
+    return i > 0 ? i : -1;
+  }
+
+  const RulesConfig& config_;
+  Errors errors_;
+};
+
+Expected<std::shared_ptr<const Ruleset>> Ruleset::compile(const std::vector<RuleFile>& files,
+                                                          const RulesConfig& config) {
+  try {
+    RulesetCompiler c(config);
+    return c.compile(files);
+  } catch (const std::exception& e) {
+    return Error{ErrorCode::internal, {}, "", std::string("rule compiler failed: ") + e.what()};
+  }
+}
+
+// ---- evaluation ------------------------------------------------------------------------------
+
+const HostEntry* rule_target(const CompiledRule& rule, const EventFacts& f) noexcept {
+  switch (rule.target) {
+    case TargetFrom::none: return nullptr;
+    case TargetFrom::service: return f.service_host;
+    case TargetFrom::host: return f.logging_host;
+    case TargetFrom::principal: return f.principal_host;
+    case TargetFrom::record: return f.record_host;
+  }
+  return nullptr;
+}
+
+std::string_view rule_target_name(const CompiledRule& rule, const Event& ev, const EventFacts& f) noexcept {
+  if (const HostEntry* h = rule_target(rule, f)) return h->name;
+  switch (rule.target) {
+    case TargetFrom::none: return {};
+    case TargetFrom::service: return f.service_instance;
+    case TargetFrom::host: return ev.host;
+    case TargetFrom::principal: return f.principal != nullptr ? std::string_view(f.principal->host) : std::string_view{};
+    case TargetFrom::record: return ev.record_host;
+  }
+  return {};
+}
+
+namespace {
+bool fail(std::string* why, const char* text) {
+  if (why != nullptr) *why = text;
+  return false;
+}
+}  // namespace
+
+bool rule_matches(const CompiledRule& r, const Event& ev, const EventFacts& f, std::string* why) {
+  if ((r.event_mask & (1u << static_cast<unsigned>(ev.kind))) == 0) return fail(why, "event kind differs");
+  if (!r.status.empty()) {
+    bool ok = false;
+    for (const StatusPattern& p : r.status) {
+      if (p.prefix ? ev.status.substr(0, p.text.size()) == p.text : ev.status == p.text) {
+        ok = true;
+        break;
+      }
+    }
+    if (!ok) return fail(why, "status not listed");
+  }
+  if (!r.verdicts.empty() &&
+      std::find(r.verdicts.begin(), r.verdicts.end(), ev.status) == r.verdicts.end()) {
+    return fail(why, "verdict not listed");
+  }
+  if (r.record_rule_same && ev.rule != r.id) return fail(why, "record names another rule");
+  if (r.class_mask != 0) {
+    std::uint32_t bit = kClassNone;
+    if (f.principal != nullptr) {
+      if (f.principal_truncated) {
+        bit = kClassTruncated;
+      } else {
+        switch (f.principal->cls) {
+          case PrincipalClass::regular: bit = kClassRegular; break;
+          case PrincipalClass::special: bit = kClassSpecial; break;
+          case PrincipalClass::service: bit = kClassService; break;
+          case PrincipalClass::foreign: bit = kClassForeign; break;
+          case PrincipalClass::invalid: bit = kClassInvalid; break;
+        }
+      }
+    }
+    if ((r.class_mask & bit) == 0) return fail(why, "principal class not listed");
+  }
+  if (r.service == ServiceCond::tgt && !f.service_is_tgt) return fail(why, "service is not the TGS");
+  if (r.service == ServiceCond::not_tgt && f.service_is_tgt) return fail(why, "service is the TGS");
+  const HostEntry* target = rule_target(r, f);
+  if (r.target != TargetFrom::none && r.role_mask != 0) {
+    const std::uint32_t bit = target == nullptr            ? kRoleUnknown
+                              : target->role == Role::legacy ? kRoleLegacy
+                                                             : kRoleBastion;
+    if ((r.role_mask & bit) == 0) return fail(why, "target role not listed");
+  }
+  if (r.vs_principal_host != VsPrincipalHost::any) {
+    const bool same = target != nullptr && f.principal_host != nullptr && target == f.principal_host;
+    if (r.vs_principal_host == VsPrincipalHost::same && !same) return fail(why, "target is not the principal's host");
+    if (r.vs_principal_host == VsPrincipalHost::different && same) return fail(why, "target is the principal's host");
+  }
+  // An address that is present but not parsable counts as neither bastion nor allowed: the
+  // conditions that alarm on "not ..." then hold (fail closed toward an alarm).
+  const bool present = !ev.address.empty();
+  switch (r.address) {
+    case AddressCond::any: break;
+    case AddressCond::present:
+      if (!present) return fail(why, "no address");
+      break;
+    case AddressCond::bastion:
+      if (!f.address_is_bastion) return fail(why, "address is not a bastion's");
+      break;
+    case AddressCond::not_bastion:
+      if (!present) return fail(why, "no address");
+      if (f.address_is_bastion) return fail(why, "address is a bastion's");
+      break;
+    case AddressCond::allowed_source:
+      if (!f.address_allowed) return fail(why, "address not in allowed_sources");
+      break;
+    case AddressCond::not_allowed_source:
+      if (!present) return fail(why, "no address");
+      if (f.address_allowed) return fail(why, "address in allowed_sources");
+      break;
+    case AddressCond::not_bastion_nor_allowed:
+      if (!present) return fail(why, "no address");
+      if (f.address_is_bastion) return fail(why, "address is a bastion's");
+      if (f.address_allowed) return fail(why, "address in allowed_sources");
+      break;
+  }
+  if (why != nullptr) *why = "matched";
+  return true;
+}
+
+}  // namespace hopguard::scanner

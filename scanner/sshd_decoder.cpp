@@ -1,0 +1,163 @@
+// sshd / sshd-session lines (OpenSSH 9.2p1 Debian; sshd-session from 9.8):
+//   Accepted METHOD for USER from IP port N ssh2[: EXTRA]        (EXTRA: the krb5 principal for
+//   Failed METHOD for [invalid user ]USER from IP port N ssh2     gssapi-*, the key for publickey)
+//   Postponed METHOD for USER from IP port N ssh2
+//   Authorized to USER, krb5 principal P (krb5_kuserok)
+//   Connection closed by authenticating user USER IP port N [preauth]
+//   PAM: pam_open_session(): ERROR
+// USER is attacker text on failures (sshd logs any name, up to 100 bytes, spaces included), so
+// "from IP port N ssh2" is found from the right: the rightmost " from " whose tail has that
+// exact shape.
+#include "decoder.hpp"
+
+namespace hopguard::scanner {
+
+namespace {
+
+bool starts_with(std::string_view s, std::string_view p) noexcept { return s.substr(0, p.size()) == p; }
+
+bool all_digits(std::string_view s) noexcept {
+  if (s.empty() || s.size() > 5) return false;
+  for (const char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+// sshd logs the peer's numeric address here, never a name: hex digits, '.', ':' and an
+// optional "%zone" suffix.
+bool is_address_text(std::string_view s) noexcept {
+  if (s.empty() || s.size() > 64) return false;
+  bool zone = false;
+  for (const char c : s) {
+    if (zone) {
+      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) return false;
+      continue;
+    }
+    if (c == '%') {
+      zone = true;
+      continue;
+    }
+    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
+                    c == '.' || c == ':';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// "IP port N ssh2" followed by end or ": EXTRA". Fills address, port, detail.
+bool parse_from_tail(std::string_view tail, Event& ev) noexcept {
+  const std::size_t sp = tail.find(' ');
+  if (sp == std::string_view::npos) return false;
+  const std::string_view ip = tail.substr(0, sp);
+  if (!is_address_text(ip)) return false;
+  tail.remove_prefix(sp);
+  if (!starts_with(tail, " port ")) return false;
+  tail.remove_prefix(6);
+  const std::size_t sp2 = tail.find(' ');
+  if (sp2 == std::string_view::npos) return false;
+  const std::string_view port = tail.substr(0, sp2);
+  if (!all_digits(port)) return false;
+  tail.remove_prefix(sp2);
+  if (!starts_with(tail, " ssh2")) return false;
+  tail.remove_prefix(5);
+  if (!tail.empty()) {
+    if (!starts_with(tail, ": ")) return false;
+    ev.detail = tail.substr(2);
+  }
+  ev.address = ip;
+  ev.port = port;
+  return true;
+}
+
+// "METHOD for USER from IP port N ssh2[: EXTRA]" after the verb.
+bool parse_auth_line(std::string_view m, Event& ev) noexcept {
+  const std::size_t sp = m.find(' ');
+  if (sp == std::string_view::npos || sp == 0) return false;
+  ev.method = m.substr(0, sp);
+  m.remove_prefix(sp);
+  if (!starts_with(m, " for ")) return false;
+  m.remove_prefix(5);
+  std::size_t pos = m.size();
+  while (pos > 0) {
+    const std::size_t f = m.rfind(" from ", pos - 1);
+    if (f == std::string_view::npos) return false;
+    Event probe = ev;
+    if (parse_from_tail(m.substr(f + 6), probe)) {
+      ev = probe;
+      std::string_view user = m.substr(0, f);
+      if (starts_with(user, "invalid user ")) {
+        ev.invalid_user = true;
+        user.remove_prefix(13);
+      }
+      ev.user = user;
+      return true;
+    }
+    pos = f;
+  }
+  return false;
+}
+
+}  // namespace
+
+DecodeResult decode_sshd(const SyslogRecord& record, Event& ev, DecodeScratch&) noexcept {
+  std::string_view m = record.message;
+  ev = Event{};
+  ev.source = EventSource::sshd;
+  ev.record = &record;
+  ev.host = record.hostname;
+  ev.pid = record.pid;
+
+  if (starts_with(m, "Accepted ")) {
+    ev.kind = EventKind::ssh_accepted;
+    if (!parse_auth_line(m.substr(9), ev)) return DecodeResult::failed;
+    // For GSSAPI the EXTRA is the client's principal (Debian logs it; stock OpenSSH may not).
+    if (starts_with(ev.method, "gssapi-")) ev.principal = ev.detail;
+    return DecodeResult::event;
+  }
+  if (starts_with(m, "Failed ")) {
+    ev.kind = EventKind::ssh_failed;
+    return parse_auth_line(m.substr(7), ev) ? DecodeResult::event : DecodeResult::failed;
+  }
+  if (starts_with(m, "Postponed ")) {
+    ev.kind = EventKind::ssh_postponed;
+    return parse_auth_line(m.substr(10), ev) ? DecodeResult::event : DecodeResult::failed;
+  }
+  if (starts_with(m, "Authorized to ")) {
+    ev.kind = EventKind::ssh_authorized;
+    m.remove_prefix(14);
+    constexpr std::string_view kSuffix = " (krb5_kuserok)";
+    if (!m.ends_with(kSuffix)) return DecodeResult::failed;
+    m.remove_suffix(kSuffix.size());
+    // USER is a local account name (sshd resolved it), so the first separator is the real one.
+    const std::size_t sep = m.find(", krb5 principal ");
+    if (sep == std::string_view::npos || sep == 0) return DecodeResult::failed;
+    ev.user = m.substr(0, sep);
+    ev.principal = m.substr(sep + 17);
+    if (ev.principal.empty()) return DecodeResult::failed;
+    return DecodeResult::event;
+  }
+  if (starts_with(m, "Connection closed by authenticating user ")) {
+    ev.kind = EventKind::ssh_closed_preauth;
+    m.remove_prefix(41);
+    if (!m.ends_with(" [preauth]")) return DecodeResult::failed;
+    m.remove_suffix(10);
+    const std::size_t p = m.rfind(" port ");
+    if (p == std::string_view::npos || !all_digits(m.substr(p + 6))) return DecodeResult::failed;
+    ev.port = m.substr(p + 6);
+    m = m.substr(0, p);
+    const std::size_t a = m.rfind(' ');
+    if (a == std::string_view::npos || !is_address_text(m.substr(a + 1))) return DecodeResult::failed;
+    ev.address = m.substr(a + 1);
+    ev.user = m.substr(0, a);
+    return DecodeResult::event;
+  }
+  if (starts_with(m, "PAM: pam_open_session(): ")) {
+    ev.kind = EventKind::ssh_session_failed;
+    ev.detail = m.substr(26);
+    return DecodeResult::event;
+  }
+  return DecodeResult::ignored;
+}
+
+}  // namespace hopguard::scanner

@@ -1,0 +1,311 @@
+#include "syslog_record.hpp"
+
+namespace hopguard::scanner {
+
+namespace {
+
+constexpr std::int64_t kMsPerDay = 86'400'000;
+
+bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+
+// Reads exactly n digits at text[pos]; false if any is not a digit.
+bool read_digits(std::string_view text, std::size_t pos, std::size_t n, unsigned& out) noexcept {
+  if (pos + n > text.size()) return false;
+  unsigned v = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const char c = text[pos + i];
+    if (!is_digit(c)) return false;
+    v = v * 10 + static_cast<unsigned>(c - '0');
+  }
+  out = v;
+  return true;
+}
+
+// "Jan".."Dec" -> 1..12, 0 when unknown (localised names are not fatal, see header).
+unsigned month_number(std::string_view m) noexcept {
+  if (m.size() != 3) return 0;
+  static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  for (unsigned i = 0; i < 12; ++i) {
+    if (m == kMonths[i]) return i + 1;
+  }
+  return 0;
+}
+
+std::int64_t to_ms(std::int64_t days, unsigned h, unsigned mi, unsigned s, unsigned ms) noexcept {
+  return days * kMsPerDay + (static_cast<std::int64_t>(h) * 3600 + mi * 60 + s) * 1000 + ms;
+}
+
+// Fractional seconds ".d+" at pos: returns milliseconds, advances pos past all digits.
+unsigned read_fraction(std::string_view text, std::size_t& pos) noexcept {
+  if (pos >= text.size() || text[pos] != '.') return 0;
+  ++pos;
+  unsigned ms = 0;
+  unsigned scale = 100;
+  while (pos < text.size() && is_digit(text[pos])) {
+    ms += static_cast<unsigned>(text[pos] - '0') * scale;
+    scale /= 10;
+    ++pos;
+  }
+  return ms;
+}
+
+// The civil year of a time in ms since the epoch.
+std::int64_t year_of(std::int64_t ms) noexcept {
+  std::int64_t z = (ms >= 0 ? ms : ms - (kMsPerDay - 1)) / kMsPerDay + 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const std::int64_t doe = z - era * 146097;
+  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const std::int64_t mp = (5 * doy + 2) / 153;
+  const std::int64_t m = mp < 10 ? mp + 3 : mp - 9;
+  return yoe + era * 400 + (m <= 2 ? 1 : 0);
+}
+
+// RFC 3164 "Mmm dd HH:MM:SS[.frac]" at pos. Returns true and advances pos if the shape is there
+// (the month may be unknown: then time_unknown is set).
+bool parse_3164_time(std::string_view t, std::size_t& pos, std::int64_t receive_ms,
+                     const SyslogOptions& opt, SyslogRecord& r) noexcept {
+  // Month: 3 ASCII letters; other letter runs up to 9 bytes (localised) are tolerated.
+  std::size_t p = pos;
+  while (p < t.size() && p - pos < 10 && t[p] != ' ' && !is_digit(t[p])) ++p;
+  if (p == pos || p >= t.size() || t[p] != ' ') return false;
+  const std::string_view month_text = t.substr(pos, p - pos);
+  ++p;
+  if (p < t.size() && t[p] == ' ') ++p;  // "Nov  2"
+  unsigned day = 0;
+  if (p + 1 < t.size() && is_digit(t[p]) && is_digit(t[p + 1])) {
+    day = static_cast<unsigned>((t[p] - '0') * 10 + (t[p + 1] - '0'));
+    p += 2;
+  } else if (p < t.size() && is_digit(t[p])) {
+    day = static_cast<unsigned>(t[p] - '0');
+    p += 1;
+  } else {
+    return false;
+  }
+  unsigned h = 0, mi = 0, s = 0;
+  if (p >= t.size() || t[p] != ' ') return false;
+  ++p;
+  if (!read_digits(t, p, 2, h) || p + 2 >= t.size() || t[p + 2] != ':' ||
+      !read_digits(t, p + 3, 2, mi) || p + 5 >= t.size() || t[p + 5] != ':' ||
+      !read_digits(t, p + 6, 2, s)) {
+    return false;
+  }
+  p += 8;
+  const unsigned ms = read_fraction(t, p);
+  pos = p;
+  const unsigned month = month_number(month_text);
+  if (month == 0 || day == 0 || day > 31 || h > 23 || mi > 59 || s > 60) {
+    r.time_unknown = true;
+    r.event_ms = receive_ms;
+    return true;
+  }
+  // The most recent date not later than receive + 1 day.
+  const std::int64_t y = year_of(receive_ms);
+  for (std::int64_t year = y + 1; year >= y - 1; --year) {
+    const std::int64_t ev = to_ms(days_from_civil(year, month, day), h, mi, s, ms) -
+                            static_cast<std::int64_t>(opt.utc_offset_seconds) * 1000;
+    if (ev <= receive_ms + kMsPerDay) {
+      r.event_ms = ev;
+      return true;
+    }
+  }
+  r.event_ms = receive_ms;
+  r.time_unknown = true;
+  return true;
+}
+
+// RFC 3339 "YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm|-hh:mm)" at pos.
+bool parse_3339_time(std::string_view t, std::size_t& pos, SyslogRecord& r) noexcept {
+  unsigned y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  std::size_t p = pos;
+  if (!read_digits(t, p, 4, y) || p + 4 >= t.size() || t[p + 4] != '-' ||
+      !read_digits(t, p + 5, 2, mo) || p + 7 >= t.size() || t[p + 7] != '-' ||
+      !read_digits(t, p + 8, 2, d) || p + 10 >= t.size() || (t[p + 10] != 'T' && t[p + 10] != 't') ||
+      !read_digits(t, p + 11, 2, h) || p + 13 >= t.size() || t[p + 13] != ':' ||
+      !read_digits(t, p + 14, 2, mi) || p + 16 >= t.size() || t[p + 16] != ':' ||
+      !read_digits(t, p + 17, 2, s)) {
+    return false;
+  }
+  p += 19;
+  const unsigned ms = read_fraction(t, p);
+  std::int64_t offset_s = 0;
+  if (p < t.size() && (t[p] == 'Z' || t[p] == 'z')) {
+    ++p;
+  } else if (p < t.size() && (t[p] == '+' || t[p] == '-')) {
+    unsigned oh = 0, om = 0;
+    if (!read_digits(t, p + 1, 2, oh) || p + 3 >= t.size() || t[p + 3] != ':' ||
+        !read_digits(t, p + 4, 2, om)) {
+      return false;
+    }
+    offset_s = (t[p] == '+' ? 1 : -1) * static_cast<std::int64_t>(oh * 3600 + om * 60);
+    p += 6;
+  } else {
+    return false;
+  }
+  pos = p;
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) {
+    r.time_unknown = true;
+    return true;
+  }
+  r.event_ms = to_ms(days_from_civil(y, mo, d), h, mi, s, ms) - offset_s * 1000;
+  return true;
+}
+
+std::string_view next_token(std::string_view t, std::size_t& pos) noexcept {
+  const std::size_t start = pos;
+  while (pos < t.size() && t[pos] != ' ') ++pos;
+  const std::string_view tok = t.substr(start, pos - start);
+  if (pos < t.size()) ++pos;  // the space
+  return tok;
+}
+
+// "TAG[PID](level): MSG" at pos. Returns false (nothing set) if there is no such tag.
+bool parse_tag(std::string_view t, std::size_t pos, SyslogRecord& r) noexcept {
+  std::size_t p = pos;
+  while (p < t.size() && t[p] != '[' && t[p] != ':' && t[p] != ' ' && p - pos < 64) ++p;
+  if (p == pos || p >= t.size()) return false;
+  const std::string_view program = t.substr(pos, p - pos);
+  std::string_view pid;
+  if (t[p] == '[') {
+    const std::size_t close = t.find(']', p + 1);
+    if (close == std::string_view::npos || close - p > 21) return false;
+    pid = t.substr(p + 1, close - p - 1);
+    p = close + 1;
+    if (p < t.size() && t[p] == '(') {  // KDC FILE: log "(info)"
+      const std::size_t rp = t.find(')', p + 1);
+      if (rp == std::string_view::npos || rp - p > 16) return false;
+      p = rp + 1;
+    }
+  }
+  if (p >= t.size() || t[p] != ':') return false;
+  ++p;
+  if (p < t.size() && t[p] == ' ') ++p;
+  r.program = program;
+  r.pid = pid;
+  r.message = t.substr(p);
+  return true;
+}
+
+// After the timestamp: "[HOST ]TAG[PID]: MSG". A first token that is itself a tag (ends with
+// ':' or holds '[') means the hostname is missing.
+void parse_host_and_tag(std::string_view t, std::size_t pos, SyslogRecord& r) noexcept {
+  std::size_t p = pos;
+  const std::string_view first = next_token(t, p);
+  const bool first_is_tag = !first.empty() && (first.back() == ':' || first.find('[') != std::string_view::npos);
+  if (first_is_tag && parse_tag(t, pos, r)) return;
+  r.hostname = first;
+  if (!parse_tag(t, p, r)) r.message = t.substr(p);
+}
+
+}  // namespace
+
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
+  y -= m <= 2 ? 1 : 0;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+SyslogRecord parse_syslog_record(std::string_view t, std::int64_t receive_ms,
+                                 const SyslogOptions& options) noexcept {
+  SyslogRecord r;
+  r.raw = t;
+  r.receive_ms = receive_ms;
+  r.event_ms = receive_ms;
+  r.message = t;
+  std::size_t pos = 0;
+
+  // <PRI>
+  if (!t.empty() && t[0] == '<') {
+    std::size_t p = 1;
+    int pri = 0;
+    while (p < t.size() && p < 5 && is_digit(t[p])) pri = pri * 10 + (t[p++] - '0');
+    if (p > 1 && p < t.size() && t[p] == '>' && pri <= 191) {
+      r.priority = pri;
+      pos = p + 1;
+    }
+  }
+
+  // RFC 5424: "1 TIMESTAMP HOST APP PROCID MSGID SD [MSG]"
+  if (r.priority >= 0 && pos + 1 < t.size() && t[pos] == '1' && t[pos + 1] == ' ') {
+    std::size_t p = pos + 2;
+    r.format = SyslogFormat::rfc5424;
+    if (p < t.size() && t[p] == '-') {
+      r.time_unknown = true;
+      p += 1;
+      if (p < t.size() && t[p] == ' ') ++p;
+    } else if (parse_3339_time(t, p, r)) {
+      if (p < t.size() && t[p] == ' ') ++p;
+    } else {
+      r.time_unknown = true;
+      next_token(t, p);
+    }
+    const std::string_view host = next_token(t, p);
+    const std::string_view app = next_token(t, p);
+    const std::string_view procid = next_token(t, p);
+    next_token(t, p);  // MSGID
+    r.hostname = host == "-" ? std::string_view{} : host;
+    r.program = app == "-" ? std::string_view{} : app;
+    r.pid = procid == "-" ? std::string_view{} : procid;
+    // Structured data: "-" or one or more "[...]" with escaped \] inside.
+    if (p < t.size() && t[p] == '-') {
+      ++p;
+    } else {
+      while (p < t.size() && t[p] == '[') {
+        ++p;
+        while (p < t.size() && t[p] != ']') p += (t[p] == '\\' && p + 1 < t.size()) ? 2 : 1;
+        if (p < t.size()) ++p;
+      }
+    }
+    if (p < t.size() && t[p] == ' ') ++p;
+    // A UTF-8 BOM may start MSG.
+    if (t.substr(p, 3) == "\xEF\xBB\xBF") p += 3;
+    r.message = t.substr(std::min(p, t.size()));
+    return r;
+  }
+
+  std::size_t p = pos;
+  if (p + 4 < t.size() && is_digit(t[p]) && t[p + 4] == '-' && parse_3339_time(t, p, r)) {
+    r.format = r.priority >= 0 ? SyslogFormat::rfc3164 : SyslogFormat::file_3339;
+    if (p < t.size() && t[p] == ' ') ++p;
+    parse_host_and_tag(t, p, r);
+    return r;
+  }
+  p = pos;
+  if (parse_3164_time(t, p, receive_ms, options, r)) {
+    r.format = r.priority >= 0 ? SyslogFormat::rfc3164 : SyslogFormat::file_3164;
+    if (p < t.size() && t[p] == ' ') ++p;
+    parse_host_and_tag(t, p, r);
+    return r;
+  }
+  r.time_unknown = true;
+  if (r.priority >= 0) {
+    // "<PRI>TAG: MSG" without a timestamp (some local senders).
+    r.format = SyslogFormat::rfc3164;
+    if (!parse_tag(t, pos, r)) r.message = t.substr(pos);
+    return r;
+  }
+  r.format = SyslogFormat::bare;
+  return r;
+}
+
+SyslogRecord unwrap_inner_record(const SyslogRecord& outer, const SyslogOptions& options) noexcept {
+  if (outer.program.empty() || outer.message.empty()) return outer;
+  // Cheap pre-check: the inner line starts with a month word or a year.
+  const char c = outer.message.front();
+  if (!((c >= 'A' && c <= 'Z') || is_digit(c))) return outer;
+  SyslogRecord inner = parse_syslog_record(outer.message, outer.receive_ms, options);
+  if ((inner.format != SyslogFormat::file_3164 && inner.format != SyslogFormat::file_3339) ||
+      inner.program != outer.program) {
+    return outer;
+  }
+  if (inner.time_unknown) inner.event_ms = outer.event_ms;
+  if (inner.hostname.empty()) inner.hostname = outer.hostname;
+  inner.priority = outer.priority;
+  return inner;
+}
+
+}  // namespace hopguard::scanner
