@@ -65,7 +65,14 @@ std::optional<Error> MetricsExport::start() {
     listen_fd_ = -1;
     return fail(why);
   }
-  LogLine("metrics-listening").kv("address", target_);
+  sockaddr_storage bound{};
+  socklen_t blen = sizeof bound;
+  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&bound), &blen);
+  const std::uint16_t port = ntohs(bound.ss_family == AF_INET
+                                       ? reinterpret_cast<sockaddr_in*>(&bound)->sin_port
+                                       : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+  const std::string host = addr->is_v4() ? ep->host : "[" + ep->host + "]";
+  LogLine("metrics-listening").kv("address", "tcp://" + host + ":" + std::to_string(port));
   thread_ = std::thread([this] { serve(); });
   return std::nullopt;
 }

@@ -175,7 +175,7 @@ bool NetworkInput::peer_allowed(const std::string& peer_text) {
 void NetworkInput::log_refused(const std::string& peer, const std::string& listener) {
   refused_->fetch_add(1, std::memory_order_relaxed);
   const std::int64_t now = now_ms() / 1000;
-  auto& last = refused_logged_[peer];
+  auto& last = refused_logged_[peer + " " + listener];
   if (last != 0 && now - last < 60) return;
   last = now;
   if (refused_logged_.size() > 4096) refused_logged_.clear();  // bounded memory under a scan

@@ -1,0 +1,164 @@
+"""hopguardd inputs against the real binary: TCP (octet-counted and LF, IPv4 and IPv6), UDP,
+a tailed file, the peer allow-list, hostile framing, and the log lines that report them."""
+import os
+import socket
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from daemon_harness import Daemon, rule_ids, send_tcp, syslog_frame, tgs, as_req, noise  # noqa: E402
+
+LISTEN = ["tcp://127.0.0.1:0", "udp://127.0.0.1:0", "tcp://[::1]:0"]
+
+
+class Inputs(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="hg-inputs-")
+        self.kdc_log = os.path.join(self.tmp.name, "krb5kdc.log")
+        open(self.kdc_log, "w").close()
+
+    def tearDown(self):
+        if getattr(self, "d", None):
+            self.d.stop()
+        self.tmp.cleanup()
+
+    def start(self, **kw):
+        kw.setdefault("listen", LISTEN)
+        kw.setdefault("tail", [self.kdc_log])
+        self.d = Daemon(self.tmp.name, **kw).start()
+        return self.d
+
+    def test_every_input_kind_reaches_the_engine(self):
+        d = self.start()
+        tcp4, tcp6 = d.addresses("tcp")
+        (udp,) = d.addresses("udp")
+        self.assertEqual(tcp6[0], "::1")
+        # Row 1 over TCP octet-counted (IPv4), row 2 over TCP LF (IPv6), row 3 over UDP,
+        # row 4 from the tailed file; each with a distinct principal.
+        send_tcp(tcp4, [syslog_frame(noise(1)),
+                        syslog_frame(tgs("alice@HG.TEST", "host/legacy1.hg.test@HG.TEST"))])
+        send_tcp(tcp6, [syslog_frame(tgs("bob-legacy1@HG.TEST", "host/bastion.hg.test@HG.TEST"))],
+                 octet_counted=False)
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.sendto(syslog_frame(as_req("alice-legacy1@HG.TEST", "krbtgt/HG.TEST@HG.TEST",
+                                     "127.0.0.4")).encode(), udp)
+        u.close()
+        with open(self.kdc_log, "a") as f:
+            f.write(tgs("alice-legacy2@HG.TEST", "host/legacy1.hg.test@HG.TEST") + "\n")
+        alarms = d.wait_alarms(lambda a: len(a) >= 4)
+        self.assertEqual(rule_ids(alarms), ["regular-cred-on-legacy", "special-cred-off-bastion",
+                                            "special-cred-on-bastion", "special-cred-wrong-target"])
+        by_rule = {a["rule"]["id"]: a for a in alarms}
+        self.assertEqual(by_rule["regular-cred-on-legacy"]["hopguard"]["principal"], "alice@HG.TEST")
+        self.assertEqual(by_rule["special-cred-on-bastion"]["hopguard"]["principal"],
+                         "bob-legacy1@HG.TEST")
+        self.assertEqual(by_rule["special-cred-off-bastion"]["source"]["ip"], "127.0.0.4")
+        self.assertEqual(d.stop(), 0)
+        self.assertTrue(d.find_log(r"event=stopped"))
+        self.assertEqual(len(d.alarms()), 4)
+
+    def test_legitimate_path_raises_nothing(self):
+        d = self.start()
+        tcp4 = d.addresses("tcp")[0]
+        send_tcp(tcp4, [syslog_frame(as_req("alice@HG.TEST", "krbtgt/HG.TEST@HG.TEST", "127.0.0.5")),
+                        syslog_frame(tgs("alice@HG.TEST", "host/bastion.hg.test@HG.TEST", "127.0.0.5")),
+                        syslog_frame(as_req("alice-legacy1@HG.TEST", "krbtgt/HG.TEST@HG.TEST", "127.0.0.2")),
+                        syslog_frame(tgs("alice-legacy1@HG.TEST", "host/legacy1.hg.test@HG.TEST")),
+                        syslog_frame(tgs("alice-legacy1@HG.TEST", "krbtgt/HG.TEST@HG.TEST"))])
+        # A canary after the legitimate lines proves they were all scanned.
+        send_tcp(tcp4, [syslog_frame(tgs("canary@HG.TEST", "host/legacy1.hg.test@HG.TEST"))])
+        alarms = d.wait_alarms(lambda a: len(a) >= 1)
+        time.sleep(1.5)
+        alarms = d.alarms()
+        self.assertEqual([a["hopguard"]["principal"] for a in alarms], ["canary@HG.TEST"])
+
+    def test_peer_outside_allow_list_is_refused_and_logged(self):
+        d = self.start(agent_extra='allowed_peers = ["127.0.0.1/32"]\n')
+        tcp4 = d.addresses("tcp")[0]
+        (udp,) = d.addresses("udp")
+        send_tcp(tcp4, [syslog_frame(tgs("mallory@HG.TEST", "host/legacy1.hg.test@HG.TEST"))],
+                 source="127.0.0.9")
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind(("127.0.0.9", 0))
+        u.sendto(syslog_frame(tgs("mallory2@HG.TEST", "host/legacy1.hg.test@HG.TEST")).encode(), udp)
+        u.close()
+        d.wait_log(r"event=peer-refused peer=127\.0\.0\.9 listener=tcp://127\.0\.0\.1:\d+")
+        d.wait_log(r"event=peer-refused peer=127\.0\.0\.9 listener=udp://127\.0\.0\.1:\d+")
+        send_tcp(tcp4, [syslog_frame(tgs("alice@HG.TEST", "host/legacy1.hg.test@HG.TEST"))],
+                 source="127.0.0.1")
+        alarms = d.wait_alarms(lambda a: len(a) >= 1)
+        time.sleep(1.5)
+        self.assertEqual([a["hopguard"]["principal"] for a in d.alarms()], ["alice@HG.TEST"])
+
+    def test_hostile_framing_is_reported_and_nothing_stalls(self):
+        d = self.start(agent_extra="max_frame_bytes = 1024\n")
+        tcp4 = d.addresses("tcp")[0]
+        # An octet count far beyond max_frame_bytes, then an over-long LF frame, then a frame
+        # with NUL and LF bytes inside an octet-counted message.
+        s = socket.create_connection(tcp4)
+        s.sendall(b"99999999 " + b"x" * 5000)
+        s.close()
+        send_tcp(tcp4, [b"<13>" + b"y" * 5000], octet_counted=False)
+        hostile = syslog_frame(tgs("eve@HG.TEST", "host/legacy1.hg.test@HG.TEST")).encode()
+        send_tcp(tcp4, [b"<13>Nov  1 00:00:00 h sshd[1]: a\x00b\nc", hostile])
+        d.wait_log(r"event=frame-issue peer=127\.0\.0\.1 listener=tcp://\S+ issue=oversized")
+        alarms = d.wait_alarms(lambda a: len(a) >= 1)
+        self.assertEqual(alarms[0]["hopguard"]["principal"], "eve@HG.TEST")
+        self.assertIsNone(d.proc.poll())
+
+    def test_partial_last_line_waits_for_its_newline(self):
+        d = self.start(listen=[])
+        line = tgs("alice@HG.TEST", "host/legacy1.hg.test@HG.TEST")
+        with open(self.kdc_log, "a") as f:
+            f.write(line[:40])
+            f.flush()
+            time.sleep(1.0)
+            f.write(line[40:])
+            f.flush()
+            time.sleep(1.0)
+            self.assertEqual(d.alarms(), [])
+            f.write("\n")
+        alarms = d.wait_alarms(lambda a: len(a) >= 1)
+        self.assertEqual(alarms[0]["hopguard"]["evidence"][0]["line"], line)
+
+    def test_stdin_input_scans_to_the_end_and_exits(self):
+        path = os.path.join(self.tmp.name, "in.log")
+        with open(path, "w") as f:
+            for i in range(1000):
+                f.write(noise(i) + "\n")
+            f.write(tgs("alice@HG.TEST", "host/legacy1.hg.test@HG.TEST") + "\n")
+        d = Daemon(self.tmp.name, listen=[], tail=[], window_seconds=600, args=["--stdin"])
+        with open(path) as f:
+            d.start(stdin=f)
+        self.assertEqual(d.proc.wait(30), 0)
+        # End of input closes the open incident at once (600 s window notwithstanding).
+        self.assertEqual(rule_ids(d.alarms()), ["regular-cred-on-legacy"])
+        self.assertTrue(d.find_log(r"event=stdin-eof frames=1001"))
+
+    def test_metrics_are_served_in_prometheus_text(self):
+        d = self.start(agent_extra='metrics = "tcp://127.0.0.1:0"\n')
+        send_tcp(d.addresses("tcp")[0], [syslog_frame(tgs("alice@HG.TEST", "host/legacy1.hg.test@HG.TEST"))])
+        d.wait_alarms(lambda a: len(a) >= 1)
+        (addr,) = d.find_log(r"event=metrics-listening address=tcp://127\.0\.0\.1:(\d+)")
+        time.sleep(0.5)
+        s = socket.create_connection(("127.0.0.1", int(addr)))
+        s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+        body = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            body += b
+        text = body.decode()
+        self.assertIn("200 OK", text.splitlines()[0])
+        self.assertIn('hopguard_alarms_total{rule="regular-cred-on-legacy"} 1', text)
+        self.assertRegex(text, r'hopguard_input_lines_total\{input="tcp://127\.0\.0\.1:\d+"\} 1')
+        self.assertIn('hopguard_decoded_lines_total{source="kdc"} 1', text)
+        self.assertIn("# TYPE hopguard_queue_depth counter", text.replace("gauge", "counter"))
+        self.assertRegex(text, r'hopguard_tail_lag_bytes\{path="[^"]+"\} 0')
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
