@@ -172,6 +172,17 @@ krb5_error_code internal_error(const char** status, const char* what) noexcept {
   return KRB5KDC_ERR_POLICY;
 }
 
+// The name the client asked for when it differs from the database entry's canonical name (an
+// alias): the issued ticket carries the requested name, so both are decided on.
+std::optional<std::string> requested_alias(krb5_context context, const krb5_db_entry* server,
+                                           const krb5_kdc_req* request) {
+  if (server == nullptr || server->princ == nullptr || request->server == nullptr ||
+      krb5_principal_compare(context, server->princ, request->server)) {
+    return std::nullopt;
+  }
+  return unparse(context, request->server);
+}
+
 // Decides on one name pair; a second (alias) server name is decided on as well when given.
 krb5_error_code decide_and_enforce(const hopguard::Policy& policy, TicketRequest r,
                                    const std::optional<std::string>& alias_service,
@@ -227,7 +238,7 @@ krb5_error_code hg_check_as(krb5_context context, krb5_kdcpolicy_moddata moddata
     auto client_name = unparse(context, client != nullptr ? client->princ : request->client);
     auto server_name = unparse(context, server != nullptr ? server->princ : request->server);
     if (!client_name || !server_name) return internal_error(status, "cannot unparse names");
-    auto requested = unparse(context, request->server);
+    auto requested = requested_alias(context, server, request);
 
     TicketRequest r;
     r.exchange = Exchange::as;
@@ -295,7 +306,7 @@ krb5_error_code hg_check_tgs(krb5_context context, krb5_kdcpolicy_moddata moddat
     if (!client_name || !server_name) return internal_error(status, "cannot unparse names");
     r.client = *client_name;
     r.service = *server_name;
-    return decide_and_enforce(*policy, r, unparse(context, request->server), status);
+    return decide_and_enforce(*policy, r, requested_alias(context, server, request), status);
   } catch (const std::exception& e) {
     return internal_error(status, e.what());
   } catch (...) {
