@@ -117,7 +117,7 @@ std::string Correlator::open_or_merge(const std::string& key, const Match& m, co
   } else {
     add_evidence(a, m.evidence);
   }
-  const std::int64_t deadline = a.start_ms + options_.window_ms + options_.skew_ms;
+  const std::int64_t deadline = a.start_ms + options_.window_ms;
   if (incidents_.size() >= options_.max_open_incidents) {
     // Flood: fold into the rule's aggregate, reported when its window closes.
     ++aggregated_total_;

@@ -49,7 +49,8 @@ class Correlator {
   std::string add(const Match& match, const Sink& sink);
   // Appends evidence to an open incident (an sshd session failure after its Accepted line).
   void append(const std::string& key, const Evidence& evidence, std::int64_t event_ms);
-  // Closes every incident whose window ended before watermark_ms.
+  // Closes every incident whose window ended before watermark_ms (the caller has already
+  // subtracted the skew tolerance).
   void advance(std::int64_t watermark_ms, const Sink& sink);
   void close_all(const Sink& sink);
 
@@ -62,7 +63,7 @@ class Correlator {
 
   struct Incident {
     Alarm alarm;
-    std::int64_t deadline_ms = 0;  // closes when the watermark passes this
+    std::int64_t deadline_ms = 0;  // start + window; closes once watermark - skew passes it
     bool emitted = false;          // first_evidence mode: already emitted once
     std::uint64_t emitted_count = 0;
   };

@@ -248,6 +248,7 @@ struct Engine::Impl {
     const DecoderEntry* entry = nullptr;
     const DecodeResult result = decode(rec, ev, entry);
     if (rec.time_unknown) ++stats.time_unknown;
+    advance_to(rec, sink);
     if (entry == nullptr) {
       ++stats.skipped;
       if (rules->has_regex_rules()) evaluate_regex(rec, line, sink);
@@ -263,6 +264,11 @@ struct Engine::Impl {
         break;
     }
     if (rules->has_regex_rules()) evaluate_regex(rec, line, sink);
+  }
+
+  // Event time moves the watermark forward before the line is matched, so a line after a
+  // window's end opens a new incident instead of joining the old one.
+  void advance_to(const SyslogRecord& rec, const AlarmSink& sink) {
     if (!rec.time_unknown && rec.event_ms > watermark) {
       watermark = rec.event_ms;
       correlator.advance(watermark - skew_ms, [&](const Alarm& a) { count_alarm(a, sink); });

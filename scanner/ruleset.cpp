@@ -25,6 +25,12 @@ Ruleset::Ruleset() : index_(std::make_unique<Index>()) {}
 Ruleset::~Ruleset() = default;
 std::size_t Ruleset::size() const noexcept { return rules_.size(); }
 
+std::vector<std::string> Ruleset::ids() const {
+  std::set<std::string> ids;
+  for (const auto& r : rules_) ids.insert(r->id);
+  return {ids.begin(), ids.end()};
+}
+
 const std::vector<const CompiledRule*>& Ruleset::rules_for(EventKind kind) const noexcept {
   const auto i = static_cast<std::size_t>(kind);
   return i < index_->by_kind.size() ? index_->by_kind[i] : index_->empty;

@@ -92,6 +92,8 @@ class Ruleset {
   Ruleset& operator=(const Ruleset&) = delete;
 
   std::size_t size() const noexcept;
+  // The distinct rule ids, sorted.
+  std::vector<std::string> ids() const;
   // Rules that apply to an event kind, in file order.
   const std::vector<const CompiledRule*>& rules_for(EventKind kind) const noexcept;
   // User regex rules for a program name (exact), in file order; empty when none.

@@ -24,23 +24,13 @@ bool all_digits(std::string_view s) noexcept {
   return true;
 }
 
-// sshd logs the peer's numeric address here, never a name: hex digits, '.', ':' and an
-// optional "%zone" suffix.
+// sshd logs the peer's numeric address here, but a forged line may hold a name or anything
+// else: any token is kept (the rules then treat what does not parse as an address as neither a
+// bastion's nor an allowed source, as decide() does), so such a line can never hide a login.
 bool is_address_text(std::string_view s) noexcept {
-  if (s.empty() || s.size() > 64) return false;
-  bool zone = false;
+  if (s.empty() || s.size() > 255) return false;
   for (const char c : s) {
-    if (zone) {
-      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) return false;
-      continue;
-    }
-    if (c == '%') {
-      zone = true;
-      continue;
-    }
-    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
-                    c == '.' || c == ':';
-    if (!ok) return false;
+    if (static_cast<unsigned char>(c) <= 0x20) return false;
   }
   return true;
 }

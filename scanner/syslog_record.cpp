@@ -254,9 +254,18 @@ SyslogRecord parse_syslog_record(std::string_view t, std::int64_t receive_ms,
     if (p < t.size() && t[p] == '-') {
       ++p;
     } else {
+      // Quoted PARAM-VALUEs may hold ']' (senders do not always escape it): skip them whole.
       while (p < t.size() && t[p] == '[') {
         ++p;
-        while (p < t.size() && t[p] != ']') p += (t[p] == '\\' && p + 1 < t.size()) ? 2 : 1;
+        bool quoted = false;
+        while (p < t.size() && (quoted || t[p] != ']')) {
+          if (t[p] == '\\' && p + 1 < t.size()) {
+            p += 2;
+            continue;
+          }
+          if (t[p] == '"') quoted = !quoted;
+          ++p;
+        }
         if (p < t.size()) ++p;
       }
     }

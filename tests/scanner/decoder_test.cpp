@@ -1,0 +1,206 @@
+// Decoders on the real line shapes (tests/harness/README.md for the KDC, DESIGN section 1 and
+// tests/scenarios/*/README.md for sshd), hostile variants, and the decision record round trip.
+#include <scanner/decoder.hpp>
+
+#include <hopguard/decision_record.hpp>
+
+#include <gtest/gtest.h>
+
+namespace hopguard::scanner {
+namespace {
+
+constexpr std::int64_t kReceive = 1795392000000;
+const std::string kEtypes =
+    "(8 etypes {aes256-cts-hmac-sha1-96(18), aes128-cts-hmac-sha1-96(17), aes256-cts-hmac-sha384-192(20), "
+    "aes128-cts-hmac-sha256-128(19), DEPRECATED:des3-cbc-sha1(16), DEPRECATED:arcfour-hmac(23), "
+    "camellia128-cts-cmac(25), camellia256-cts-cmac(26)})";
+const std::string kIssued =
+    "etypes {rep=aes256-cts-hmac-sha1-96(18), tkt=aes256-cts-hmac-sha1-96(18), ses=aes256-cts-hmac-sha1-96(18)}";
+
+struct Decoded {
+  std::string line;
+  SyslogRecord rec;
+  Event ev;
+  DecodeScratch scratch;
+  DecodeResult result = DecodeResult::failed;
+};
+
+void decode(Decoded& d, std::string line) {
+  d.line = std::move(line);
+  d.rec = parse_syslog_record(d.line, kReceive);
+  const DecoderEntry* e = find_decoder(d.rec.program);
+  ASSERT_NE(e, nullptr) << d.line;
+  d.result = e->decode(d.rec, d.ev, d.scratch);
+}
+
+std::string kdc(const std::string& kind, const std::string& rest) {
+  return "Nov 22 18:10:52 vm krb5kdc[5709](info): " + kind + " " + kEtypes + " " + rest;
+}
+
+TEST(KdcDecoder, AsIssue) {
+  Decoded d;
+  decode(d, kdc("AS_REQ", "127.0.0.5: ISSUE: authtime 1795371052, " + kIssued +
+                              ", alice@HG.TEST for krbtgt/HG.TEST@HG.TEST"));
+  ASSERT_EQ(d.result, DecodeResult::event);
+  EXPECT_EQ(d.ev.kind, EventKind::kdc_as);
+  EXPECT_EQ(d.ev.address, "127.0.0.5");
+  EXPECT_EQ(d.ev.status, "ISSUE");
+  EXPECT_EQ(d.ev.principal, "alice@HG.TEST");
+  EXPECT_EQ(d.ev.service, "krbtgt/HG.TEST@HG.TEST");
+  EXPECT_EQ(d.ev.detail, "");
+}
+
+TEST(KdcDecoder, AsPreauthFailedWithMessage) {
+  Decoded d;
+  decode(d, kdc("AS_REQ", "127.0.0.4: PREAUTH_FAILED: alice-legacy1@HG.TEST for krbtgt/HG.TEST@HG.TEST, Preauthentication failed"));
+  ASSERT_EQ(d.result, DecodeResult::event);
+  EXPECT_EQ(d.ev.status, "PREAUTH_FAILED");
+  EXPECT_EQ(d.ev.principal, "alice-legacy1@HG.TEST");
+  EXPECT_EQ(d.ev.service, "krbtgt/HG.TEST@HG.TEST");
+  EXPECT_EQ(d.ev.detail, "Preauthentication failed");
+}
+
+TEST(KdcDecoder, TgsLookingUpServerWithoutComma) {
+  Decoded d;
+  decode(d, kdc("TGS_REQ", "127.0.0.2: LOOKING_UP_SERVER: authtime 0, etypes {rep=UNSUPPORTED:(0)} carol@HG.TEST "
+                           "for host/nosuch.hg.test@HG.TEST, Server not found in Kerberos database"));
+  ASSERT_EQ(d.result, DecodeResult::event);
+  EXPECT_EQ(d.ev.kind, EventKind::kdc_tgs);
+  EXPECT_EQ(d.ev.principal, "carol@HG.TEST");
+  EXPECT_EQ(d.ev.service, "host/nosuch.hg.test@HG.TEST");
+  EXPECT_EQ(d.ev.detail, "Server not found in Kerberos database");
+}
+
+TEST(KdcDecoder, ClientWithSpacesAndForIsKeptWhole) {
+  Decoded d;
+  decode(d, kdc("AS_REQ", "127.0.0.4: CLIENT_NOT_FOUND: x for alice@HG.TEST for krbtgt/HG.TEST@HG.TEST, "
+                          "Client not found in Kerberos database"));
+  ASSERT_EQ(d.result, DecodeResult::event);
+  EXPECT_EQ(d.ev.principal, "x for alice@HG.TEST");
+  EXPECT_EQ(d.ev.service, "krbtgt/HG.TEST@HG.TEST");
+}
+
+TEST(KdcDecoder, TruncatedNameMarked) {
+  const std::string name = std::string(124, 'a') + "...";
+  Decoded d;
+  decode(d, kdc("AS_REQ", "127.0.0.4: CLIENT_NOT_FOUND: " + name + " for krbtgt/HG.TEST@HG.TEST, Client not found in Kerberos database"));
+  ASSERT_EQ(d.result, DecodeResult::event);
+  EXPECT_TRUE(d.ev.principal_truncated);
+  EXPECT_FALSE(d.ev.service_truncated);
+}
+
+TEST(KdcDecoder, Ipv6AddressAndHopguardStatus) {
+  Decoded d;
+  decode(d, kdc("TGS_REQ", "fd00::4: HOPGUARD_REGULAR_CRED_ON_LEGACY: authtime 0, etypes {rep=UNSUPPORTED:(0)} "
+                           "alice@HG.TEST for host/legacy1.hg.test@HG.TEST, KDC policy rejects request"));
+  ASSERT_EQ(d.result, DecodeResult::event);
+  EXPECT_EQ(d.ev.address, "fd00::4");
+  EXPECT_EQ(d.ev.status, "HOPGUARD_REGULAR_CRED_ON_LEGACY");
+}
+
+TEST(KdcDecoder, OtherLinesIgnoredBrokenLinesFail) {
+  Decoded d;
+  decode(d, "Nov 22 18:10:52 vm krb5kdc[5709](info): setting up network...");
+  EXPECT_EQ(d.result, DecodeResult::ignored);
+  decode(d, "Nov 22 18:10:52 vm krb5kdc[5709](info): AS_REQ (broken");
+  EXPECT_EQ(d.result, DecodeResult::failed);
+  decode(d, kdc("AS_REQ", "127.0.0.4: lower case: a for b"));
+  EXPECT_EQ(d.result, DecodeResult::failed);
+}
+
+TEST(SshdDecoder, AcceptedGssapiWithPrincipal) {
+  Decoded d;
+  decode(d, "Nov 22 18:10:53 legacy1 sshd[400]: Accepted gssapi-with-mic for alice from 127.0.0.2 port 50000 ssh2: alice-legacy1@HG.TEST");
+  ASSERT_EQ(d.result, DecodeResult::event);
+  EXPECT_EQ(d.ev.kind, EventKind::ssh_accepted);
+  EXPECT_EQ(d.ev.method, "gssapi-with-mic");
+  EXPECT_EQ(d.ev.user, "alice");
+  EXPECT_EQ(d.ev.address, "127.0.0.2");
+  EXPECT_EQ(d.ev.port, "50000");
+  EXPECT_EQ(d.ev.principal, "alice-legacy1@HG.TEST");
+  EXPECT_EQ(d.ev.host, "legacy1");
+  EXPECT_EQ(d.ev.pid, "400");
+}
+
+TEST(SshdDecoder, AcceptedPublickeyHasNoPrincipal) {
+  Decoded d;
+  decode(d, "Nov 22 18:10:53 b sshd-session[9]: Accepted publickey for bob from ::1 port 4 ssh2: ED25519 SHA256:abc");
+  ASSERT_EQ(d.result, DecodeResult::event);
+  EXPECT_EQ(d.ev.principal, "");
+  EXPECT_EQ(d.ev.address, "::1");
+  EXPECT_EQ(d.ev.detail, "ED25519 SHA256:abc");
+}
+
+TEST(SshdDecoder, FailedInvalidUserWithForgedTail) {
+  // The user name is attacker text: the rightmost well-formed "from IP port N ssh2" wins.
+  Decoded d;
+  decode(d, "Nov 22 18:10:53 b sshd[9]: Failed password for invalid user x from 127.0.0.2 port 1 ssh2 from 127.0.0.4 port 2 ssh2");
+  ASSERT_EQ(d.result, DecodeResult::event);
+  EXPECT_EQ(d.ev.kind, EventKind::ssh_failed);
+  EXPECT_TRUE(d.ev.invalid_user);
+  EXPECT_EQ(d.ev.user, "x from 127.0.0.2 port 1 ssh2");
+  EXPECT_EQ(d.ev.address, "127.0.0.4");
+}
+
+TEST(SshdDecoder, AuthorizedClosedSessionFailed) {
+  Decoded d;
+  decode(d, "Nov 22 18:10:53 b sshd[9]: Authorized to alice, krb5 principal alice@HG.TEST (krb5_kuserok)");
+  ASSERT_EQ(d.result, DecodeResult::event);
+  EXPECT_EQ(d.ev.kind, EventKind::ssh_authorized);
+  EXPECT_EQ(d.ev.user, "alice");
+  EXPECT_EQ(d.ev.principal, "alice@HG.TEST");
+  decode(d, "Nov 22 18:10:53 b sshd[9]: Connection closed by authenticating user alice 127.0.0.4 port 5 [preauth]");
+  ASSERT_EQ(d.result, DecodeResult::event);
+  EXPECT_EQ(d.ev.kind, EventKind::ssh_closed_preauth);
+  EXPECT_EQ(d.ev.user, "alice");
+  EXPECT_EQ(d.ev.address, "127.0.0.4");
+  decode(d, "Nov 22 18:10:53 b sshd[9]: PAM: pam_open_session(): Permission denied");
+  ASSERT_EQ(d.result, DecodeResult::event);
+  EXPECT_EQ(d.ev.kind, EventKind::ssh_session_failed);
+  decode(d, "Nov 22 18:10:53 b sshd[9]: Received disconnect from 1.2.3.4 port 5:11: bye");
+  EXPECT_EQ(d.result, DecodeResult::ignored);
+  decode(d, "Nov 22 18:10:53 b sshd[9]: Accepted password for alice from 1.2.3.4 port 5 ssh3");
+  EXPECT_EQ(d.result, DecodeResult::failed);
+}
+
+TEST(HopguardDecoder, PamRecordRoundTrip) {
+  Request rq;
+  rq.role = Role::legacy;
+  rq.host = "legacy1";
+  rq.user = "al ice\"\\\n\x01";
+  rq.stage = Stage::session;
+  rq.principal = "alice@HG.TEST";
+  rq.rhost = "127.0.0.4";
+  Decision dec;
+  dec.verdict = Verdict::deny;
+  dec.rule = "regular-cred-on-legacy";
+  dec.reason = "ordinary principal alice@HG.TEST, \"quoted\" = x";
+  const std::string record = format_decision_record(rq, dec, "deny");
+  Decoded d;
+  decode(d, "Nov 22 18:10:53 legacy1 hopguard[3]: " + record);
+  ASSERT_EQ(d.result, DecodeResult::event) << record;
+  EXPECT_EQ(d.ev.status, "deny");
+  EXPECT_EQ(d.ev.rule, "regular-cred-on-legacy");
+  EXPECT_EQ(d.ev.role, "legacy");
+  EXPECT_EQ(d.ev.record_host, "legacy1");
+  EXPECT_EQ(d.ev.user, rq.user);
+  EXPECT_EQ(d.ev.principal, "alice@HG.TEST");
+  EXPECT_EQ(d.ev.address, "127.0.0.4");
+  EXPECT_EQ(d.ev.stage, "session");
+  EXPECT_EQ(d.ev.detail, dec.reason);
+}
+
+TEST(HopguardDecoder, RejectsRepeatedAndUnknownKeys) {
+  Event ev;
+  DecodeScratch s;
+  EXPECT_TRUE(decode_decision_record("verdict=deny rule=x", ev, s));
+  EXPECT_FALSE(decode_decision_record("verdict=deny rule=x rule=y", ev, s));
+  EXPECT_FALSE(decode_decision_record("verdict=deny rule=x evil=1", ev, s));
+  EXPECT_FALSE(decode_decision_record("verdict=deny rule=\"x", ev, s));
+  EXPECT_FALSE(decode_decision_record("verdict=deny rule=\"\\q\"", ev, s));
+  EXPECT_FALSE(decode_decision_record("rule=x", ev, s));
+  EXPECT_FALSE(decode_decision_record("verdict=deny  rule=x", ev, s));
+}
+
+}  // namespace
+}  // namespace hopguard::scanner

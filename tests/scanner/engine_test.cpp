@@ -1,0 +1,297 @@
+// The engine end to end in-process: correlation of KDC and host evidence, windows, flood
+// aggregation, snapshot/restore, rule compile errors, user regex rules and the alarm JSON.
+#include "engine_fixture.hpp"
+
+#include <hopguard/alarm.hpp>
+
+#include <nlohmann/json.hpp>
+
+namespace hopguard::scanner {
+namespace {
+
+using test::kReceive;
+using test::scan;
+
+const std::string kEt = "(2 etypes {aes256-cts-hmac-sha1-96(18), aes128-cts-hmac-sha1-96(17)})";
+const std::string kIss = "etypes {rep=aes256-cts-hmac-sha1-96(18), tkt=aes256-cts-hmac-sha1-96(18), ses=aes256-cts-hmac-sha1-96(18)}";
+
+std::string tgs(const std::string& time, const std::string& ip, const std::string& client, const std::string& server) {
+  return "Nov 22 " + time + " kdc1 krb5kdc[77](info): TGS_REQ " + kEt + " " + ip +
+         ": ISSUE: authtime 1795371052, " + kIss + ", " + client + " for " + server;
+}
+std::string as_fail(const std::string& time, const std::string& ip, const std::string& client) {
+  return "Nov 22 " + time + " kdc1 krb5kdc[77](info): AS_REQ " + kEt + " " + ip + ": PREAUTH_FAILED: " +
+         client + " for krbtgt/HG.TEST@HG.TEST, Preauthentication failed";
+}
+
+TEST(Engine, KdcAndHostEvidenceMergeIntoOneAlarm) {
+  const auto alarms = scan({
+      tgs("10:00:00", "127.0.0.2", "alice@HG.TEST", "host/legacy1.hg.test@HG.TEST"),
+      "Nov 22 10:00:01 legacy1 sshd[400]: Authorized to alice, krb5 principal alice@HG.TEST (krb5_kuserok)",
+      "Nov 22 10:00:01 legacy1 sshd[400]: Accepted gssapi-with-mic for alice from 127.0.0.2 port 5 ssh2: alice@HG.TEST",
+  });
+  ASSERT_EQ(alarms.size(), 1u);
+  const Alarm& a = alarms[0];
+  EXPECT_EQ(a.rule_id, "regular-cred-on-legacy");
+  EXPECT_EQ(a.principal, "alice@HG.TEST");
+  EXPECT_EQ(a.principal_class, "regular");
+  EXPECT_EQ(a.target, "legacy1");
+  EXPECT_EQ(a.user, "alice");
+  EXPECT_EQ(a.source_ip, "127.0.0.2");
+  EXPECT_EQ(a.count, 3u);
+  ASSERT_EQ(a.evidence.size(), 3u);
+  EXPECT_EQ(a.evidence[0].source, "kdc");
+  EXPECT_EQ(a.evidence[1].source, "sshd");
+  EXPECT_EQ(a.end_ms - a.start_ms, 1000);
+}
+
+TEST(Engine, LaterSeparateIncidentAlarmsAgain) {
+  // Window 600 s + skew 300 s: an hour later is a new incident.
+  const auto alarms = scan({
+      tgs("10:00:00", "127.0.0.2", "alice@HG.TEST", "host/legacy1.hg.test@HG.TEST"),
+      tgs("10:05:00", "127.0.0.2", "alice@HG.TEST", "host/legacy1.hg.test@HG.TEST"),
+      tgs("11:00:00", "127.0.0.2", "alice@HG.TEST", "host/legacy1.hg.test@HG.TEST"),
+  });
+  ASSERT_EQ(alarms.size(), 2u);
+  EXPECT_EQ(alarms[0].count, 2u);
+  EXPECT_EQ(alarms[1].count, 1u);
+}
+
+TEST(Engine, WindowClosesOnEventTimeBeforeFinish) {
+  auto policy = test::test_policy();
+  Engine e(policy, test::shipped_rules(*policy));
+  std::vector<Alarm> out;
+  const AlarmSink sink = [&](const Alarm& a) { out.push_back(a); };
+  e.feed_line(tgs("10:00:00", "127.0.0.2", "alice@HG.TEST", "host/legacy1.hg.test@HG.TEST"), kReceive, sink);
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(e.open_incidents(), 1u);
+  e.feed_line("Nov 22 10:20:00 x cron[1]: tick", kReceive, sink);  // other programs advance time too
+  EXPECT_EQ(out.size(), 1u);
+  EXPECT_EQ(e.open_incidents(), 0u);
+}
+
+TEST(Engine, FlushWithDaemonClockClosesWindows) {
+  auto policy = test::test_policy();
+  Engine e(policy, test::shipped_rules(*policy));
+  std::vector<Alarm> out;
+  const AlarmSink sink = [&](const Alarm& a) { out.push_back(a); };
+  e.feed_line(tgs("10:00:00", "127.0.0.2", "alice@HG.TEST", "host/legacy1.hg.test@HG.TEST"), kReceive, sink);
+  const std::int64_t ten = kReceive - 14 * 3600 * 1000;  // Nov 22 10:00:00
+  e.flush(ten + 600'000, sink);
+  EXPECT_TRUE(out.empty());
+  e.flush(ten + 1'200'001, sink);
+  EXPECT_EQ(out.size(), 1u);
+}
+
+TEST(Engine, FirstEvidenceModeEmitsAtOnceAndAgainWithTheFullCount) {
+  EngineOptions opt;
+  opt.emit = EmitMode::first_evidence;
+  const auto alarms = scan({
+      tgs("10:00:00", "127.0.0.2", "alice@HG.TEST", "host/legacy1.hg.test@HG.TEST"),
+      "Nov 22 10:00:01 legacy1 sshd[400]: Accepted gssapi-with-mic for alice from 127.0.0.2 port 5 ssh2: alice@HG.TEST",
+      tgs("10:00:05", "127.0.0.2", "bob@HG.TEST", "host/legacy1.hg.test@HG.TEST"),
+  }, opt);
+  ASSERT_EQ(alarms.size(), 3u);
+  EXPECT_EQ(alarms[0].principal, "alice@HG.TEST");
+  EXPECT_EQ(alarms[0].count, 1u);
+  EXPECT_EQ(alarms[1].principal, "bob@HG.TEST");
+  EXPECT_EQ(alarms[2].principal, "alice@HG.TEST");
+  EXPECT_EQ(alarms[2].count, 2u);
+}
+
+TEST(Engine, GuessingThresholdPerAddressAndTarget) {
+  std::vector<std::string> lines;
+  for (int i = 0; i < 4; ++i) lines.push_back(as_fail("10:00:0" + std::to_string(i), "127.0.0.4", "alice-legacy1@HG.TEST"));
+  EXPECT_TRUE(scan(lines).empty());  // below the default threshold of 5
+  lines.push_back(as_fail("10:00:09", "127.0.0.4", "bob-legacy1@HG.TEST"));
+  lines.push_back(as_fail("10:00:10", "127.0.0.4", "bob-legacy1@HG.TEST"));
+  const auto alarms = scan(lines);
+  ASSERT_EQ(alarms.size(), 1u);
+  EXPECT_EQ(alarms[0].rule_id, "special-cred-guessing");
+  EXPECT_EQ(alarms[0].target, "legacy1");
+  EXPECT_EQ(alarms[0].source_ip, "127.0.0.4");
+  EXPECT_EQ(alarms[0].count, 6u);
+  EXPECT_EQ(alarms[0].principal, "");  // several principals were tried
+}
+
+TEST(Engine, GuessingOutsideWindowDoesNotAdd) {
+  std::vector<std::string> lines;
+  for (int i = 0; i < 4; ++i) lines.push_back(as_fail("10:0" + std::to_string(i * 2) + ":00", "127.0.0.4", "alice-legacy1@HG.TEST"));
+  lines.push_back(as_fail("10:09:00", "127.0.0.4", "alice-legacy1@HG.TEST"));  // 9 minutes after the first
+  EXPECT_TRUE(scan(lines).empty());
+}
+
+TEST(Engine, FloodAggregatesAndReportsIt) {
+  EngineOptions opt;
+  opt.max_open_incidents = 3;
+  std::vector<std::string> lines;
+  for (int i = 0; i < 10; ++i) {
+    lines.push_back(tgs("10:00:00", "127.0.0.2", "user" + std::to_string(i) + "@HG.TEST", "host/legacy1.hg.test@HG.TEST"));
+  }
+  const auto alarms = scan(lines, opt);
+  ASSERT_EQ(alarms.size(), 4u);
+  std::uint64_t total = 0, aggregated = 0;
+  for (const Alarm& a : alarms) {
+    total += a.count;
+    aggregated += a.aggregated;
+  }
+  EXPECT_EQ(total, 10u);       // nothing dropped
+  EXPECT_EQ(aggregated, 7u);   // and the aggregation itself is reported
+}
+
+TEST(Engine, SnapshotRestoreContinuesTheIncident) {
+  auto policy = test::test_policy();
+  auto rules = test::shipped_rules(*policy);
+  std::string snap;
+  {
+    Engine e(policy, rules);
+    e.feed_line(tgs("10:00:00", "127.0.0.2", "alice@HG.TEST", "host/legacy1.hg.test@HG.TEST"), kReceive,
+                [](const Alarm&) { FAIL() << "no alarm before the window closes"; });
+    snap = e.snapshot();
+  }
+  Engine e2(policy, rules);
+  ASSERT_TRUE(e2.restore(snap).ok());
+  std::vector<Alarm> out;
+  const AlarmSink sink = [&](const Alarm& a) { out.push_back(a); };
+  e2.feed_line("Nov 22 10:00:02 legacy1 sshd[400]: Accepted gssapi-with-mic for alice from 127.0.0.2 port 5 ssh2: alice@HG.TEST",
+               kReceive, sink);
+  e2.finish(sink);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].count, 2u);
+  EXPECT_FALSE(e2.restore("{not json").ok());
+  EXPECT_FALSE(e2.restore(R"({"version":99})").ok());
+}
+
+TEST(Engine, AlarmJsonShapeMatchesDesign) {
+  const auto alarms = scan({tgs("13:45:58", "127.0.0.4", "alice@HG.TEST", "host/legacy1.hg.test@HG.TEST")});
+  ASSERT_EQ(alarms.size(), 1u);
+  const std::string line = to_json(alarms[0]);
+  const auto j = nlohmann::json::parse(line);
+  EXPECT_EQ(j["@timestamp"], "2026-11-22T13:45:58.000Z");
+  EXPECT_EQ(j["event"]["kind"], "alert");
+  EXPECT_EQ(j["event"]["severity"], 73);
+  EXPECT_EQ(j["event"]["start"], "2026-11-22T13:45:58.000Z");
+  EXPECT_EQ(j["rule"]["id"], "regular-cred-on-legacy");
+  EXPECT_EQ(j["rule"]["name"], "Ordinary credential used toward a legacy guest");
+  EXPECT_EQ(j["user"]["name"], "alice");
+  EXPECT_EQ(j["source"]["ip"], "127.0.0.4");
+  EXPECT_EQ(j["hopguard"]["principal"], "alice@HG.TEST");
+  EXPECT_EQ(j["hopguard"]["principal_class"], "regular");
+  EXPECT_EQ(j["hopguard"]["target"], "legacy1");
+  EXPECT_EQ(j["hopguard"]["count"], 1);
+  EXPECT_EQ(j["hopguard"]["evidence"][0]["source"], "kdc");
+  EXPECT_EQ(j["hopguard"]["evidence"][0]["host"], "kdc1");
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  EXPECT_EQ(line.rfind("{\"@timestamp\":", 0), 0u);
+}
+
+TEST(Engine, AlarmJsonReplacesInvalidUtf8) {
+  Alarm a;
+  a.rule_id = "x";
+  a.user = "bad\xff\xfe";
+  const auto j = nlohmann::json::parse(to_json(a));
+  EXPECT_EQ(j["user"]["name"], "bad\xef\xbf\xbd\xef\xbf\xbd");
+}
+
+TEST(Engine, PamRecordThroughSshdProgramIsHopguardEvidence) {
+  const auto alarms = scan({
+      "Nov 22 10:00:01 legacy1 sshd[400]: pam_hopguard(sshd:session): verdict=deny rule=regular-cred-on-legacy "
+      "role=legacy host=legacy1 user=alice principal=alice@HG.TEST rhost=127.0.0.2 stage=session reason=\"no\"",
+  });
+  ASSERT_EQ(alarms.size(), 1u);
+  EXPECT_EQ(alarms[0].rule_id, "regular-cred-on-legacy");
+  EXPECT_EQ(alarms[0].target, "legacy1");
+  EXPECT_EQ(alarms[0].evidence[0].source, "pam");
+}
+
+TEST(Engine, StatsCountEveryLine) {
+  auto policy = test::test_policy();
+  Engine e(policy, test::shipped_rules(*policy));
+  const AlarmSink sink = [](const Alarm&) {};
+  e.feed_line("Nov 22 10:00:00 h cron[1]: x", kReceive, sink);
+  e.feed_line("Nov 22 10:00:00 h sshd[1]: Accepted password for x from 1.2.3.4 port x ssh2", kReceive, sink);
+  e.feed_line("Nov 22 10:00:00 h sshd[1]: Received disconnect", kReceive, sink);
+  e.feed_line("Nov 22 10:00:00 h sshd[1]: Failed password for x from 1.2.3.4 port 1 ssh2", kReceive, sink);
+  const auto& s = e.stats();
+  EXPECT_EQ(s.lines, 4u);
+  EXPECT_EQ(s.skipped, 1u);
+  EXPECT_EQ(s.parse_failures[static_cast<std::size_t>(EventSource::sshd)], 1u);
+  EXPECT_EQ(s.ignored[static_cast<std::size_t>(EventSource::sshd)], 1u);
+  EXPECT_EQ(s.decoded[static_cast<std::size_t>(EventSource::sshd)], 1u);
+}
+
+TEST(Ruleset, ReportsEveryErrorWithFileAndLine) {
+  auto policy = test::test_policy();
+  const std::vector<RuleFile> files = {
+      {"bad.toml", "source = \"kdc\"\n"
+                   "[[rule]]\nid = \"a\"\nname = \"A\"\nseverity = 200\nevents = [\"kdc.tgs\"]\n"
+                   "[[rule]]\nid = \"b\"\nname = \"B\"\nseverity = 1\nevents = [\"kdc.nope\"]\nbogus = 1\n"
+                   "[[rule]]\nid = \"c\"\nname = \"C\"\nseverity = 1\nevents = [\"kdc.as\"]\n"
+                   "[[rule]]\nid = \"c\"\nname = \"C\"\nseverity = 1\nevents = [\"kdc.as\"]\n"},
+  };
+  auto r = Ruleset::compile(files, policy->config().rules);
+  ASSERT_FALSE(r.ok());
+  const std::string all = to_string(r.errors());
+  EXPECT_NE(all.find("bad.toml:5"), std::string::npos) << all;   // severity
+  EXPECT_NE(all.find("kdc.nope"), std::string::npos) << all;
+  EXPECT_NE(all.find("bogus"), std::string::npos) << all;
+  EXPECT_NE(all.find("duplicate rule id c"), std::string::npos) << all;
+  EXPECT_EQ(r.errors().size(), 4u) << all;
+}
+
+TEST(Ruleset, SyntaxErrorNamesLine) {
+  auto policy = test::test_policy();
+  auto r = Ruleset::compile({{"x.toml", "source = \"kdc\"\n[[rule]\n"}}, policy->config().rules);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.errors()[0].where.file, "x.toml");
+  EXPECT_EQ(r.errors()[0].where.line, 2u);
+}
+
+TEST(Ruleset, DisabledRulesAreDropped) {
+  auto policy = test::test_policy("[rules]\ndisabled = [\"regular-cred-on-legacy\"]\n");
+  ASSERT_TRUE(policy);
+  auto rules = test::shipped_rules(*policy);
+  const auto alarms = scan({tgs("13:45:58", "127.0.0.4", "alice@HG.TEST", "host/legacy1.hg.test@HG.TEST")}, {},
+                           policy, rules);
+  EXPECT_TRUE(alarms.empty());
+}
+
+TEST(Ruleset, UserRegexRuleWithNamedCaptures) {
+  auto policy = test::test_policy();
+  auto rules = test::shipped_rules(*policy, {{"user.toml",
+      "source = \"syslog\"\n[[rule]]\nid = \"su-to-root\"\nname = \"su to root\"\nseverity = 40\n"
+      "program = \"su\"\nregex = '^\\(to root\\) (?<user>\\S+) on'\n"}});
+  ASSERT_TRUE(rules);
+  const auto alarms = scan({"Nov 22 10:00:00 legacy1 su[5]: (to root) alice on pts/0",
+                            "Nov 22 10:00:00 legacy1 sudo[5]: (to root) alice on pts/0"},
+                           {}, policy, rules);
+  ASSERT_EQ(alarms.size(), 1u);
+  EXPECT_EQ(alarms[0].rule_id, "su-to-root");
+  EXPECT_EQ(alarms[0].user, "alice");
+}
+
+TEST(Ruleset, PathologicalUserRegexIsCountedNotFatal) {
+  auto policy = test::test_policy();
+  auto rules = test::shipped_rules(*policy, {{"user.toml",
+      "source = \"syslog\"\n[[rule]]\nid = \"slow\"\nname = \"slow\"\nseverity = 1\n"
+      "program = \"evil\"\nregex = '(a+)+$'\n"}});
+  ASSERT_TRUE(rules);
+  Engine e(policy, rules);
+  const AlarmSink sink = [](const Alarm&) {};
+  e.feed_line("Nov 22 10:00:00 h evil[1]: " + std::string(4000, 'a') + "b", kReceive, sink);
+  e.feed_line("Nov 22 10:00:00 h sshd[1]: Failed password for x from 1.2.3.4 port 1 ssh2", kReceive, sink);
+  EXPECT_EQ(e.stats().lines, 2u);
+  EXPECT_EQ(e.stats().regex_errors_by_rule.at("slow"), 1u);
+}
+
+TEST(Ruleset, InvalidUserRegexIsACompileError) {
+  auto policy = test::test_policy();
+  auto r = Ruleset::compile({{"u.toml", "source = \"syslog\"\n[[rule]]\nid = \"x\"\nname = \"x\"\nseverity = 1\n"
+                                        "program = \"p\"\nregex = '(unclosed'\n"}},
+                            policy->config().rules);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(to_string(r.errors()).find("u.toml:7"), std::string::npos) << to_string(r.errors());
+}
+
+}  // namespace
+}  // namespace hopguard::scanner
