@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <iterator>
+#include <random>
 
 namespace hopguard {
 namespace {
@@ -225,6 +227,47 @@ TEST(Config, HostileFiles) {
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(p.errors()[0].code, ErrorCode::io);
   EXPECT_EQ(p.errors()[0].where.file, "/nonexistent/hopguard.toml");
+}
+
+}  // namespace
+}  // namespace hopguard
+
+namespace hopguard {
+namespace {
+
+// Hostile config files: random mutations of the shipped example never crash the loader (run
+// under ASan/UBSan in CI), and every failure names the file and gives a reason.
+TEST(Config, RandomMutationsNeverCrashAndAlwaysExplain) {
+  const char* src = std::getenv("HOPGUARD_SOURCE_DIR");
+  ASSERT_NE(src, nullptr);
+  std::ifstream in(std::string(src) + "/etc/hopguard.toml");
+  const std::string base((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(base.empty());
+  std::mt19937 rng(7);
+  const std::string alphabet = "[]{}\"'=.,#\n\\/:{}-_ 0123456789abcxyz\x01\xff";
+  int failures = 0;
+  for (int round = 0; round < 1500; ++round) {
+    std::string t = base;
+    const int edits = 1 + static_cast<int>(rng() % 4);
+    for (int e = 0; e < edits; ++e) {
+      const std::size_t at = rng() % t.size();
+      switch (rng() % 3) {
+        case 0: t[at] = alphabet[rng() % alphabet.size()]; break;
+        case 1: t.erase(at, 1 + rng() % 8); break;
+        default: t.insert(at, 1, alphabet[rng() % alphabet.size()]); break;
+      }
+      if (t.empty()) t = "x";
+    }
+    auto p = Policy::load(t, "mutant.toml");
+    if (!p.ok()) {
+      ++failures;
+      for (const Error& err : p.errors()) {
+        ASSERT_EQ(err.where.file, "mutant.toml");
+        ASSERT_FALSE(err.message.empty());
+      }
+    }
+  }
+  EXPECT_GT(failures, 100);  // the mutations really do break configs
 }
 
 }  // namespace
