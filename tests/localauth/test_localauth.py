@@ -26,6 +26,13 @@ MODULE = os.path.join(BUILD, "hopguard_localauth.so")
 PROBE = os.path.join(BUILD, "tests", "localauth", "kuserok_probe")
 CONFIG = os.path.join(HERE, "data", "hopguard.toml")
 
+# HOPGUARD_TEST_PRELOAD: libraries put first in LD_PRELOAD of every process that loads a built
+# module (the sanitizer runtimes when the modules are built with HOPGUARD_SANITIZE=ON).
+def with_preload(value: str) -> str:
+    first = os.environ.get("HOPGUARD_TEST_PRELOAD", "")
+    return f"{first}:{value}" if first else value
+
+
 failures: list[str] = []
 
 
@@ -85,7 +92,7 @@ class Probe:
     """kuserok_probe kept running: one krb5 context across questions."""
 
     def __init__(self, conf: str):
-        env = dict(os.environ, KRB5_CONFIG=conf, LD_PRELOAD=NSS_WRAPPER,
+        env = dict(os.environ, KRB5_CONFIG=conf, LD_PRELOAD=with_preload(NSS_WRAPPER),
                    NSS_WRAPPER_PASSWD=NSS_FILES["passwd"], NSS_WRAPPER_GROUP=NSS_FILES["group"])
         env.pop("HOPGUARD_CONFIG", None)
         env.pop("HOPGUARD_HOST", None)

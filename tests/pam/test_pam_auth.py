@@ -32,6 +32,13 @@ CONFIG = os.path.join(HERE, "data", "hopguard.toml")
 sys.path.insert(0, os.path.join(SRC, "tests", "harness"))
 
 failures: list[str] = []
+# HOPGUARD_TEST_PRELOAD: libraries put first in LD_PRELOAD of every process that loads a built
+# module (the sanitizer runtimes when the modules are built with HOPGUARD_SANITIZE=ON).
+def with_preload(value: str) -> str:
+    first = os.environ.get("HOPGUARD_TEST_PRELOAD", "")
+    return f"{first}:{value}" if first else value
+
+
 SYSLOG_RE = re.compile(r"SYSLOG\((\d)\): (.*)$")
 
 
@@ -75,7 +82,7 @@ def main() -> int:
         def pamtester(ops: list[str], password: str | None, rhost: str) -> tuple[int, list[str], str]:
             env = realm.env_for(harness.IFACE_LEGACY1)
             env.pop("KRB5CCNAME", None)
-            env["LD_PRELOAD"] = env["LD_PRELOAD"] + ":libpam_wrapper.so:libnss_wrapper.so"
+            env["LD_PRELOAD"] = with_preload(env["LD_PRELOAD"] + ":libpam_wrapper.so:libnss_wrapper.so")
             env.update(PAM_WRAPPER="1", PAM_WRAPPER_SERVICE_DIR=svc, PAM_WRAPPER_DEBUGLEVEL="4",
                        NSS_WRAPPER_PASSWD=os.path.join(work, "passwd"),
                        NSS_WRAPPER_GROUP=os.path.join(work, "group"))

@@ -28,6 +28,13 @@ CONFIG = os.path.join(HERE, "data", "hopguard.toml")
 PAM_WRAPPER = "libpam_wrapper.so"
 VALGRIND = os.environ.get("HOPGUARD_PAM_VALGRIND") == "1"
 
+# HOPGUARD_TEST_PRELOAD: libraries put first in LD_PRELOAD of every process that loads a built
+# module (the sanitizer runtimes when the modules are built with HOPGUARD_SANITIZE=ON).
+def with_preload(value: str) -> str:
+    first = os.environ.get("HOPGUARD_TEST_PRELOAD", "")
+    return f"{first}:{value}" if first else value
+
+
 SYSLOG_RE = re.compile(r"SYSLOG\((\d)\): (.*)$")
 
 
@@ -73,7 +80,7 @@ def prepare(work: str) -> str:
 def run_case(case: dict, svc: str, work: str) -> tuple[str, list[str], str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("HOPGUARD_CONFIG", "HOPGUARD_HOST", "PAM_WRAPPER", "LD_PRELOAD"))}
-    env.update(LD_PRELOAD=PAM_WRAPPER, PAM_WRAPPER="1", PAM_WRAPPER_SERVICE_DIR=svc,
+    env.update(LD_PRELOAD=with_preload(PAM_WRAPPER), PAM_WRAPPER="1", PAM_WRAPPER_SERVICE_DIR=svc,
                PAM_WRAPPER_DEBUGLEVEL="4")
     for kv in case["setenv"]:
         k, _, v = kv.partition("=")

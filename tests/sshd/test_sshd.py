@@ -50,6 +50,13 @@ NSS_WRAPPER = f"{LIBDIR}/libnss_wrapper.so"
 PAM_WRAPPER = f"{LIBDIR}/libpam_wrapper.so"
 ALICE_UID = 2001
 
+# HOPGUARD_TEST_PRELOAD: libraries put first in LD_PRELOAD of every process that loads a built
+# module (the sanitizer runtimes when the modules are built with HOPGUARD_SANITIZE=ON).
+def with_preload(value: str) -> str:
+    first = os.environ.get("HOPGUARD_TEST_PRELOAD", "")
+    return f"{first}:{value}" if first else value
+
+
 failures: list[str] = []
 RECORD_DIR: str | None = None
 
@@ -128,7 +135,7 @@ PasswordAuthentication {"yes" if password_auth else "no"}
         self.env = realm.env_for(iface)
         self.env.pop("KRB5CCNAME", None)
         self.env.update({
-            "LD_PRELOAD": ":".join([self.env["LD_PRELOAD"], NSS_WRAPPER, PAM_WRAPPER]),
+            "LD_PRELOAD": with_preload(":".join([self.env["LD_PRELOAD"], NSS_WRAPPER, PAM_WRAPPER])),
             "KRB5_CONFIG": self.krb5_conf,
             "KRB5_KTNAME": f"FILE:{self.keytab}",
             "NSS_WRAPPER_PASSWD": os.path.join(work, "passwd"),
@@ -161,6 +168,12 @@ PasswordAuthentication {"yes" if password_auth else "no"}
             os.killpg(self.proc.pid, 15)
             self.proc.wait(timeout=10)
         self.proc = None
+        # socket_wrapper leaves the listening socket's file behind; a later sshd on the same
+        # address must not be taken for ready because of it.
+        try:
+            os.unlink(os.path.join(self.realm.swrap_dir, "T%02X%04X" % (self.iface, 22)))
+        except FileNotFoundError:
+            pass
 
 
 def ssh(realm, work: str, iface: int, target: str, ccache: str | None, command: str,
