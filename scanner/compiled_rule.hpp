@@ -49,6 +49,10 @@ struct CompiledRule {
 
   std::uint32_t event_mask = 0;  // bit per EventKind
   std::vector<StatusPattern> status;       // empty: any
+  // refusal_status = true: the KDC status HOPGUARD_<ID> (hopguard's kdcpolicy refused the request
+  // for this very rule) matches on its own, whatever the other conditions say: the module decided
+  // with the same policy, and it also covers requests the conditions do not model (S4U2Self).
+  std::string refusal_word;                // "" when off
   std::uint32_t class_mask = 0;            // 0: any
   TargetFrom target = TargetFrom::none;
   std::uint32_t role_mask = 0;             // 0: any

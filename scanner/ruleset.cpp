@@ -8,6 +8,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <array>
 #include <map>
 #include <set>
@@ -75,7 +76,7 @@ bool string_list(const toml::node& node, std::vector<std::string>& out) {
 const std::set<std::string_view> kRuleKeys = {
     "id", "name", "severity", "events", "status", "principal_class", "target", "target_role",
     "target_vs_principal_host", "service", "address", "verdict", "record_rule", "threshold",
-    "window_seconds", "program", "regex", "description"};
+    "window_seconds", "program", "regex", "description", "refusal_status"};
 
 }  // namespace
 
@@ -271,6 +272,16 @@ class RulesetCompiler {
         r->status.push_back(std::move(p));
       }
     }
+    if (const toml::node* n = t.get("refusal_status")) {
+      const auto* b = n->as_boolean();
+      if (b == nullptr) {
+        bad("refusal_status", "refusal_status must be true or false");
+      } else if (b->get()) {
+        if (source != "kdc") bad("refusal_status", "refusal_status belongs to source = \"kdc\" rules");
+        r->refusal_word = "HOPGUARD_";
+        for (const char c : r->id) r->refusal_word.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+      }
+    }
     if (const toml::node* n = t.get("principal_class")) {
       std::vector<std::string> v;
       if (!string_list(*n, v)) bad("principal_class", "principal_class must be a string or a list");
@@ -451,6 +462,10 @@ bool fail(std::string* why, const char* text) {
 
 bool rule_matches(const CompiledRule& r, const Event& ev, const EventFacts& f, std::string* why) {
   if ((r.event_mask & (1u << static_cast<unsigned>(ev.kind))) == 0) return fail(why, "event kind differs");
+  if (!r.refusal_word.empty() && ev.status == r.refusal_word) {
+    if (why != nullptr) *why = "matched (refused by hopguard's kdcpolicy for this rule)";
+    return true;
+  }
   if (!r.status.empty()) {
     bool ok = false;
     for (const StatusPattern& p : r.status) {

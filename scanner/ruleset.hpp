@@ -10,6 +10,7 @@
 //   severity = 73                         # 0..100
 //   events = ["kdc.tgs"]                  # event kinds (event.hpp to_string)
 //   status = ["ISSUE", "HOPGUARD_*"]      # optional; a trailing * is a prefix match
+//   refusal_status = true                 # optional, kdc: status HOPGUARD_<ID> alone matches
 //   principal_class = ["regular", "foreign"]  # optional; also "truncated", "none" (no principal)
 //   target = "service"                    # service | host | principal | record: where the
 //                                         # target host comes from (see ruleset.cpp)

@@ -4,7 +4,7 @@
 //   Postponed METHOD for USER from IP port N ssh2
 //   Authorized to USER, krb5 principal P (krb5_kuserok)
 //   Connection closed by authenticating user USER IP port N [preauth]
-//   PAM: pam_open_session(): ERROR
+//   [error: ]PAM: pam_open_session(): ERROR
 // USER is attacker text on failures (sshd logs any name, up to 100 bytes, spaces included), so
 // "from IP port N ssh2" is found from the right: the rightmost " from " whose tail has that
 // exact shape.
@@ -60,8 +60,10 @@ bool parse_from_tail(std::string_view tail, Event& ev) noexcept {
   return true;
 }
 
-// "METHOD for USER from IP port N ssh2[: EXTRA]" after the verb.
+// "METHOD for USER from IP port N ssh2[: EXTRA][ [preauth]]" after the verb (sshd's privilege
+// separated child appends " [preauth]" to lines it logs before authentication completes).
 bool parse_auth_line(std::string_view m, Event& ev) noexcept {
+  if (m.ends_with(" [preauth]")) m.remove_suffix(10);
   const std::size_t sp = m.find(' ');
   if (sp == std::string_view::npos || sp == 0) return false;
   ev.method = m.substr(0, sp);
@@ -107,7 +109,10 @@ DecodeResult decode_sshd(const SyslogRecord& record, Event& ev, DecodeScratch&) 
   }
   if (starts_with(m, "Failed ")) {
     ev.kind = EventKind::ssh_failed;
-    return parse_auth_line(m.substr(7), ev) ? DecodeResult::event : DecodeResult::failed;
+    if (!parse_auth_line(m.substr(7), ev)) return DecodeResult::failed;
+    // A failure after krb5_kuserok succeeded (PAM account refused) still names the principal.
+    if (starts_with(ev.method, "gssapi-")) ev.principal = ev.detail;
+    return DecodeResult::event;
   }
   if (starts_with(m, "Postponed ")) {
     ev.kind = EventKind::ssh_postponed;
@@ -142,9 +147,12 @@ DecodeResult decode_sshd(const SyslogRecord& record, Event& ev, DecodeScratch&) 
     ev.user = m.substr(0, a);
     return DecodeResult::event;
   }
-  if (starts_with(m, "PAM: pam_open_session(): ")) {
+  // OpenSSH 9.2 logs it at level error: "error: PAM: pam_open_session(): ...".
+  std::string_view pam = m;
+  if (starts_with(pam, "error: ")) pam.remove_prefix(7);
+  if (starts_with(pam, "PAM: pam_open_session(): ")) {
     ev.kind = EventKind::ssh_session_failed;
-    ev.detail = m.substr(26);
+    ev.detail = pam.substr(25);
     return DecodeResult::event;
   }
   return DecodeResult::ignored;

@@ -163,6 +163,24 @@ TEST(SshdDecoder, AuthorizedClosedSessionFailed) {
   EXPECT_EQ(d.result, DecodeResult::failed);
 }
 
+// Shapes recorded from a real OpenSSH 9.2p1 (tests/sshd/recorded/README.md).
+TEST(SshdDecoder, RecordedPreauthSuffixErrorPrefixAndFailedPrincipal) {
+  Decoded d;
+  decode(d, "Nov 22 18:34:16 vm sshd[30174]: Postponed gssapi-with-mic for alice from 127.0.0.5 port 40172 ssh2 [preauth]");
+  ASSERT_EQ(d.result, DecodeResult::event);
+  EXPECT_EQ(d.ev.kind, EventKind::ssh_postponed);
+  EXPECT_EQ(d.ev.address, "127.0.0.5");
+  EXPECT_EQ(d.ev.port, "40172");
+  decode(d, "Nov 22 18:34:20 vm sshd[30218]: error: PAM: pam_open_session(): Cannot make/remove an entry for the specified session");
+  ASSERT_EQ(d.result, DecodeResult::event);
+  EXPECT_EQ(d.ev.kind, EventKind::ssh_session_failed);
+  EXPECT_EQ(d.ev.detail, "Cannot make/remove an entry for the specified session");
+  decode(d, "Nov 22 18:34:15 vm sshd[30163]: Failed gssapi-with-mic for alice from 127.0.0.4 port 40162 ssh2: alice-legacy1@HG.TEST");
+  ASSERT_EQ(d.result, DecodeResult::event);
+  EXPECT_EQ(d.ev.kind, EventKind::ssh_failed);
+  EXPECT_EQ(d.ev.principal, "alice-legacy1@HG.TEST");
+}
+
 TEST(HopguardDecoder, PamRecordRoundTrip) {
   Request rq;
   rq.role = Role::legacy;
