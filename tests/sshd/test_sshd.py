@@ -59,6 +59,7 @@ def with_preload(value: str) -> str:
 
 failures: list[str] = []
 RECORD_DIR: str | None = None
+REALM: list = [None]  # the running harness.Realm, for the KDC lines of each scenario
 
 
 def check(cond: bool, what: str) -> None:
@@ -219,6 +220,7 @@ def progs(lines: list[str]) -> dict[str, list[str]]:
 
 def scenario(log: private_syslog.Syslog, name: str, run, wait_for=None) -> tuple[subprocess.CompletedProcess, dict]:
     log.new_lines()
+    REALM[0].mark_log()
     p = run()
     try:
         lines = log.wait_for(wait_for, timeout=10) if wait_for else []
@@ -231,6 +233,9 @@ def scenario(log: private_syslog.Syslog, name: str, run, wait_for=None) -> tuple
     if RECORD_DIR:
         with open(os.path.join(RECORD_DIR, f"{name}.log"), "w") as f:
             f.write("\n".join(l for l in lines if " rsyslogd" not in l) + "\n")
+        kdc = [l for l in REALM[0].new_log_lines() if "closing down fd" not in l]
+        with open(os.path.join(RECORD_DIR, f"{name}.kdc.log"), "w") as f:
+            f.write("\n".join(kdc) + ("\n" if kdc else ""))
     print(f"--- {name}: ssh exit {p.returncode}; {len(lines)} syslog lines")
     if os.environ.get("HOPGUARD_SSHD_VERBOSE"):
         print(p.stdout, p.stderr, "\n".join(lines), sep="\n")
@@ -272,6 +277,7 @@ def main() -> int:
     try:
         with private_syslog.Syslog(os.path.join(work, "syslog")) as log, \
                 harness.Realm(os.path.join(work, "realm")) as realm:
+            REALM[0] = realm
             special_on_bastion = realm.kinit("alice-legacy1", iface=harness.IFACE_BASTION)
             regular_on_bastion = realm.kinit("alice", iface=harness.IFACE_BASTION)
             special_outside = realm.kinit("alice-legacy1", iface=harness.IFACE_OUTSIDE)
