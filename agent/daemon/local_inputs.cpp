@@ -26,6 +26,7 @@ TailInput::TailInput(FairQueue& queue, Metrics& metrics, const std::vector<std::
     tails_.push_back(std::make_unique<FileTail>(static_cast<std::uint32_t>(i), paths[i],
                                                 static_cast<std::uint32_t>(i + 1), max_line_bytes));
     lag_.push_back(std::make_unique<std::atomic<std::uint64_t>>(0));
+    last_.emplace_back();
     lines_.push_back(&metrics.counter("hopguard_input_lines_total", "Frames read, by input",
                                       "input", "file:" + paths[i]));
   }
@@ -38,8 +39,10 @@ TailInput::TailInput(FairQueue& queue, Metrics& metrics, const std::vector<std::
 }
 
 void TailInput::restore(const std::vector<std::optional<TailMark>>& marks) {
-  for (std::size_t i = 0; i < tails_.size(); ++i)
+  for (std::size_t i = 0; i < tails_.size(); ++i) {
     tails_[i]->restore(i < marks.size() ? marks[i] : std::nullopt);
+    last_[i] = i < marks.size() ? marks[i] : std::nullopt;
+  }
 }
 
 void TailInput::run() {
@@ -50,12 +53,16 @@ void TailInput::run() {
       chunk.received_ms = wall_ms();
       const std::size_t n = tails_[i]->poll(chunk, 1 << 20);
       lag_[i]->store(tails_[i]->lag_bytes(), std::memory_order_relaxed);
-      if (n == 0 && !chunk.mark) continue;
       if (n == 0) {
-        // No lines but possibly a new position (rotation finished): nothing to checkpoint
-        // that a restart would not find again by itself.
-        continue;
+        // No lines, but a new file after a rotation: pass the position on anyway, so the
+        // scan stage checkpoints the switch at once (see ScanStage) and a restart continues
+        // with this file, not with whatever file the path names by then.
+        const bool switched = chunk.mark && last_[i] &&
+                              (chunk.mark->inode != last_[i]->inode ||
+                               chunk.mark->device != last_[i]->device);
+        if (!switched) continue;
       }
+      if (chunk.mark) last_[i] = chunk.mark;
       any = true;
       lines_[i]->fetch_add(n, std::memory_order_relaxed);
       if (!queue_.push_wait(chunk)) return;  // closed: shutting down

@@ -30,6 +30,7 @@ class TailInput {
   std::vector<std::unique_ptr<FileTail>> tails_;
   std::vector<std::unique_ptr<std::atomic<std::uint64_t>>> lag_;
   std::vector<Metrics::Counter*> lines_;
+  std::vector<std::optional<TailMark>> last_;  // last position handed to the queue, per file
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;

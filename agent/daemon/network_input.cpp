@@ -313,14 +313,20 @@ void NetworkInput::read_connection(Connection& c) {
 }
 
 void NetworkInput::resume_paused() {
-  for (auto& [fd, c] : connections_) {
-    if (!c->pending) continue;
-    if (!offer(*c)) continue;
+  // read_connection() may close (erase) a connection: iterate over a copy of the fds.
+  std::vector<int> paused;
+  for (const auto& [fd, c] : connections_)
+    if (c->pending) paused.push_back(fd);
+  for (const int fd : paused) {
+    const auto it = connections_.find(fd);
+    if (it == connections_.end()) continue;
+    Connection& c = *it->second;
+    if (!offer(c)) continue;
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;
     ev.data.u64 = static_cast<std::uint64_t>(fd);
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
-    read_connection(*c);  // data may be waiting; level-triggered epoll would also tell us
+    read_connection(c);  // data may be waiting; level-triggered epoll would also tell us
   }
 }
 
@@ -331,7 +337,7 @@ void NetworkInput::read_datagrams(const Listener& l) {
     socklen_t len = sizeof ss;
     const ssize_t n = ::recvfrom(l.fd, buf.data(), buf.size(), 0,
                                  reinterpret_cast<sockaddr*>(&ss), &len);
-    if (n < 0) return;  // EAGAIN or a transient error: epoll tells us when there is more
+    if (n < 0) break;  // EAGAIN or a transient error: epoll tells us when there is more
     const std::string peer = address_text(ss);
     if (!peer_allowed(peer)) {
       log_refused(peer, l.name);
@@ -353,7 +359,20 @@ void NetworkInput::read_datagrams(const Listener& l) {
     chunk.received_ms = now_ms();
     chunk.add_frame(frame);
     l.lines->fetch_add(1, std::memory_order_relaxed);
-    if (!queue_.try_push(chunk)) udp_full_->fetch_add(1, std::memory_order_relaxed);
+    if (!queue_.try_push(chunk)) {
+      udp_full_->fetch_add(1, std::memory_order_relaxed);
+      ++udp_dropped_unlogged_;
+    }
+  }
+  // UDP cannot push back: drops are counted and reported, at most every 10 s per listener.
+  if (udp_dropped_unlogged_ > 0) {
+    const std::int64_t now = now_ms();
+    if (now - udp_drop_logged_ms_ >= 10000) {
+      LogLine("input-dropped").kv("listener", l.name).kv("reason", "queue_full")
+          .kv("datagrams", udp_dropped_unlogged_);
+      udp_dropped_unlogged_ = 0;
+      udp_drop_logged_ms_ = now;
+    }
   }
 }
 

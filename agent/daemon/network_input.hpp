@@ -94,6 +94,8 @@ class NetworkInput {
   Metrics::Counter* refused_ = nullptr;
   Metrics::Counter* udp_full_ = nullptr;
   Metrics::Counter* paused_ = nullptr;
+  std::uint64_t udp_dropped_unlogged_ = 0;
+  std::int64_t udp_drop_logged_ms_ = 0;
 };
 
 // Senders from the network get ids from here up; tailed files use their index + 1.

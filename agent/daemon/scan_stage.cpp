@@ -143,13 +143,22 @@ void ScanStage::run(bool finish_incidents) {
     }
     if (reopen_flag_.exchange(false)) dispatch_.reopen();
 
+    bool force_checkpoint = false;
     auto chunk = queue_.pop(std::chrono::milliseconds(100));
     if (chunk) {
       for (std::size_t i = 0; i < chunk->frames(); ++i)
         engine_.feed_line(chunk->frame(i), chunk->received_ms, sink_);
       frames_->fetch_add(chunk->frames(), std::memory_order_relaxed);
-      if (chunk->mark) marks_[chunk->mark->tail_index] = chunk->mark;
+      bool switched_file = false;
+      if (chunk->mark) {
+        auto& m = marks_[chunk->mark->tail_index];
+        switched_file = m && (m->inode != chunk->mark->inode || m->device != chunk->mark->device);
+        m = chunk->mark;
+      }
       dirty_ = true;
+      // A tailed file was rotated: checkpoint the switch now. Until then a restart would
+      // resume the old file and could not know which file followed it.
+      if (switched_file) force_checkpoint = true;
     }
     const auto now = std::chrono::steady_clock::now();
     if (now - last_flush >= std::chrono::milliseconds(200) || !chunk) {
@@ -161,7 +170,7 @@ void ScanStage::run(bool finish_incidents) {
     // keeps the replay after a crash as short as possible.
     const bool had_alarms = dispatch_.uncommitted();
     if (had_alarms) dispatch_.commit();
-    maybe_checkpoint(had_alarms);
+    maybe_checkpoint(had_alarms || force_checkpoint);
     if (!chunk && queue_.depth() == 0) {
       // pop() returns nullopt both on timeout and when closed; a closed queue ends the loop.
       if (!queue_.closed()) continue;

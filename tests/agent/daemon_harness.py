@@ -119,8 +119,14 @@ class Daemon:
     def kill9(self):
         self.proc.kill()
         self.proc.wait(10)
+        self.proc = None
 
     def stop(self, timeout=30):
+        """SIGTERM and wait; returns the exit code. A daemon that died on its own (a crash)
+        fails the test here, whatever the test itself asserted."""
+        if self.proc and self.proc.poll() is not None and self.proc.returncode != 0:
+            raise AssertionError(f"hopguardd died (exit {self.proc.returncode}); log:\n"
+                                 + self.log_text()[-4000:])
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:

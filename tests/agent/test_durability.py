@@ -62,7 +62,12 @@ class Durability(unittest.TestCase):
     def assert_exactly_once(self, d, expected):
         def complete(alarms):
             return set(a["hopguard"]["principal"] for a in alarms) >= set(expected)
-        d.wait_alarms(complete, timeout=60)
+        try:
+            d.wait_alarms(complete, timeout=60)
+        except AssertionError:
+            have = set(a["hopguard"]["principal"] for a in d.alarms())
+            missing = [p for p in expected if p not in have]
+            self.fail(f"missing alarms for {missing} (of {len(expected)});\nlog:\n" + d.log_text(0))
         time.sleep(2.5)  # anything late (a duplicate) would show up now
         got = collections.Counter(a["hopguard"]["principal"] for a in d.alarms())
         dupes = {p: n for p, n in got.items() if n != 1}
