@@ -18,6 +18,13 @@ int authenticate(Call& call) {
     if (call.options().debug) pam_syslog(call.pamh, LOG_DEBUG, "auth: bastion, no opinion");
     return PAM_IGNORE;
   }
+  // A new authentication forgets any earlier one on this handle: only a success of this call
+  // may hand a principal and credentials to session and setcred.
+  if (call.state != nullptr) {
+    call.state->auth_user.clear();
+    call.state->auth_principal.clear();
+    call.state->credentials.reset();
+  }
   if (!call.setup_error.empty()) {
     return fail_setup(call, make_request(call, std::nullopt), PAM_AUTH_ERR);
   }
