@@ -82,6 +82,14 @@ std::string Correlator::open_or_merge(const std::string& key, const Match& m, co
                                       std::uint64_t add_count, const std::vector<Evidence>* held) {
   const CompiledRule& r = *m.rule;
   auto it = incidents_.find(key);
+  if (it != incidents_.end() &&
+      (m.event_ms < it->second.alarm.start_ms - options_.skew_ms ||
+       m.event_ms > it->second.deadline_ms + options_.skew_ms)) {
+    // Same (rule, principal, target) but far outside the open incident's window (input out of
+    // order by more than the skew): a separate incident, under a key of its own.
+    return open_or_merge(key + '\x1e' + std::to_string(m.event_ms / std::max<std::int64_t>(1, options_.window_ms)),
+                         m, sink, add_count, held);
+  }
   if (it != incidents_.end()) {
     Alarm& a = it->second.alarm;
     a.count += add_count;

@@ -3,7 +3,8 @@
 // Exit 0 no alarm, 1 alarms, 2 error (unusable config or rules, unreadable input).
 //
 // Alarms go to stdout (JSON lines with --json, one readable line each otherwise); the summary
-// goes to stderr. Files are LF-framed. The receive time given to the engine (which anchors the
+// goes to stderr. Files are LF-framed; several files are merged by event time, so that KDC and
+// host evidence of one incident meet in the correlator's window. The receive time given to the engine (which anchors the
 // year of RFC 3164 dates) is the file's modification time, or now for stdin: no line in a file
 // was written after the file was last modified.
 #include "commands.hpp"
@@ -22,6 +23,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +31,8 @@
 namespace hopguard::cli {
 
 namespace {
+
+using scanner::SyslogOptions;
 
 struct ScanOptions {
   std::string config, rules;
@@ -58,53 +62,99 @@ struct InputTotals {
   std::uint64_t files = 0;
 };
 
-// Reads one input through a Framer into the engine. Returns false on a read error (reported).
-bool scan_input(const std::string& name, scanner::Engine& engine, std::uint32_t max_frame,
-                const scanner::AlarmSink& sink, InputTotals& totals, bool progress) {
-  FILE* f = name == "-" ? stdin : std::fopen(name.c_str(), "rb");
-  if (f == nullptr) {
-    std::fprintf(stderr, "hopguard: %s: %s\n", name.c_str(), std::strerror(errno));
+// One input file (or stdin), read in 1 MiB chunks and split into lines by a Framer.
+struct Input {
+  std::string name;
+  FILE* f = nullptr;
+  std::int64_t receive_ms = 0;
+  std::int64_t size = 0;
+  std::int64_t done = 0;
+  bool eof = false;
+  bool error = false;
+  scanner::Framer framer;
+  std::deque<std::string> lines;  // only used when several inputs are merged by time
+  std::int64_t head_ms = 0;       // event time of lines.front()
+  std::int64_t last_ms = 0;
+
+  Input(std::string n, std::uint32_t max_frame)
+      : name(std::move(n)), framer(scanner::FramerOptions{max_frame, scanner::Framing::lf}) {}
+};
+
+bool open_input(Input& in) {
+  in.f = in.name == "-" ? stdin : std::fopen(in.name.c_str(), "rb");
+  if (in.f == nullptr) {
+    std::fprintf(stderr, "hopguard: %s: %s\n", in.name.c_str(), std::strerror(errno));
     return false;
   }
-  std::int64_t receive_ms = now_ms();
-  std::int64_t size = 0;
+  in.receive_ms = now_ms();
   struct stat st {};
-  if (f != stdin && fstat(fileno(f), &st) == 0) {
-    receive_ms = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1'000'000;
-    size = st.st_size;
+  if (in.f != stdin && fstat(fileno(in.f), &st) == 0) {
+    in.receive_ms = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1'000'000;
+    in.size = st.st_size;
   }
-  const bool show_progress = progress && size > (256 << 20);
-  scanner::FramerOptions fo;
-  fo.max_frame_bytes = max_frame;
-  fo.framing = scanner::Framing::lf;  // files and pipes are line-oriented
-  scanner::Framer framer(fo);
-  const auto on_frame = [&](const scanner::Frame& fr) { engine.feed_line(fr.text, receive_ms, sink); };
+  return true;
+}
+
+// Reads the next chunk and passes its complete lines to on_frame; false at end of input.
+bool read_chunk(Input& in, std::vector<char>& buf, const scanner::Framer::FrameCallback& on_frame) {
+  if (in.eof) return false;
+  const std::size_t n = std::fread(buf.data(), 1, buf.size(), in.f);
+  if (n > 0) in.framer.feed(std::string_view(buf.data(), n), on_frame);
+  in.done += static_cast<std::int64_t>(n);
+  if (n < buf.size()) {
+    if (std::ferror(in.f)) {
+      std::fprintf(stderr, "hopguard: %s: read error: %s\n", in.name.c_str(), std::strerror(errno));
+      in.error = true;
+    }
+    in.framer.finish(on_frame);
+    in.eof = true;
+    if (in.f != stdin) std::fclose(in.f);
+    in.f = nullptr;
+  }
+  return true;
+}
+
+// Several inputs are merged by event time (a KDC log and a syslog file of the same day must
+// meet in the correlator's windows); lines without a timestamp keep their file order.
+void scan_merged(std::vector<Input>& inputs, scanner::Engine& engine, const scanner::AlarmSink& sink,
+                 const SyslogOptions& syslog) {
   std::vector<char> buf(1 << 20);
-  std::int64_t done = 0;
-  std::int64_t next_report = 1 << 28;
-  bool ok = true;
+  auto refill = [&](Input& in) {
+    while (in.lines.empty() && !in.eof) {
+      read_chunk(in, buf, [&](const scanner::Frame& fr) { in.lines.emplace_back(fr.text); });
+    }
+    if (!in.lines.empty()) {
+      const auto rec = scanner::parse_syslog_record(in.lines.front(), in.receive_ms, syslog);
+      in.head_ms = rec.time_unknown ? in.last_ms : rec.event_ms;
+      in.last_ms = in.head_ms;
+    }
+  };
+  for (Input& in : inputs) refill(in);
   for (;;) {
-    const std::size_t n = std::fread(buf.data(), 1, buf.size(), f);
-    if (n > 0) framer.feed(std::string_view(buf.data(), n), on_frame);
-    done += static_cast<std::int64_t>(n);
-    if (show_progress && done >= next_report) {
-      std::fprintf(stderr, "\rhopguard scan: %s %lld%%", name.c_str(), static_cast<long long>(done * 100 / size));
+    Input* next = nullptr;
+    for (Input& in : inputs) {
+      if (!in.lines.empty() && (next == nullptr || in.head_ms < next->head_ms)) next = &in;
+    }
+    if (next == nullptr) break;
+    engine.feed_line(next->lines.front(), next->receive_ms, sink);
+    next->lines.pop_front();
+    refill(*next);
+  }
+}
+
+void scan_single(Input& in, scanner::Engine& engine, const scanner::AlarmSink& sink, bool progress) {
+  std::vector<char> buf(1 << 20);
+  const bool show_progress = progress && in.size > (256 << 20);
+  std::int64_t next_report = 1 << 28;
+  const auto on_frame = [&](const scanner::Frame& fr) { engine.feed_line(fr.text, in.receive_ms, sink); };
+  while (read_chunk(in, buf, on_frame)) {
+    if (show_progress && in.done >= next_report) {
+      std::fprintf(stderr, "\rhopguard scan: %s %lld%%", in.name.c_str(),
+                   static_cast<long long>(in.done * 100 / in.size));
       next_report += 1 << 28;
     }
-    if (n < buf.size()) {
-      if (std::ferror(f)) {
-        std::fprintf(stderr, "hopguard: %s: read error: %s\n", name.c_str(), std::strerror(errno));
-        ok = false;
-      }
-      break;
-    }
   }
-  framer.finish(on_frame);
   if (show_progress) std::fprintf(stderr, "\r%*s\r", 60, "");
-  totals.oversized += framer.stats().oversized;
-  ++totals.files;
-  if (f != stdin) std::fclose(f);
-  return ok;
 }
 
 void print_summary(const scanner::EngineStats& s, const InputTotals& t) {
@@ -158,8 +208,24 @@ int run_scan(const ScanOptions& o) {
   InputTotals totals;
   bool ok = true;
   const bool progress = isatty(fileno(stderr)) != 0;
+  std::vector<Input> inputs;
+  inputs.reserve(o.files.size());
   for (const std::string& f : o.files) {
-    ok = scan_input(f, engine, policy->config().agent.max_frame_bytes, sink, totals, progress) && ok;
+    inputs.emplace_back(f, policy->config().agent.max_frame_bytes);
+    if (!open_input(inputs.back())) {
+      inputs.pop_back();
+      ok = false;
+    }
+  }
+  if (inputs.size() == 1) {
+    scan_single(inputs[0], engine, sink, progress);
+  } else if (!inputs.empty()) {
+    scan_merged(inputs, engine, sink, SyslogOptions{});
+  }
+  for (const Input& in : inputs) {
+    totals.oversized += in.framer.stats().oversized;
+    ++totals.files;
+    ok = ok && !in.error;
   }
   engine.finish(sink);
   std::fflush(stdout);

@@ -57,6 +57,17 @@ TEST(Engine, LaterSeparateIncidentAlarmsAgain) {
   EXPECT_EQ(alarms[1].count, 1u);
 }
 
+TEST(Engine, EvidenceFarOutOfOrderIsASeparateIncident) {
+  const auto alarms = scan({
+      tgs("11:00:00", "127.0.0.2", "alice@HG.TEST", "host/legacy1.hg.test@HG.TEST"),
+      tgs("10:00:00", "127.0.0.2", "alice@HG.TEST", "host/legacy1.hg.test@HG.TEST"),
+      tgs("10:56:00", "127.0.0.2", "alice@HG.TEST", "host/legacy1.hg.test@HG.TEST"),  // within the skew
+  });
+  ASSERT_EQ(alarms.size(), 2u);
+  std::uint64_t total = alarms[0].count + alarms[1].count;
+  EXPECT_EQ(total, 3u);
+}
+
 TEST(Engine, WindowClosesOnEventTimeBeforeFinish) {
   auto policy = test::test_policy();
   Engine e(policy, test::shipped_rules(*policy));

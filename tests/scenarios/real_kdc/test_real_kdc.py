@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Golden scenario against a real MIT KDC (tests/harness/realm.py under socket_wrapper).
+
+Runs real kinit/kvno for the legitimate path and for every KDC row of DESIGN table 1 (rows 1,
+2, 3, 4 and 7; rows 5 and 6 have no KDC evidence and are covered by the recorded sshd scenarios
+next to this folder), then scans the KDC's real FILE: log with the built `hopguard scan --json`
+and asserts the exact alarms: none for the legitimate path, one per row otherwise.
+
+With --kdcpolicy PATH (the built hopguard_kdcpolicy.so) a second realm loads hopguard's KDC
+module, which refuses rows 1, 2 and 4 (status HOPGUARD_<RULE>): the same alarms must be raised
+from the refusals, and the legitimate path must still pass without alarm.
+
+Usage: test_real_kdc.py [--keep DIR] [--save-log FILE] [--kdcpolicy PATH]
+  --save-log copies the KDC log (for recording scenario inputs; see README.md).
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+SRC = os.environ.get("HOPGUARD_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+BUILD = os.environ.get("HOPGUARD_BUILD_DIR", os.path.join(SRC, "build"))
+sys.path.insert(0, os.path.join(SRC, "tests", "harness"))
+import realm as harness  # noqa: E402
+
+CONFIG = os.path.join(SRC, "tests", "scanner", "data", "hopguard.toml")
+B, L1, OUT, DESK, L2 = (harness.IFACE_BASTION, harness.IFACE_LEGACY1, harness.IFACE_OUTSIDE,
+                        harness.IFACE_ADMIN_DESKTOP, harness.IFACE_LEGACY2)
+
+
+def scan(log_path):
+    p = subprocess.run([os.path.join(BUILD, "agent", "hopguard"), "scan", "--config", CONFIG, "--json", log_path],
+                       capture_output=True, text=True, timeout=60)
+    alarms = [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+    return p.returncode, alarms, p.stderr
+
+
+def summary(a):
+    h = a["hopguard"]
+    return (a["rule"]["id"], h.get("principal", ""), h.get("target", ""), a.get("source", {}).get("ip", ""),
+            h["count"])
+
+
+def run_realm(work, failures, kdcpolicy=None, save_log=None):
+    def check(what, cond, detail=""):
+        tag = " [kdcpolicy]" if kdcpolicy else ""
+        print(("ok   " if cond else "FAIL ") + what + tag)
+        if not cond:
+            failures.append(what + tag + ("\n" + detail if detail else ""))
+
+    kw = {}
+    if kdcpolicy:
+        kw = dict(plugins={"kdcpolicy": [f"module = hopguard:{kdcpolicy}"]},
+                  kdc_conf_extra=f"[hopguard]\n    config = {CONFIG}\n")
+    with harness.Realm(work, **kw) as realm:
+        # --- the legitimate path: only these lines in the first log segment ---
+        realm.mark_log()
+        alice_desk = realm.kinit("alice", iface=DESK)                        # desktop -> TGT
+        realm.kvno("host/bastion.hg.test", DESK, alice_desk)                 # ticket for the bastion
+        special_b = realm.kinit("alice-legacy1", iface=B)                    # special TGT on the bastion
+        realm.kvno("host/legacy1.hg.test", B, special_b)                     # ticket for its own guest
+        legit = realm.new_log_lines()
+        legit_log = os.path.join(work, "legit.log")
+        with open(legit_log, "w") as f:
+            f.write("\n".join(legit) + "\n")
+        rc, alarms, err = scan(legit_log)
+        check("legitimate path: exit 0, no alarm", rc == 0 and alarms == [], f"rc={rc}\n{alarms}\n{err}")
+        check("legitimate path: 6 KDC request lines decoded", "kdc                 6" in err, err)
+
+        # --- every KDC row of table 1 ---
+        # Row 1: alice's ordinary credential (copied to the bastion) asks for legacy1.
+        realm.kvno("host/legacy1.hg.test", B, alice_desk, check=not kdcpolicy)
+        # Row 2: the host-specific credential asks for the bastion itself.
+        realm.kvno("host/bastion.hg.test", B, special_b, check=not kdcpolicy)
+        # Row 4: the host-specific credential asks for another guest.
+        realm.kvno("host/legacy2.hg.test", B, special_b, check=not kdcpolicy)
+        # Row 3: the host-specific credential obtained from outside.
+        realm.kinit("alice-legacy1", iface=OUT)
+        # Row 7: five wrong passwords for a host-specific principal from outside.
+        for _ in range(5):
+            realm.kinit("alice-legacy1", "wrong", iface=OUT, check=False)
+            check("wrong password refused", realm.last.returncode != 0)
+
+        lines = realm.log_lines()
+        if kdcpolicy:
+            refusals = [l for l in lines if ": HOPGUARD_" in l]
+            check("the module refused rows 1, 2 and 4", len(refusals) >= 3, "\n".join(lines[-30:]))
+        rc, alarms, err = scan(realm.kdc_log)
+        got = sorted(summary(a) for a in alarms)
+        # kvno retries a refused TGS_REQ once, so each refusal is logged twice.
+        n = 2 if kdcpolicy else 1
+        want = sorted([
+            ("regular-cred-on-legacy", "alice@HG.TEST", "legacy1", "127.0.0.2", n),
+            ("special-cred-on-bastion", "alice-legacy1@HG.TEST", "bastion", "127.0.0.2", n),
+            ("special-cred-wrong-target", "alice-legacy1@HG.TEST", "legacy2", "127.0.0.2", n),
+            ("special-cred-off-bastion", "alice-legacy1@HG.TEST", "legacy1", "127.0.0.4", 1),
+            ("special-cred-guessing", "alice-legacy1@HG.TEST", "legacy1", "127.0.0.4", 5),
+        ])
+        check("rows 1-4 and 7: exactly the expected alarms", got == want,
+              "got:\n  " + "\n  ".join(map(str, got)) + "\nwant:\n  " + "\n  ".join(map(str, want)) + "\n" + err)
+        check("exit 1 with alarms", rc == 1, f"rc={rc}")
+        for a in alarms:
+            ev = a["hopguard"]["evidence"]
+            check(f"{a['rule']['id']}: evidence is the KDC's own lines",
+                  all(e["source"] == "kdc" and " krb5kdc[" in e["line"] for e in ev), json.dumps(ev))
+            check(f"{a['rule']['id']}: principal class",
+                  a["hopguard"]["principal_class"] == ("regular" if a["rule"]["id"] == "regular-cred-on-legacy" else "special"))
+        if save_log:
+            shutil.copy(realm.kdc_log, save_log)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--keep")
+    ap.add_argument("--save-log")
+    ap.add_argument("--kdcpolicy")
+    args = ap.parse_args()
+    work = args.keep or tempfile.mkdtemp(prefix="hg-real-kdc-")
+    failures = []
+    run_realm(os.path.join(work, "plain"), failures, save_log=args.save_log)
+    if args.kdcpolicy:
+        run_realm(os.path.join(work, "kdcpolicy"), failures, kdcpolicy=os.path.abspath(args.kdcpolicy))
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    if failures:
+        print("\n".join(["", "FAILURES:"] + failures))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
