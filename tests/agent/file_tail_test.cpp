@@ -1,0 +1,190 @@
+// FileTail on real files in a temporary directory: partial lines, rotation by rename and by
+// copytruncate, restart positions (including a file renamed while the daemon was down).
+#include "file_tail.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace hopguard::agent {
+namespace {
+
+namespace fs = std::filesystem;
+
+class FileTailTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/hg-tail-XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    path_ = dir_ + "/krb5kdc.log";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  void append(const std::string& text, const std::string& file = {}) {
+    std::ofstream(file.empty() ? path_ : file, std::ios::app) << text;
+  }
+  static std::vector<std::string> lines(const Chunk& c) {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < c.frames(); ++i) out.emplace_back(c.frame(i));
+    return out;
+  }
+  std::vector<std::string> poll(FileTail& t, std::optional<TailMark>* mark = nullptr) {
+    Chunk c;
+    t.poll(c, 1 << 20);
+    if (mark) *mark = c.mark;
+    return lines(c);
+  }
+
+  std::string dir_, path_;
+};
+
+using Lines = std::vector<std::string>;
+
+TEST_F(FileTailTest, APartialLastLineWaitsForItsNewline) {
+  append("one\ntw");
+  FileTail t(0, path_, 1, 1024);
+  t.restore(std::nullopt);
+  EXPECT_EQ(poll(t), Lines{"one"});
+  EXPECT_EQ(poll(t), Lines{});
+  append("o\nthree");
+  EXPECT_EQ(poll(t), Lines{"two"});
+  append("\n");
+  EXPECT_EQ(poll(t), Lines{"three"});
+}
+
+TEST_F(FileTailTest, TheMarkNeverCoversAPartialLine) {
+  append("one\ntw");
+  FileTail t(0, path_, 1, 1024);
+  t.restore(std::nullopt);
+  std::optional<TailMark> m;
+  poll(t, &m);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->offset, 4u);
+}
+
+TEST_F(FileTailTest, RenameRotationDrainsTheOldFileThenFollowsTheNewOne) {
+  append("a1\n");
+  FileTail t(0, path_, 1, 1024);
+  t.restore(std::nullopt);
+  EXPECT_EQ(poll(t), Lines{"a1"});
+  fs::rename(path_, path_ + ".1");
+  append("a2\n", path_ + ".1");  // the writer has not reopened yet
+  append("b1\n");                // the new file
+  EXPECT_EQ(poll(t), Lines{"a2"});
+  EXPECT_EQ(poll(t), Lines{"b1"});
+}
+
+TEST_F(FileTailTest, CopytruncateStartsOverAtTheBeginning) {
+  append("a1\na2\n");
+  FileTail t(0, path_, 1, 1024);
+  t.restore(std::nullopt);
+  EXPECT_EQ(poll(t), (Lines{"a1", "a2"}));
+  fs::copy_file(path_, path_ + ".1");
+  fs::resize_file(path_, 0);
+  append("b1\n");
+  EXPECT_EQ(poll(t), Lines{"b1"});
+}
+
+TEST_F(FileTailTest, ReplacedContentOfTheSameLengthIsNoticedByTheFingerprint) {
+  append("aaaa\n");
+  FileTail t(0, path_, 1, 1024);
+  t.restore(std::nullopt);
+  EXPECT_EQ(poll(t), Lines{"aaaa"});
+  // Truncated and rewritten between two polls to a longer size: only the head tells.
+  fs::resize_file(path_, 0);
+  append("bbbb\ncccc\n");
+  EXPECT_EQ(poll(t), (Lines{"bbbb", "cccc"}));
+}
+
+TEST_F(FileTailTest, RestoreResumesAtTheSavedOffset) {
+  append("a1\na2\n");
+  std::optional<TailMark> m;
+  {
+    FileTail t(0, path_, 1, 1024);
+    t.restore(std::nullopt);
+    Chunk c;
+    t.poll(c, 1 << 20);
+    m = c.mark;
+  }
+  append("a3\n");
+  FileTail t2(0, path_, 1, 1024);
+  t2.restore(FileTail::decode_mark(FileTail::encode_mark(*m)));
+  EXPECT_EQ(poll(t2), Lines{"a3"});
+}
+
+TEST_F(FileTailTest, RestoreFindsTheSavedFileRenamedWhileStopped) {
+  append("a1\n");
+  std::optional<TailMark> m;
+  {
+    FileTail t(0, path_, 1, 1024);
+    t.restore(std::nullopt);
+    Chunk c;
+    t.poll(c, 1 << 20);
+    m = c.mark;
+  }
+  append("a2\n");
+  fs::rename(path_, path_ + ".1");
+  append("b1\n");
+  FileTail t2(0, path_, 1, 1024);
+  t2.restore(m);
+  EXPECT_EQ(poll(t2), Lines{"a2"});
+  EXPECT_EQ(poll(t2), Lines{"b1"});
+}
+
+TEST_F(FileTailTest, RestoreOfAFileThatShrankStartsOver) {
+  append("a1\na2\na3\n");
+  std::optional<TailMark> m;
+  {
+    FileTail t(0, path_, 1, 1024);
+    t.restore(std::nullopt);
+    Chunk c;
+    t.poll(c, 1 << 20);
+    m = c.mark;
+  }
+  fs::resize_file(path_, 0);
+  append("b1\n");
+  FileTail t2(0, path_, 1, 1024);
+  t2.restore(m);
+  EXPECT_EQ(poll(t2), Lines{"b1"});
+}
+
+TEST_F(FileTailTest, AnOverLongLineIsCutAndTheRestSkipped) {
+  append(std::string(50, 'x') + "\nshort\n");
+  FileTail t(0, path_, 1, 16);
+  t.restore(std::nullopt);
+  EXPECT_EQ(poll(t), (Lines{std::string(16, 'x'), "short"}));
+}
+
+TEST_F(FileTailTest, AMissingFileIsWaitedFor) {
+  FileTail t(0, path_, 1, 1024);
+  t.restore(std::nullopt);
+  EXPECT_EQ(poll(t), Lines{});
+  append("late\n");
+  EXPECT_EQ(poll(t), Lines{"late"});
+}
+
+TEST(TailMark, DecodeRejectsGarbage) {
+  EXPECT_FALSE(FileTail::decode_mark(""));
+  EXPECT_FALSE(FileTail::decode_mark("v2 1 2 3 4 5\n"));
+  EXPECT_FALSE(FileTail::decode_mark("v1 1 2 3 4\n"));
+  EXPECT_FALSE(FileTail::decode_mark("v1 1 2 3 999 5\n"));  // fingerprint longer than allowed
+  EXPECT_FALSE(FileTail::decode_mark("v1 1 2 3 4 5 6\n"));
+  TailMark m;
+  m.device = 7;
+  m.inode = 8;
+  m.offset = 9;
+  m.fingerprint_len = 10;
+  m.fingerprint = 0xffffffffffffffffULL;
+  auto back = FileTail::decode_mark(FileTail::encode_mark(m));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->fingerprint, m.fingerprint);
+  EXPECT_EQ(back->offset, 9u);
+}
+
+}  // namespace
+}  // namespace hopguard::agent
