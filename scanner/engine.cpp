@@ -16,6 +16,12 @@ constexpr std::size_t kMaxTrackedSessions = 4096;
 
 bool starts_with(std::string_view s, std::string_view p) noexcept { return s.substr(0, p.size()) == p; }
 
+// Transparent hashing: the principal cache is probed with the line's string_view, no copy.
+struct ViewHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
 std::string_view evidence_source(const Event& ev) noexcept {
   switch (ev.source) {
     case EventSource::kdc: return "kdc";
@@ -56,7 +62,7 @@ struct Engine::Impl {
   std::int64_t watermark = INT64_MIN;
   std::int64_t skew_ms = 0;
   std::string tgs_name;  // "krbtgt/REALM@REALM"
-  std::unordered_map<std::string, Principal> principals;
+  std::unordered_map<std::string, Principal, ViewHash, std::equal_to<>> principals;
   // sshd (host, pid) -> incidents its Accepted line fed, for a later pam_open_session failure.
   std::unordered_map<std::string, std::vector<std::string>> sessions;
 
@@ -79,7 +85,7 @@ struct Engine::Impl {
   }
 
   const Principal* classify(std::string_view name) {
-    auto it = principals.find(std::string(name));
+    auto it = principals.find(name);
     if (it != principals.end()) return &it->second;
     if (principals.size() >= kMaxCachedPrincipals) principals.clear();
     return &principals.emplace(std::string(name), policy->classify(name)).first->second;
