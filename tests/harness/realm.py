@@ -48,6 +48,9 @@ IFACE_KDC = 10
 
 # Users with known passwords: password(name) is f"{name}-pw" (see password()).
 DEFAULT_USERS = ("alice", "bob", "alice-legacy1", "alice-legacy2", "bob-legacy1")
+# Users of each foreign realm (Realm(foreign_realms=...)), same passwords.
+DEFAULT_FOREIGN_USERS = ("alice", "alice-legacy1")
+CROSS_REALM_PASSWORD = "hg-test-cross-realm-key"
 # Service principals with random keys.
 DEFAULT_SERVICES = ("host/bastion.hg.test", "host/legacy1.hg.test", "host/legacy2.hg.test")
 
@@ -81,7 +84,8 @@ class Realm:
     def __init__(self, workdir: str, realm: str = "HG.TEST", kdc_conf_extra: str = "",
                  plugins: Mapping[str, Sequence[str]] | None = None,
                  kdc_iface: int = IFACE_KDC, kdc_env: Mapping[str, str] | None = None,
-                 krb5_conf_extra: str = "", realm_extra: str = ""):
+                 krb5_conf_extra: str = "", realm_extra: str = "",
+                 foreign_realms: Sequence[str] = ()):
         """Writes nothing yet; start() does the work.
 
         plugins: kdc.conf [plugins] relations, e.g.
@@ -90,6 +94,10 @@ class Realm:
         realm_extra: relations added inside kdc.conf's [realms] REALM = { ... } block.
         krb5_conf_extra: text appended to krb5.conf verbatim.
         kdc_env: extra environment for krb5kdc only (e.g. HOPGUARD_CONFIG).
+        foreign_realms: further realms served by the same krb5kdc, each with its own database,
+            users DEFAULT_FOREIGN_USERS (password <name>-pw) and a two-way cross-realm trust with
+            the main realm (krbtgt/REALM@FOREIGN and krbtgt/FOREIGN@REALM in both databases):
+            their clients reach the main realm's services as foreign principals.
         """
         self.workdir = os.path.abspath(workdir)
         self.realm = realm
@@ -98,6 +106,7 @@ class Realm:
         self.kdc_conf_extra = kdc_conf_extra
         self.krb5_conf_extra = krb5_conf_extra
         self.realm_extra = realm_extra
+        self.foreign_realms = tuple(foreign_realms)
         self.plugins = dict(plugins or {})
         self.kdc_env = dict(kdc_env or {})
         self.krb5_conf = os.path.join(self.workdir, "krb5.conf")
@@ -124,6 +133,18 @@ class Realm:
         os.makedirs(self.ccache_dir, exist_ok=True)
         w = self.workdir
         r = self.realm
+        foreign_clients = "".join(
+            f"    {f} = {{\n        kdc = {self.kdc_address}:88\n    }}\n"
+            for f in self.foreign_realms)
+        foreign_kdc = "".join(f"""    {f} = {{
+        database_name = {w}/{f}/principal
+        key_stash_file = {w}/{f}/stash
+        acl_file = {w}/kadm5.acl
+        default_principal_flags = +preauth
+        kdc_listen = {self.kdc_address}:88
+        kdc_tcp_listen = {self.kdc_address}:88
+    }}
+""" for f in self.foreign_realms)
         # rdns/dns_canonicalize_hostname off: service names are used exactly as written and no
         # DNS is ever consulted. udp_preference_limit=1 would force TCP; we keep UDP (the
         # default) because sites use it and socket_wrapper handles both.
@@ -144,7 +165,7 @@ class Realm:
         kdc = {self.kdc_address}:88
         admin_server = {self.kdc_address}:749
     }}
-
+{foreign_clients}
 [domain_realm]
     .hg.test = {r}
     hg.test = {r}
@@ -176,7 +197,7 @@ class Realm:
         kdc_tcp_listen = {self.kdc_address}:88
 {self.realm_extra}
     }}
-
+{foreign_kdc}
 [logging]
     kdc = FILE:{self.kdc_log}
     admin_server = FILE:{w}/kadmind.log
@@ -222,8 +243,8 @@ class Realm:
 
     # ---- database ------------------------------------------------------------------------
 
-    def _kadmin(self, query: str) -> str:
-        cmd = [find_program("kadmin.local"), "-r", self.realm, "-q", query]
+    def _kadmin(self, query: str, realm: str | None = None) -> str:
+        cmd = [find_program("kadmin.local"), "-r", realm or self.realm, "-q", query]
         p = subprocess.run(cmd, env=self.base_env(), capture_output=True, text=True, timeout=60)
         # kadmin.local exits 0 even when the query fails; its errors go to stderr.
         if p.returncode != 0 or re.search(r"(?m)^(add_principal|ktadd|kadmin\.local|change_pass)"
@@ -238,16 +259,27 @@ class Realm:
                 os.unlink(os.path.join(self.workdir, name))
             except FileNotFoundError:
                 pass
-        p = subprocess.run([find_program("kdb5_util"), "-r", self.realm, "create", "-s", "-P",
-                            MASTER_PASSWORD], env=self.base_env(), capture_output=True,
-                           text=True, timeout=60)
-        if p.returncode != 0:
-            raise RealmError(f"kdb5_util create failed:\n{p.stdout}{p.stderr}")
+        for realm in (self.realm, *self.foreign_realms):
+            if realm != self.realm:
+                shutil.rmtree(os.path.join(self.workdir, realm), ignore_errors=True)
+                os.makedirs(os.path.join(self.workdir, realm))
+            p = subprocess.run([find_program("kdb5_util"), "-r", realm, "create", "-s", "-P",
+                                MASTER_PASSWORD], env=self.base_env(), capture_output=True,
+                               text=True, timeout=60)
+            if p.returncode != 0:
+                raise RealmError(f"kdb5_util create -r {realm} failed:\n{p.stdout}{p.stderr}")
         self._db_created = True
         for user in DEFAULT_USERS:
             self.add_principal(user, self.password(user))
         for service in DEFAULT_SERVICES:
             self.add_principal(service)
+        for foreign in self.foreign_realms:
+            for user in DEFAULT_FOREIGN_USERS:
+                self.add_principal(f"{user}@{foreign}", self.password(user))
+            # The same password in both databases gives both the same cross-realm keys.
+            for trust in (f"krbtgt/{self.realm}@{foreign}", f"krbtgt/{foreign}@{self.realm}"):
+                for db in (self.realm, foreign):
+                    self._kadmin(f"addprinc -pw {CROSS_REALM_PASSWORD} {trust}", db)
 
     def qualify(self, principal: str) -> str:
         return principal if "@" in principal else f"{principal}@{self.realm}"
@@ -256,7 +288,10 @@ class Realm:
         """Adds a principal; password None means a random key. flags: kadmin flags like
         "-requires_preauth" or "+ok_as_delegate"."""
         how = "-randkey" if password is None else f"-pw {shlex.quote(password)}"
-        self._kadmin(f"addprinc {how} {flags} {self.qualify(name)}")
+        name = self.qualify(name)
+        realm = name.rsplit("@", 1)[1]
+        db = realm if realm in self.foreign_realms else self.realm  # each realm's own database
+        self._kadmin(f"addprinc {how} {flags} {name}", db)
 
     def modify_principal(self, name: str, flags: str) -> None:
         self._kadmin(f"modprinc {flags} {self.qualify(name)}")
@@ -290,7 +325,8 @@ class Realm:
         log_size_before = os.path.getsize(self.kdc_log) if os.path.exists(self.kdc_log) else 0
         with open(self.kdc_stderr, "ab") as err:
             self._kdc = subprocess.Popen(
-                [find_program("krb5kdc"), "-n", "-r", self.realm, "-P", self.pid_file],
+                [find_program("krb5kdc"), "-n", "-r", self.realm,
+                 *[a for f in self.foreign_realms for a in ("-r", f)], "-P", self.pid_file],
                 env=env, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
                 start_new_session=True)
         _live_realms.add(self)

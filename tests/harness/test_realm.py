@@ -98,6 +98,24 @@ class RealmTest(unittest.TestCase):
             "Server not found in Kerberos database",
         ])
 
+    def test_foreign_realm_client_reaches_a_service_cross_realm(self):
+        with harness.Realm(self.tmp.name, foreign_realms=["OTHER.TEST"]) as realm:
+            realm.mark_log()
+            cc = realm.kinit("alice@OTHER.TEST", iface=harness.IFACE_OUTSIDE)
+            realm.kvno("host/bastion.hg.test", harness.IFACE_OUTSIDE, cc)
+            lines = [harness.kdc_message(l) for l in realm.new_log_lines()]
+        self.assertEqual(lines, [
+            "info: AS_REQ 127.0.0.4: NEEDED_PREAUTH: alice@OTHER.TEST for "
+            "krbtgt/OTHER.TEST@OTHER.TEST, Additional pre-authentication required",
+            f"info: AS_REQ 127.0.0.4: ISSUE: authtime T, {ISSUED}, alice@OTHER.TEST for "
+            "krbtgt/OTHER.TEST@OTHER.TEST",
+            # the cross-realm TGT from OTHER.TEST, then the service ticket from HG.TEST
+            f"info: TGS_REQ 127.0.0.4: ISSUE: authtime T, {ISSUED}, alice@OTHER.TEST for "
+            "krbtgt/HG.TEST@OTHER.TEST",
+            f"info: TGS_REQ 127.0.0.4: ISSUE: authtime T, {ISSUED}, alice@OTHER.TEST for "
+            "host/bastion.hg.test@HG.TEST",
+        ])
+
     def test_keytab_keeps_passwords_valid(self):
         with harness.Realm(self.tmp.name) as realm:
             kt = realm.keytab(["host/legacy1.hg.test", "alice-legacy1"],

@@ -158,6 +158,30 @@ class KdcPolicyTest(unittest.TestCase):
             "nfs/legacy1.hg.test@HG.TEST",
         ])
 
+    def test_foreign_realm_clients_never_reach_a_legacy_guest(self):
+        with self.realm(foreign_realms=["OTHER.TEST"]) as r:
+            r.mark_log()
+            for client in ("alice@OTHER.TEST", "alice-legacy1@OTHER.TEST"):
+                cc = r.kinit(client, iface=OUTSIDE)
+                self.assert_refused(r.kvno("host/legacy1.hg.test", OUTSIDE, cc, check=False),
+                                    "host/legacy1.hg.test@HG.TEST")
+                r.kvno("host/bastion.hg.test", OUTSIDE, cc)  # other services: not our business
+            lines = [l for l in self.messages(r) if "HOPGUARD_" in l or "hopguard:" in l
+                     or "for host/" in l]
+        expected = []
+        for client in ("alice@OTHER.TEST", "alice-legacy1@OTHER.TEST"):
+            deny = ("info: hopguard: verdict=deny rule=regular-cred-on-legacy exchange=tgs "
+                    f"principal={client} service=host/legacy1.hg.test@HG.TEST target=legacy1 "
+                    f"mode=enforce reason=\"foreign principal {client} asked for "
+                    "host/legacy1.hg.test@HG.TEST; legacy guest legacy1 is reached only with its "
+                    "host-specific principals\"")
+            kdc = (f"info: TGS_REQ 127.0.0.4: HOPGUARD_REGULAR_CRED_ON_LEGACY: authtime T, "
+                   f"{REFUSED} {client} for host/legacy1.hg.test@HG.TEST, {POLICY}")
+            expected += [deny, kdc, deny, kdc,
+                         f"info: TGS_REQ 127.0.0.4: ISSUE: authtime T, {ISSUED}, {client} for "
+                         "host/bastion.hg.test@HG.TEST"]
+        self.assertEqual(lines, expected)
+
     def test_protocol_transition_by_a_legacy_service_is_refused(self):
         with self.realm() as r:
             kt = r.keytab(["host/legacy1.hg.test", "host/bastion.hg.test"],
