@@ -14,7 +14,7 @@
 #include "metrics.hpp"
 #include "metrics_export.hpp"
 #include "network_input.hpp"
-#include "rule_files.hpp"
+#include "detection.hpp"
 #include "scan_stage.hpp"
 #include "sinks/jsonl_sink.hpp"
 #include "sinks/sink_registry.hpp"

@@ -15,7 +15,7 @@
 #include "alarm_dispatch.hpp"
 #include "fair_queue.hpp"
 #include "metrics.hpp"
-#include "rule_files.hpp"
+#include "detection.hpp"
 
 #include "scanner/engine.hpp"
 
