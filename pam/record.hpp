@@ -4,6 +4,8 @@
 // to it here except what pam_syslog prefixes ("pam_hopguard(SERVICE:TYPE): ").
 #pragma once
 
+#include <hopguard/rule_id.hpp>
+
 #include "context.hpp"
 
 #include <hopguard/decision.hpp>
@@ -16,10 +18,9 @@ inline constexpr std::string_view kVerdictAllow = "allow";
 inline constexpr std::string_view kVerdictDeny = "deny";
 inline constexpr std::string_view kVerdictWouldDeny = "would-deny";
 
-// Rule id of a failed Kerberos password check in the auth stage (wrong password, unknown
-// principal, ticket not verifiable with the host keytab, KDC unreachable). Not a policy rule,
-// but a refusal all the same, recorded in the same shape.
-inline constexpr std::string_view kRuleAuthFailed = "auth-failed";
+// Rule id of a failed Kerberos password check in the auth stage: not a policy rule, but a
+// refusal all the same, recorded in the same shape.
+inline constexpr std::string_view kRuleAuthFailed = rule_id::auth_failed;
 
 // Writes the record; for deny and would-deny also an audit record (AUDIT_ANOM_LOGIN_LOCATION
 // for remote-host rules, AUDIT_ANOM_LOGIN_ACCT for credential rules, AUDIT_USER_ERR for config

@@ -3,7 +3,7 @@
 // Order of checks, so the most specific rule id wins:
 //   1. the request itself (known host, matching role, a local user)
 //   2. the credential, at session and auth stages (a stolen credential is the stronger signal)
-//   3. the remote host
+//   3. the remote host (not at the userok stage, which has none)
 #include <hopguard/decision.hpp>
 #include <hopguard/policy.hpp>
 #include <hopguard/rule_id.hpp>
@@ -17,6 +17,7 @@ std::string_view to_string(Stage s) noexcept {
     case Stage::account: return "account";
     case Stage::session: return "session";
     case Stage::auth: return "auth";
+    case Stage::userok: return "userok";
   }
   return "account";
 }
@@ -33,6 +34,7 @@ std::optional<Stage> parse_stage(std::string_view text) noexcept {
   if (text == "account") return Stage::account;
   if (text == "session") return Stage::session;
   if (text == "auth") return Stage::auth;
+  if (text == "userok") return Stage::userok;
   return std::nullopt;
 }
 
@@ -120,6 +122,9 @@ Decision decide(const Policy& policy, const Request& request) {
   }
   const bool legacy = host->role == Role::legacy;
 
+  if (request.stage == Stage::userok && !request.principal) {
+    return deny(rule_id::invalid_request, "userok without a principal");
+  }
   if (request.stage != Stage::account) {
     if (request.principal) {
       const Principal p = policy.classify(*request.principal);
@@ -134,6 +139,7 @@ Decision decide(const Policy& policy, const Request& request) {
       }
     }
   }
+  if (request.stage == Stage::userok) return allow();  // the credential is all userok can judge
   if (auto d = check_rhost(policy, *host, request.rhost)) return std::move(*d);
   return allow();
 }

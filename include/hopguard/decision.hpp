@@ -13,6 +13,8 @@ enum class Stage {
   account,  // only the remote host is known (sshd exposes no principal here)
   session,  // remote host and, when sshd reports one, the Kerberos principal
   auth,     // the PAM module authenticates <user>-<host> itself; rhost and principal are checked
+  userok,   // krb5_kuserok (the localauth module): the principal only; no remote host is known,
+            // and the remote host is judged by pam_hopguard's account stage
 };
 enum class Verdict { allow, deny };
 

@@ -20,6 +20,9 @@ inline constexpr std::string_view login_without_principal = "login-without-princ
 // Added by hopguard: the request cannot be decided (host not configured, role not the host's,
 // no local user); always a deny.
 inline constexpr std::string_view invalid_request = "invalid-request";
+// Added by hopguard: pam_hopguard's auth stage could not authenticate <user>-<host> (wrong
+// password, unknown principal, ticket not verifiable with the host keytab, KDC unreachable).
+inline constexpr std::string_view auth_failed = "auth-failed";
 // Added by hopguard: the site config could not be loaded, so the decision failed closed.
 inline constexpr std::string_view config_error = "config-error";
 

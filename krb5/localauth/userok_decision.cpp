@@ -11,20 +11,12 @@ namespace {
 
 constexpr int kFacility = LOG_AUTHPRIV;
 
-// decide() always checks the remote host last, after the credential. krb5_kuserok() gives us
-// no remote host, so decide() sees a console login; a refusal on one of the remote-host rules
-// therefore means the credential itself passed. Those are no opinion here: pam_hopguard's
-// account stage judges the remote host with PAM_RHOST.
-bool is_remote_host_rule(std::string_view rule) {
-  return rule == rule_id::legacy_login_not_via_bastion || rule == rule_id::bastion_login_unlisted_source;
-}
-
 UserokOutcome config_failure(const Settings& settings, std::string_view principal, std::string_view local_user,
                              const std::string& why) {
   Request request;
   request.host = settings.host;
   request.user = local_user;
-  request.stage = Stage::session;
+  request.stage = Stage::userok;  // the credential only: krb5_kuserok knows no remote host
   request.principal = principal;
   UserokOutcome out;
   if (settings.on_error == OnError::allow) {
@@ -60,12 +52,12 @@ UserokOutcome judge_userok(PolicyCache& cache, const Settings& settings, std::st
   request.role = host.value()->role;
   request.host = host.value()->name;
   request.user = local_user;
-  request.stage = Stage::session;
+  request.stage = Stage::userok;  // the credential only: krb5_kuserok knows no remote host
   request.principal = principal;
   const Decision decision = decide(policy, request);
 
   UserokOutcome out;
-  if (decision.verdict == Verdict::allow || is_remote_host_rule(decision.rule)) {
+  if (decision.verdict == Verdict::allow) {
     out.answer = Answer::no_opinion;  // allowed: recorded by sshd itself ("Authorized to ...")
     return out;
   }

@@ -123,7 +123,7 @@ def hopguard_records(lines: list[str]) -> list[str]:
 
 def expected_prefix(verdict: str, rule: str, role: str, host: str, user: str, principal: str) -> str:
     return (f"verdict={verdict} rule={rule} role={role} host={host} user={user} "
-            f"principal={principal} rhost=\"\" stage=session reason=")
+            f"principal={principal} rhost=\"\" stage=userok reason=")
 
 
 def run_cases(work: str, log: private_syslog.Syslog) -> None:

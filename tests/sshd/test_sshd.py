@@ -333,7 +333,7 @@ def run_legacy_scenarios(log, realm, work, special_on_bastion, regular_on_bastio
           f"legacy1, alice@ from bastion: exit {p.returncode} {p.stdout!r} {p.stderr!r}")
     check(len(got["hopguard"]) == 1 and got["hopguard"][0].startswith(
         "verdict=deny rule=regular-cred-on-legacy role=legacy host=legacy1 user=alice principal=alice@HG.TEST "
-        'rhost="" stage=session reason='), f"legacy1 refused: localauth record {got['hopguard']!r}")
+        'rhost="" stage=userok reason='), f"legacy1 refused: localauth record {got['hopguard']!r}")
     check(not any(m.startswith("Accepted") for m in got["sshd"]) and got["pam"] == [],
           f"legacy1 refused: no Accepted, no PAM stage {got['sshd']!r} {got['pam']!r}")
     check(any(re.fullmatch(r"Failed gssapi-with-mic for alice from 127\.0\.0\.2 port \d+ ssh2", m) for m in got["sshd"]),
@@ -370,7 +370,7 @@ def run_bastion_scenarios(log, realm, work, regular_desktop, special_desktop) ->
           f"bastion, alice-legacy1: exit {p.returncode} {p.stdout!r} {p.stderr!r}")
     check(len(got["hopguard"]) == 1 and got["hopguard"][0].startswith(
         "verdict=deny rule=special-cred-on-bastion role=bastion host=bastion user=alice "
-        'principal=alice-legacy1@HG.TEST rhost="" stage=session reason='), f"bastion refused: {got['hopguard']!r}")
+        'principal=alice-legacy1@HG.TEST rhost="" stage=userok reason='), f"bastion refused: {got['hopguard']!r}")
 
 
 def run_password_scenario(log, realm, work) -> None:
