@@ -16,6 +16,7 @@
 #include "network_input.hpp"
 #include "detection.hpp"
 #include "scan_stage.hpp"
+#include "self_watch.hpp"
 #include "sinks/jsonl_sink.hpp"
 #include "sinks/sink_registry.hpp"
 #include "sinks/sink_spool.hpp"
@@ -42,6 +43,7 @@ struct Options {
   std::string config;
   bool read_stdin = false;
   std::string emit = "window-end";
+  long silence_seconds = 3600;
 };
 
 struct Daemon {
@@ -57,6 +59,7 @@ struct Daemon {
   std::unique_ptr<TailInput> tails;
   std::unique_ptr<StdinInput> stdin_input;
   std::unique_ptr<MetricsExport> metrics_export;
+  std::unique_ptr<SelfWatch> self_watch;
   std::thread network_thread, tail_thread, scan_thread, stdin_thread;
   sigset_t signals{};
 };
@@ -171,6 +174,19 @@ StepResult start_threads(Daemon& d) {
   return std::nullopt;
 }
 
+StepResult start_self_watch(Daemon& d) {
+  std::vector<std::string> inputs = d.network->bound_addresses();
+  for (const std::string& path : agent_config(d).tail) inputs.push_back("file:" + path);
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  SelfWatchOptions o;
+  o.silence = std::chrono::seconds(d.options.silence_seconds);
+  o.hostname = host;
+  d.self_watch = std::make_unique<SelfWatch>(d.metrics, std::move(inputs), o,
+                                             [&d](Alarm a) { d.scan->inject(std::move(a)); });
+  return std::nullopt;
+}
+
 StepResult notify_ready(Daemon& d) {
   LogLine("ready").kv("config", d.config_path).kv("pid", static_cast<std::int64_t>(::getpid()));
   sd_notify(0, "READY=1\nSTATUS=scanning");
@@ -188,7 +204,7 @@ constexpr Step kStartup[] = {
     {"prepare-state-dir", prepare_state}, {"open-sinks", open_sinks},
     {"restore-checkpoint", restore_state}, {"bind-listeners", bind_listeners},
     {"start-metrics", start_metrics},   {"start-threads", start_threads},
-    {"notify-ready", notify_ready},
+    {"start-self-watch", start_self_watch}, {"notify-ready", notify_ready},
 };
 
 void reload(Daemon& d) {
@@ -269,6 +285,10 @@ int run(const Options& options) {
       LogLine("signal").kv("signal", sig == SIGTERM ? "TERM" : "INT");
       return drain(d);
     }
+    d.self_watch->check(std::chrono::steady_clock::now(),
+                        std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count());
     if (watchdog) {
       // Only a scan stage that is still looping earns the ping; a wedged one gets restarted.
       const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -296,6 +316,9 @@ int main(int argc, char** argv) {
                  "default) or first-evidence (lowest latency; a second alarm if more evidence "
                  "merged)")
       ->check(CLI::IsMember({"window-end", "first-evidence"}));
+  app.add_option("--silence-seconds", options.silence_seconds,
+                 "raise hopguard-input-silent when an input reads nothing this long (0: never)")
+      ->check(CLI::Range(0L, 86400L * 30));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

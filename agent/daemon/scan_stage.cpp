@@ -80,6 +80,14 @@ void ScanStage::offer_reload(Detection detection) {
 
 void ScanStage::request_reopen() { reopen_flag_.store(true); }
 
+void ScanStage::inject(Alarm alarm) {
+  {
+    std::lock_guard lock(reload_mutex_);
+    injected_.push_back(std::move(alarm));
+  }
+  inject_flag_.store(true);
+}
+
 void ScanStage::on_alarm(const Alarm& alarm) {
   dispatch_.add(alarm);
   dirty_ = true;  // the engine closed an incident: its snapshot changed
@@ -142,6 +150,14 @@ void ScanStage::run(bool finish_incidents) {
       }
     }
     if (reopen_flag_.exchange(false)) dispatch_.reopen();
+    if (inject_flag_.exchange(false)) {
+      std::vector<Alarm> alarms;
+      {
+        std::lock_guard lock(reload_mutex_);
+        alarms.swap(injected_);
+      }
+      for (const Alarm& a : alarms) dispatch_.add(a);
+    }
 
     bool force_checkpoint = false;
     auto chunk = queue_.pop(std::chrono::milliseconds(100));

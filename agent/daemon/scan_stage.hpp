@@ -45,6 +45,7 @@ class ScanStage {
 
   void offer_reload(Detection detection);  // any thread; applied between chunks
   void request_reopen();                   // any thread
+  void inject(Alarm alarm);                // any thread: a self-alarm, dispatched in order
   // Steady-clock milliseconds of the last loop iteration (the watchdog's liveness signal).
   std::int64_t heartbeat_ms() const noexcept { return heartbeat_.load(); }
 
@@ -65,6 +66,8 @@ class ScanStage {
   std::chrono::steady_clock::time_point last_checkpoint_{};
   std::mutex reload_mutex_;
   std::optional<Detection> pending_reload_;
+  std::vector<Alarm> injected_;  // guarded by reload_mutex_
+  std::atomic<bool> inject_flag_{false};
   std::atomic<bool> reload_flag_{false};
   std::atomic<bool> reopen_flag_{false};
   std::atomic<std::int64_t> heartbeat_{0};

@@ -63,12 +63,17 @@ class Flood(unittest.TestCase):
                            "the flood never filled the queue; the test proves nothing")
         send_tcp(tcp, [syslog_frame(tgs("alice@HG.TEST", "host/legacy1.hg.test@HG.TEST"))],
                  source="127.0.0.2")
-        alarms = d.wait_alarms(lambda a: len(a) >= 1, timeout=60)
+        alarms = d.wait_alarms(lambda a: any(x["rule"]["id"] == "regular-cred-on-legacy" for x in a),
+                               timeout=60)
         self.assertTrue(flooder.is_alive(), "the alarm only came after the flood ended")
         self.stop.set()
         flooder.join(10)
-        self.assertEqual(alarms[0]["hopguard"]["principal"], "alice@HG.TEST")
+        misuse = [a for a in alarms if a["rule"]["id"] == "regular-cred-on-legacy"]
+        self.assertEqual(misuse[0]["hopguard"]["principal"], "alice@HG.TEST")
         self.assertGreater(sent[0], 10000)
+        # The full queue is itself reported as an alarm (once per 10 minutes).
+        alarms = d.wait_alarms(lambda a: any(x["rule"]["id"] == "hopguard-queue-full" for x in a))
+        self.assertEqual(sum(x["rule"]["id"] == "hopguard-queue-full" for x in alarms), 1)
 
     def test_udp_flood_drops_are_counted_and_logged(self):
         d = self.d
@@ -84,6 +89,10 @@ class Flood(unittest.TestCase):
         d.wait_log(r"event=input-dropped listener=udp://127\.0\.0\.1:\d+ reason=queue_full datagrams=\d+")
         m = metrics(d)
         self.assertGreater(m['hopguard_input_dropped_total{reason="queue_full"}'], 0)
+        alarms = d.wait_alarms(lambda a: any(x["rule"]["id"] == "hopguard-queue-full" for x in a))
+        self_alarm = [x for x in alarms if x["rule"]["id"] == "hopguard-queue-full"][0]
+        self.assertEqual(self_alarm["hopguard"]["evidence"][0]["source"], "hopguardd")
+        self.assertGreater(self_alarm["hopguard"]["count"], 0)
 
 
 if __name__ == "__main__":

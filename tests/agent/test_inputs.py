@@ -137,6 +137,17 @@ class Inputs(unittest.TestCase):
         self.assertEqual(rule_ids(d.alarms()), ["regular-cred-on-legacy"])
         self.assertTrue(d.find_log(r"event=stdin-eof frames=1001"))
 
+    def test_a_silent_input_raises_a_self_alarm_once(self):
+        d = self.start(listen=["tcp://127.0.0.1:0"], args=["--silence-seconds", "2"])
+        (tcp,) = d.addresses("tcp")
+        alarms = d.wait_alarms(lambda a: len(a) >= 2, timeout=30)
+        subjects = sorted(a["hopguard"]["target"] for a in alarms)
+        self.assertEqual(subjects, sorted([f"tcp://127.0.0.1:{tcp[1]}", "file:" + self.kdc_log]))
+        self.assertEqual({a["rule"]["id"] for a in alarms}, {"hopguard-input-silent"})
+        d.wait_log(r"event=self-alarm rule=hopguard-input-silent subject=")
+        time.sleep(3)
+        self.assertEqual(len(d.alarms()), 2)  # once per silence, not once per check
+
     def test_metrics_are_served_in_prometheus_text(self):
         d = self.start(agent_extra='metrics = "tcp://127.0.0.1:0"\n')
         send_tcp(d.addresses("tcp")[0], [syslog_frame(tgs("alice@HG.TEST", "host/legacy1.hg.test@HG.TEST"))])
