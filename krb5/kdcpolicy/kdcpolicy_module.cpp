@@ -231,6 +231,7 @@ krb5_error_code hg_check_as(krb5_context context, krb5_kdcpolicy_moddata moddata
                             const krb5_db_entry* server, const char* const*, const char** status,
                             krb5_deltat*, krb5_deltat*) {
   try {
+    if (moddata == nullptr) return internal_error(status, "module not initialised");
     auto& state = *reinterpret_cast<ModuleState*>(moddata);
     auto policy = current_policy(state);
     if (policy == nullptr) return internal_error(status, "no policy");
@@ -278,6 +279,7 @@ krb5_error_code hg_check_tgs(krb5_context context, krb5_kdcpolicy_moddata moddat
                              const krb5_ticket* ticket, const char* const*, const char** status,
                              krb5_deltat*, krb5_deltat*) {
   try {
+    if (moddata == nullptr) return internal_error(status, "module not initialised");
     auto& state = *reinterpret_cast<ModuleState*>(moddata);
     auto policy = current_policy(state);
     if (policy == nullptr) return internal_error(status, "no policy");
