@@ -183,8 +183,9 @@ void Framer::finish(const FrameCallback& on_frame) {
     }
   } else if (in_count_) {
     if (count_digits_ > 0) {
-      // A length without its message: report it as a truncated frame holding the digits.
-      emit(buffer_, true, FrameIssue::truncated, on_frame);
+      // A length without its message: report it as a truncated frame holding the digits
+      // (cut to max_frame_bytes, like every frame).
+      emit(std::string_view(buffer_).substr(0, options_.max_frame_bytes), true, FrameIssue::truncated, on_frame);
     }
   } else if (skip_ == 0) {
     emit(buffer_, true, FrameIssue::truncated, on_frame);

@@ -1,6 +1,7 @@
 // Framing: a byte stream (one TCP connection, one UDP datagram, one file) -> frames, one syslog
 // message each. Contract: every byte fed ends up in exactly one emitted frame or in one counted
-// FrameIssue; memory held between calls never exceeds Options::max_frame_bytes.
+// FrameIssue; no frame is longer than Options::max_frame_bytes; memory held between calls never
+// exceeds max(max_frame_bytes, 9) (the 9 digits of an octet count being read).
 //
 // Two framings, detected per stream from its first byte (RFC 6587): a stream whose first byte is
 // an ASCII digit 1-9 is octet-counted ("LEN SP MSG"), anything else is LF-delimited. A trailing
@@ -63,7 +64,7 @@ class Framer {
 
   Framing framing() const noexcept { return framing_; }
   const FramerStats& stats() const noexcept { return stats_; }
-  // Bytes held for an incomplete frame (never more than max_frame_bytes).
+  // Bytes held for an incomplete frame (never more than max(max_frame_bytes, 9)).
   std::size_t pending_bytes() const noexcept { return buffer_.size(); }
 
  private:

@@ -1,0 +1,28 @@
+// libFuzzer: the syslog header parser and the imfile unwrapping on arbitrary frames. Every view
+// must lie inside the frame.
+#include <scanner/syslog_record.hpp>
+
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+namespace {
+void inside(std::string_view whole, std::string_view part) {
+  if (part.empty()) return;
+  if (part.data() < whole.data() || part.data() + part.size() > whole.data() + whole.size()) std::abort();
+}
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view in(reinterpret_cast<const char*>(data), size);
+  const auto r = hopguard::scanner::parse_syslog_record(in, 1795392000000);
+  inside(in, r.hostname);
+  inside(in, r.program);
+  inside(in, r.pid);
+  inside(in, r.message);
+  const auto u = hopguard::scanner::unwrap_inner_record(r);
+  inside(in, u.hostname);
+  inside(in, u.program);
+  inside(in, u.message);
+  return 0;
+}
