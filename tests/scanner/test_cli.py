@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""`hopguard scan` and `hopguard rules` as a user runs them (DESIGN section 6): exit codes,
+stdin, the summary, --rules errors with file and line, and the rules test trace."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+HG = sys.argv[1]
+SRC = os.environ["HOPGUARD_SOURCE_DIR"]
+CFG = os.path.join(SRC, "tests", "scanner", "data", "hopguard.toml")
+ROW5 = "Nov 22 10:00:01 legacy1 sshd[9]: Accepted password for alice from 127.0.0.4 port 50022 ssh2\n"
+LEGIT = "Nov 22 10:00:01 legacy1 sshd[9]: Accepted password for alice from 127.0.0.2 port 50022 ssh2\n"
+failures = []
+
+
+def check(what, cond, detail=""):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(f"{what}\n{detail}")
+
+
+def run(args, stdin=""):
+    return subprocess.run([HG, *args], input=stdin, capture_output=True, text=True, timeout=30)
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    p = run(["scan", "--config", CFG, "--json", "-"], stdin=ROW5)
+    check("scan -: exit 1 with an alarm", p.returncode == 1, p.stderr)
+    lines = p.stdout.splitlines()
+    check("scan -: one JSON alarm line", len(lines) == 1 and json.loads(lines[0])["rule"]["id"] == "legacy-login-not-via-bastion", p.stdout)
+    check("scan: summary on stderr", "hopguard scan summary" in p.stderr and "legacy-login-not-via-bastion" in p.stderr, p.stderr)
+    p = run(["scan", "--config", CFG, "-"], stdin=LEGIT)
+    check("scan: exit 0 without alarm, nothing on stdout", p.returncode == 0 and p.stdout == "", p.stdout + p.stderr)
+    p = run(["scan", "--config", CFG, os.path.join(tmp, "missing.log")])
+    check("scan: unreadable file is exit 2 naming it", p.returncode == 2 and "missing.log" in p.stderr, p.stderr)
+    p = run(["scan", "--config", os.path.join(tmp, "nope.toml"), "-"])
+    check("scan: unusable config is exit 2", p.returncode == 2, p.stderr)
+    rules = os.path.join(tmp, "rules")
+    os.mkdir(rules)
+    with open(os.path.join(rules, "bad.toml"), "w") as f:
+        f.write('source = "kdc"\n[[rule]]\nid = "x"\nname = "x"\nseverity = 1\nevents = ["kdc.nope"]\n')
+    p = run(["scan", "--config", CFG, "--rules", rules, "-"], stdin=LEGIT)
+    check("scan --rules with a bad file: exit 2, file and line", p.returncode == 2 and "bad.toml:6" in p.stderr, p.stderr)
+    p = run(["rules", "check", "--config", CFG, "--rules", rules])
+    check("rules check: exit 2 naming the file", p.returncode == 2 and "bad.toml:6" in p.stderr, p.stderr)
+    p = run(["rules", "check", "--config", CFG])
+    check("rules check: shipped rules valid", p.returncode == 0 and "rules valid" in p.stdout, p.stdout + p.stderr)
+    p = run(["rules", "test", "--config", CFG, ROW5.strip()])
+    out = p.stdout
+    check("rules test: exit 0 when a rule matched", p.returncode == 0, out + p.stderr)
+    check("rules test: shows the record, event, facts and every rule",
+          "program=sshd" in out and "event.kind = sshd.accepted" in out and "fact.address_is_bastion = false" in out
+          and "[MATCH] legacy-login-not-via-bastion" in out and "address in allowed_sources" not in out
+          and "rules/kdc.toml" in out, out)
+    p = run(["rules", "test", "--config", CFG, "-"], stdin=LEGIT + "garbage\n")
+    check("rules test -: two lines explained, none matched (exit 1)",
+          p.returncode == 1 and sum(l.startswith("line:") for l in p.stdout.splitlines()) == 2 and "address is a bastion's" in p.stdout, p.stdout)
+
+if failures:
+    print("\nFAILURES:\n" + "\n".join(failures))
+    sys.exit(1)
