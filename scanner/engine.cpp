@@ -16,6 +16,12 @@ constexpr std::size_t kMaxTrackedSessions = 4096;
 
 bool starts_with(std::string_view s, std::string_view p) noexcept { return s.substr(0, p.size()) == p; }
 
+// pam_syslog's prefix of a hopguard record; checked on every line of other programs, so the
+// first byte is tested before the comparison.
+bool is_pam_record(std::string_view message) noexcept {
+  return !message.empty() && message.front() == 'p' && starts_with(message, "pam_hopguard(");
+}
+
 // Transparent hashing: the principal cache is probed with the line's string_view, no copy.
 struct ViewHash {
   using is_transparent = void;
@@ -231,13 +237,13 @@ struct Engine::Impl {
     entry = find_decoder(rec.program);
     if (entry != nullptr) {
       rec = unwrap_inner_record(rec, options.syslog);
-      if (entry->source != EventSource::hopguard && starts_with(rec.message, "pam_hopguard(")) {
+      if (entry->source != EventSource::hopguard && is_pam_record(rec.message)) {
         static constexpr DecoderEntry kPam{"pam_hopguard", EventSource::hopguard, &decode_hopguard};
         entry = &kPam;
       }
       return entry->decode(rec, ev, scratch);
     }
-    if (starts_with(rec.message, "pam_hopguard(")) {
+    if (is_pam_record(rec.message)) {
       // pam_syslog logs under the PAM application's name (login, su, sudo, ...).
       static constexpr DecoderEntry kPam{"pam_hopguard", EventSource::hopguard, &decode_hopguard};
       entry = &kPam;

@@ -21,15 +21,26 @@ bool read_digits(std::string_view text, std::size_t pos, std::size_t n, unsigned
   return true;
 }
 
-// "Jan".."Dec" -> 1..12, 0 when unknown (localised names are not fatal, see header).
+// "Jan".."Dec" -> 1..12, 0 when unknown (localised names are not fatal, see header). One switch
+// on the three bytes packed into an integer: this runs for every line.
 unsigned month_number(std::string_view m) noexcept {
   if (m.size() != 3) return 0;
-  static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  for (unsigned i = 0; i < 12; ++i) {
-    if (m == kMonths[i]) return i + 1;
+  const auto b = [&](std::size_t i) { return static_cast<std::uint32_t>(static_cast<unsigned char>(m[i])); };
+  switch ((b(0) << 16) | (b(1) << 8) | b(2)) {
+    case ('J' << 16) | ('a' << 8) | 'n': return 1;
+    case ('F' << 16) | ('e' << 8) | 'b': return 2;
+    case ('M' << 16) | ('a' << 8) | 'r': return 3;
+    case ('A' << 16) | ('p' << 8) | 'r': return 4;
+    case ('M' << 16) | ('a' << 8) | 'y': return 5;
+    case ('J' << 16) | ('u' << 8) | 'n': return 6;
+    case ('J' << 16) | ('u' << 8) | 'l': return 7;
+    case ('A' << 16) | ('u' << 8) | 'g': return 8;
+    case ('S' << 16) | ('e' << 8) | 'p': return 9;
+    case ('O' << 16) | ('c' << 8) | 't': return 10;
+    case ('N' << 16) | ('o' << 8) | 'v': return 11;
+    case ('D' << 16) | ('e' << 8) | 'c': return 12;
+    default: return 0;
   }
-  return 0;
 }
 
 std::int64_t to_ms(std::int64_t days, unsigned h, unsigned mi, unsigned s, unsigned ms) noexcept {
