@@ -100,7 +100,8 @@ class Daemon:
                                      stdout=subprocess.DEVNULL, stderr=log)
         log.close()
         self.wait_log(r"event=(ready|startup-failed)", timeout)
-        if self.proc.poll() is not None or self.find_log(r"event=startup-failed"):
+        # A daemon with --stdin may already have finished (exit 0) by now; that is a start.
+        if self.proc.poll() not in (None, 0) or self.find_log(r"event=startup-failed"):
             raise RuntimeError("hopguardd did not start:\n" + self.log_text())
         return self
 
