@@ -13,6 +13,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <thread>
 #include <unistd.h>
 
 namespace hopguard::agent {
@@ -197,13 +198,24 @@ void NetworkInput::accept_on(const Listener& l) {
                              SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK)
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
         LogLine("accept-failed").kv("listener", l.name).kv("error", std::strerror(errno));
+        // Out of descriptors (EMFILE): the listener stays readable; do not spin on it.
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
       return;
     }
     const std::string peer = address_text(ss);
     if (!peer_allowed(peer)) {
       log_refused(peer, l.name);
+      ::close(fd);
+      continue;
+    }
+    if (connections_.size() >= kMaxConnections) {
+      // Bounded memory and descriptors: each connection may hold max_frame_bytes plus a read.
+      refused_->fetch_add(1, std::memory_order_relaxed);
+      LogLine("peer-refused").kv("peer", peer).kv("listener", l.name)
+          .kv("reason", "too many connections");
       ::close(fd);
       continue;
     }

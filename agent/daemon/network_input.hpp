@@ -98,6 +98,9 @@ class NetworkInput {
   std::int64_t udp_drop_logged_ms_ = 0;
 };
 
+// Connections open at once, over all listeners; more are accepted and closed (logged).
+inline constexpr std::size_t kMaxConnections = 1024;
+
 // Senders from the network get ids from here up; tailed files use their index + 1.
 inline constexpr std::uint32_t kFirstNetworkSender = 1u << 16;
 
