@@ -232,6 +232,23 @@ struct Engine::Impl {
     }
   }
 
+  // DESIGN section 9: when rsyslog forwarded the sender's kernel-verified credentials, an sshd
+  // line must come from an sshd executable and every record from the process its tag names.
+  // A mismatch is not decoded as what it claims: it becomes a sender_mismatch event.
+  static bool sender_matches(const DecoderEntry& entry, const SyslogRecord& rec) noexcept {
+    if (!rec.pid.empty() && !rec.trusted_pid.empty() && rec.pid != rec.trusted_pid) return false;
+    std::string_view exe = rec.trusted_exe;
+    const std::size_t slash = exe.rfind('/');
+    if (slash != std::string_view::npos) exe.remove_prefix(slash + 1);
+    const bool sshd_program = rec.program == "sshd" || rec.program == "sshd-session";
+    const bool sshd_exe = exe == "sshd" || exe == "sshd-session" || exe == "sshd-auth";
+    if (sshd_program) return exe.empty() || sshd_exe;
+    if (entry.source == EventSource::hopguard && entry.program == "pam_hopguard") {
+      return exe.empty() || exe == rec.program;  // pam_syslog logs under the application's name
+    }
+    return true;
+  }
+
   // Record -> decoder -> event. Returns the decode result; fills entry (null: skipped).
   DecodeResult decode(SyslogRecord& rec, Event& ev, const DecoderEntry*& entry) {
     entry = find_decoder(rec.program);
@@ -241,15 +258,30 @@ struct Engine::Impl {
         static constexpr DecoderEntry kPam{"pam_hopguard", EventSource::hopguard, &decode_hopguard};
         entry = &kPam;
       }
+      if (rec.has_trusted && !sender_matches(*entry, rec)) return mismatch(rec, *entry, ev);
       return entry->decode(rec, ev, scratch);
     }
     if (is_pam_record(rec.message)) {
       // pam_syslog logs under the PAM application's name (login, su, sudo, ...).
       static constexpr DecoderEntry kPam{"pam_hopguard", EventSource::hopguard, &decode_hopguard};
       entry = &kPam;
+      if (rec.has_trusted && !sender_matches(*entry, rec)) return mismatch(rec, *entry, ev);
       return entry->decode(rec, ev, scratch);
     }
     return DecodeResult::ignored;
+  }
+
+  static DecodeResult mismatch(const SyslogRecord& rec, const DecoderEntry& entry, Event& ev) noexcept {
+    ev = Event{};
+    ev.kind = EventKind::sender_mismatch;
+    ev.source = entry.source;
+    ev.record = &rec;
+    ev.host = rec.hostname;
+    ev.pid = rec.pid;
+    ev.status = rec.program;
+    ev.detail = rec.trusted_exe;
+    ev.component = entry.program;
+    return DecodeResult::event;
   }
 
   void feed(std::string_view line, std::int64_t receive_ms, const AlarmSink& sink) {

@@ -22,6 +22,8 @@ enum class EventKind : std::uint8_t {
   ssh_closed_preauth,  // sshd "Connection closed by authenticating user USER IP port N [preauth]"
   ssh_session_failed,  // sshd "PAM: pam_open_session(): ERROR"
   hg_decision,         // hopguard decision record (PAM module via pam_syslog, plugins via ident hopguard)
+  sender_mismatch,     // an sshd or hopguard record whose kernel-verified sender (rsyslog trusted
+                       // properties) is not that program: status = claimed program, detail = exe
   count_               // number of kinds (not a kind)
 };
 

@@ -163,6 +163,30 @@ bool parse_3339_time(std::string_view t, std::size_t& pos, SyslogRecord& r) noex
   return true;
 }
 
+// [trusted@32473 pid="1" uid="0" exe="/usr/sbin/sshd"]: the first such element counts (a later
+// one, which a sender could append, is ignored).
+void read_trusted(std::string_view element, SyslogRecord& r) noexcept {
+  constexpr std::string_view kId = "[trusted@32473 ";
+  if (r.has_trusted || element.substr(0, kId.size()) != kId) return;
+  r.has_trusted = true;
+  std::size_t p = kId.size();
+  while (p < element.size()) {
+    const std::size_t eq = element.find("=\"", p);
+    if (eq == std::string_view::npos) return;
+    const std::string_view name = element.substr(p, eq - p);
+    std::size_t v = eq + 2;
+    const std::size_t start = v;
+    while (v < element.size() && element[v] != '"') v += (element[v] == '\\' && v + 1 < element.size()) ? 2 : 1;
+    if (v >= element.size()) return;
+    const std::string_view value = element.substr(start, v - start);
+    if (name == "pid") r.trusted_pid = value;
+    else if (name == "uid") r.trusted_uid = value;
+    else if (name == "exe") r.trusted_exe = value;
+    p = v + 1;
+    while (p < element.size() && element[p] == ' ') ++p;
+  }
+}
+
 std::string_view next_token(std::string_view t, std::size_t& pos) noexcept {
   const std::size_t start = pos;
   while (pos < t.size() && t[pos] != ' ') ++pos;
@@ -267,6 +291,7 @@ SyslogRecord parse_syslog_record(std::string_view t, std::int64_t receive_ms,
     } else {
       // Quoted PARAM-VALUEs may hold ']' (senders do not always escape it): skip them whole.
       while (p < t.size() && t[p] == '[') {
+        const std::size_t element = p;
         ++p;
         bool quoted = false;
         while (p < t.size() && (quoted || t[p] != ']')) {
@@ -278,6 +303,7 @@ SyslogRecord parse_syslog_record(std::string_view t, std::int64_t receive_ms,
           ++p;
         }
         if (p < t.size()) ++p;
+        read_trusted(t.substr(element, p - element), r);
       }
     }
     if (p < t.size() && t[p] == ' ') ++p;

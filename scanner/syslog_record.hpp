@@ -39,6 +39,13 @@ struct SyslogRecord {
   std::string_view pid;        // digits between [ ] (or RFC 5424 PROCID); empty when none
   std::string_view message;    // after "TAG[PID]: " (RFC 5424: after the structured data)
   std::string_view raw;        // the whole frame
+  // Kernel-verified sender credentials that rsyslog's imuxsock (Annotate, ParseTrusted) adds and
+  // etc/rsyslog.d/60-hopguard-forward.conf forwards as the RFC 5424 structured-data element
+  // [trusted@32473 pid="..." uid="..." exe="..."]. Raw (still escaped) parameter values.
+  bool has_trusted = false;
+  std::string_view trusted_pid;
+  std::string_view trusted_uid;
+  std::string_view trusted_exe;
 };
 
 struct SyslogOptions {
