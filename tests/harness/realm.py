@@ -57,6 +57,17 @@ DEFAULT_SERVICES = ("host/bastion.hg.test", "host/legacy1.hg.test", "host/legacy
 MASTER_PASSWORD = "hg-test-master-key"
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL when the process that started it dies, so a test
+    killed without cleanup (ctest timeout, kill -9) leaves no KDC behind. Linux prctl."""
+    try:
+        import ctypes
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except Exception:  # not Linux, or no libc symbol: stop() and atexit still apply
+        pass
+
+
 class RealmError(RuntimeError):
     """A harness step failed; the message carries the command, its output and the KDC log tail."""
 
@@ -328,7 +339,7 @@ class Realm:
                 [find_program("krb5kdc"), "-n", "-r", self.realm,
                  *[a for f in self.foreign_realms for a in ("-r", f)], "-P", self.pid_file],
                 env=env, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
-                start_new_session=True)
+                start_new_session=True, preexec_fn=_die_with_parent)
         _live_realms.add(self)
         deadline = time.monotonic() + wait_timeout
         socket_names = ("T%02X%04X" % (self.kdc_iface, 88), "U%02X%04X" % (self.kdc_iface, 88))

@@ -151,6 +151,30 @@ class RealmTest(unittest.TestCase):
             realm.kvno("host/legacy1.hg.test", harness.IFACE_ADMIN_DESKTOP, cc)
             self.assertFalse(any("broken" in l for l in realm.log_lines()))
 
+    def test_kdc_dies_with_a_test_killed_without_cleanup(self):
+        # kill -9 of the test process skips stop() and atexit; the KDC must not outlive it.
+        code = ("import sys, time; sys.path.insert(0, sys.argv[1]); import realm; "
+                "r = realm.Realm(sys.argv[2]); r.start(); print(r.kdc_pid, flush=True); "
+                "time.sleep(60)")
+        test = subprocess.Popen([sys.executable, "-c", code,
+                                 os.path.dirname(os.path.abspath(__file__)), self.tmp.name],
+                                stdout=subprocess.PIPE, text=True)
+        kdc = int(test.stdout.readline())
+        test.kill()
+        test.wait()
+        for _ in range(100):
+            try:
+                with open(f"/proc/{kdc}/stat") as f:
+                    state = f.read().rsplit(")", 1)[1].split()[0]
+            except FileNotFoundError:
+                break  # reaped
+            if state in ("Z", "X"):
+                break  # dead, waiting for its new parent to reap it
+            time.sleep(0.05)
+        else:
+            os.kill(kdc, 9)
+            self.fail(f"krb5kdc {kdc} outlived the killed test")
+
     def test_cli_up_and_down(self):
         script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "realm.py")
         up = subprocess.Popen([sys.executable, script, "up", "--dir", self.tmp.name],
