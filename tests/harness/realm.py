@@ -28,6 +28,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from typing import Iterable, Mapping, Sequence
 
@@ -339,7 +340,11 @@ class Realm:
                 [find_program("krb5kdc"), "-n", "-r", self.realm,
                  *[a for f in self.foreign_realms for a in ("-r", f)], "-P", self.pid_file],
                 env=env, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
-                start_new_session=True, preexec_fn=_die_with_parent)
+                start_new_session=True,
+                # The death signal follows the starting *thread*: only the main thread's
+                # lifetime is the test's.
+                preexec_fn=_die_with_parent
+                if threading.current_thread() is threading.main_thread() else None)
         _live_realms.add(self)
         deadline = time.monotonic() + wait_timeout
         socket_names = ("T%02X%04X" % (self.kdc_iface, 88), "U%02X%04X" % (self.kdc_iface, 88))
