@@ -69,6 +69,37 @@ struct Engine::Impl {
   std::int64_t skew_ms = 0;
   std::string tgs_name;  // "krbtgt/REALM@REALM"
   std::unordered_map<std::string, Principal, ViewHash, std::equal_to<>> principals;
+  // Memos of policy lookups by text (host names and addresses repeat on every line): bounded,
+  // cleared when full and on replace().
+  struct AddressFacts {
+    bool parsed = false, bastion = false, allowed = false;
+  };
+  std::unordered_map<std::string, const HostEntry*, ViewHash, std::equal_to<>> hosts_by_name;
+  std::unordered_map<std::string, AddressFacts, ViewHash, std::equal_to<>> addresses;
+
+  // The configured host named name (short name first, then fqdn or alias), or null.
+  const HostEntry* host_named(std::string_view name) {
+    auto it = hosts_by_name.find(name);
+    if (it != hosts_by_name.end()) return it->second;
+    const HostEntry* h = policy->find_host(name);
+    if (h == nullptr) h = policy->find_host_by_fqdn(name);
+    if (hosts_by_name.size() >= kMaxCachedPrincipals / 16) hosts_by_name.clear();
+    hosts_by_name.emplace(std::string(name), h);
+    return h;
+  }
+
+  const AddressFacts& address_facts(std::string_view text) {
+    auto it = addresses.find(text);
+    if (it != addresses.end()) return it->second;
+    AddressFacts a;
+    if (const auto addr = parse_address(text)) {
+      a.parsed = true;
+      a.bastion = policy->is_bastion_address(*addr);
+      a.allowed = policy->is_allowed_source(*addr);
+    }
+    if (addresses.size() >= kMaxCachedPrincipals / 16) addresses.clear();
+    return addresses.emplace(std::string(text), a).first->second;
+  }
   // sshd (host, pid) -> incidents its Accepted line fed, for a later pam_open_session failure.
   std::unordered_map<std::string, std::vector<std::string>> sessions;
 
@@ -112,22 +143,15 @@ struct Engine::Impl {
       split_service(ev.service, primary, instance, realm);
       f.service_instance = instance;
       f.service_is_tgt = ev.service == tgs_name;
-      if (!instance.empty() && !ev.service_truncated) {
-        f.service_host = p.find_host_by_fqdn(instance);
-        if (f.service_host == nullptr) f.service_host = p.find_host(instance);
-      }
+      if (!instance.empty() && !ev.service_truncated) f.service_host = host_named(instance);
     }
-    if (!ev.host.empty()) {
-      f.logging_host = p.find_host(ev.host);
-      if (f.logging_host == nullptr) f.logging_host = p.find_host_by_fqdn(ev.host);
-    }
+    if (!ev.host.empty()) f.logging_host = host_named(ev.host);
     if (!ev.record_host.empty()) f.record_host = p.find_host(ev.record_host);
     if (!ev.address.empty()) {
-      if (const auto a = parse_address(ev.address)) {
-        f.address_parsed = true;
-        f.address_is_bastion = p.is_bastion_address(*a);
-        f.address_allowed = p.is_allowed_source(*a);
-      }
+      const AddressFacts& a = address_facts(ev.address);
+      f.address_parsed = a.parsed;
+      f.address_is_bastion = a.bastion;
+      f.address_allowed = a.allowed;
     }
     return f;
   }
@@ -329,6 +353,8 @@ Engine::~Engine() = default;
 void Engine::replace(std::shared_ptr<const Policy> policy, std::shared_ptr<const Ruleset> rules) {
   // Open incidents keep their Alarm values (copied strings), so they outlive the old ruleset.
   impl_->principals.clear();
+  impl_->hosts_by_name.clear();
+  impl_->addresses.clear();
   impl_->policy = std::move(policy);
   impl_->rules = std::move(rules);
   impl_->tgs_name = "krbtgt/" + impl_->policy->config().realm + "@" + impl_->policy->config().realm;
