@@ -95,7 +95,11 @@ class Daemon:
     def start(self, timeout=20, stdin=None):
         log = open(self.log_path, "a")
         self._log_from = os.path.getsize(self.log_path)
-        self.proc = subprocess.Popen([HOPGUARDD, "--config", self.config] + self.args,
+        env = dict(os.environ)
+        supp = os.path.join(SOURCE, "tests", "lsan.supp")
+        if SOURCE and os.path.exists(supp) and "suppressions" not in env.get("LSAN_OPTIONS", ""):
+            env["LSAN_OPTIONS"] = (env.get("LSAN_OPTIONS", "") + f":suppressions={supp}").lstrip(":")
+        self.proc = subprocess.Popen([HOPGUARDD, "--config", self.config] + self.args, env=env,
                                      stdin=stdin if stdin is not None else subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=log)
         log.close()
@@ -123,8 +127,9 @@ class Daemon:
         self.proc = None
 
     def stop(self, timeout=30):
-        """SIGTERM and wait; returns the exit code. A daemon that died on its own (a crash)
-        fails the test here, whatever the test itself asserted."""
+        """SIGTERM and wait; returns the exit code. A daemon that died on its own (a crash),
+        did not exit 0 after SIGTERM, or reported a sanitizer error fails the test here,
+        whatever the test itself asserted."""
         if self.proc and self.proc.poll() is not None and self.proc.returncode != 0:
             raise AssertionError(f"hopguardd died (exit {self.proc.returncode}); log:\n"
                                  + self.log_text()[-4000:])
@@ -136,6 +141,12 @@ class Daemon:
                 self.proc.kill()
                 self.proc.wait()
                 raise
+            if self.proc.returncode != 0:
+                raise AssertionError(f"hopguardd exited {self.proc.returncode} after SIGTERM; log:\n"
+                                     + self.log_text()[-4000:])
+        sanitizer = re.findall(r"(ERROR: \w+Sanitizer.*|runtime error:.*)", self.log_text(0))
+        if sanitizer:
+            raise AssertionError("sanitizer report in hopguardd's log:\n" + self.log_text(0)[-8000:])
         return self.proc.returncode if self.proc else None
 
     # -- log lines -------------------------------------------------------------------------
