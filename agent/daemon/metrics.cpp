@@ -37,6 +37,14 @@ Metrics::Counter& Metrics::counter(std::string_view name, std::string_view help,
   return *slot;
 }
 
+Metrics::Counter& Metrics::gauge_value(std::string_view name, std::string_view help,
+                                       std::string_view label_name, std::string_view label_value) {
+  Counter& c = counter(name, help, label_name, label_value);
+  std::lock_guard lock(mutex_);
+  families_.find(name)->second.is_gauge = true;
+  return c;
+}
+
 void Metrics::gauge(std::string_view name, std::string_view help,
                     std::function<void(std::string&)> fn) {
   std::lock_guard lock(mutex_);

@@ -24,6 +24,9 @@ class Metrics {
   // name must be a valid metric name; label values are escaped here. help is set once per name.
   Counter& counter(std::string_view name, std::string_view help,
                    std::string_view label_name = {}, std::string_view label_value = {});
+  // A gauge whose value the owner stores (queue depth, open incidents).
+  Counter& gauge_value(std::string_view name, std::string_view help,
+                       std::string_view label_name = {}, std::string_view label_value = {});
   // A gauge computed at render time by fn, which appends "NAME{...} VALUE\n" lines itself.
   void gauge(std::string_view name, std::string_view help, std::function<void(std::string&)> fn);
 

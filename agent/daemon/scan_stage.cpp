@@ -130,9 +130,9 @@ void ScanStage::publish_stats() {
   metrics_.counter("hopguard_aggregated_incidents_total",
                    "Incidents folded into aggregate alarms under a flood")
       .store(s.aggregated_incidents, std::memory_order_relaxed);
-  metrics_.counter("hopguard_open_incidents", "Incidents inside their correlation window")
+  metrics_.gauge_value("hopguard_open_incidents", "Incidents inside their correlation window")
       .store(engine_.open_incidents(), std::memory_order_relaxed);
-  metrics_.counter("hopguard_queue_depth", "Frames waiting for the scan stage")
+  metrics_.gauge_value("hopguard_queue_depth", "Frames waiting for the scan stage")
       .store(queue_.depth(), std::memory_order_relaxed);
 }
 

@@ -167,7 +167,7 @@ class Inputs(unittest.TestCase):
         self.assertIn('hopguard_alarms_total{rule="regular-cred-on-legacy"} 1', text)
         self.assertRegex(text, r'hopguard_input_lines_total\{input="tcp://127\.0\.0\.1:\d+"\} 1')
         self.assertIn('hopguard_decoded_lines_total{source="kdc"} 1', text)
-        self.assertIn("# TYPE hopguard_queue_depth counter", text.replace("gauge", "counter"))
+        self.assertIn("# TYPE hopguard_queue_depth gauge", text)
         self.assertRegex(text, r'hopguard_tail_lag_bytes\{path="[^"]+"\} 0')
 
 

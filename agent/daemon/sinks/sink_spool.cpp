@@ -50,19 +50,25 @@ std::string SinkSpool::open() {
     if (ec == std::errc() && v <= size_) position_ = v;
   }
   if (err) return err->to_string();
-  // Count what is still to deliver (lines after position_), and finish a torn last line.
-  std::string rest(size_ - position_, '\0');
-  const ssize_t n = ::pread(read_fd_, rest.data(), rest.size(), static_cast<off_t>(position_));
-  if (n > 0) {
-    rest.resize(static_cast<std::size_t>(n));
-    queued_ = static_cast<std::uint64_t>(std::count(rest.begin(), rest.end(), '\n'));
-    if (!rest.empty() && rest.back() != '\n') {
-      // A crash in the middle of an append: the torn alarm was never synced, so it was never
-      // counted as durable; it is produced again by the replay. Cut it off.
-      const auto keep = rest.rfind('\n');
-      const std::uint64_t new_size = position_ + (keep == std::string::npos ? 0 : keep + 1);
-      if (::ftruncate(write_fd_, static_cast<off_t>(new_size)) == 0) size_ = new_size;
+  // Count what is still to deliver (lines after position_), reading in blocks (a spool may be
+  // large after a long outage), and cut a torn last line.
+  std::uint64_t at = position_, last_newline_end = position_;
+  char buf[65536];
+  while (at < size_) {
+    const ssize_t n = ::pread(read_fd_, buf, sizeof buf, static_cast<off_t>(at));
+    if (n <= 0) break;
+    for (ssize_t i = 0; i < n; ++i) {
+      if (buf[i] == '\n') {
+        ++queued_;
+        last_newline_end = at + static_cast<std::uint64_t>(i) + 1;
+      }
     }
+    at += static_cast<std::uint64_t>(n);
+  }
+  if (last_newline_end < size_) {
+    // A crash in the middle of an append: the torn alarm was never synced, so it was never
+    // counted as durable; the replay produces it again.
+    if (::ftruncate(write_fd_, static_cast<off_t>(last_newline_end)) == 0) size_ = last_newline_end;
   }
   if (queued_ > 0)
     LogLine("spool-recovered").kv("sink", sink_->name()).kv("alarms", queued_);
