@@ -97,7 +97,7 @@ class Realm:
                  plugins: Mapping[str, Sequence[str]] | None = None,
                  kdc_iface: int = IFACE_KDC, kdc_env: Mapping[str, str] | None = None,
                  krb5_conf_extra: str = "", realm_extra: str = "",
-                 foreign_realms: Sequence[str] = ()):
+                 foreign_realms: Sequence[str] = (), kdc_wrapper: Sequence[str] = ()):
         """Writes nothing yet; start() does the work.
 
         plugins: kdc.conf [plugins] relations, e.g.
@@ -110,6 +110,8 @@ class Realm:
             users DEFAULT_FOREIGN_USERS (password <name>-pw) and a two-way cross-realm trust with
             the main realm (krbtgt/REALM@FOREIGN and krbtgt/FOREIGN@REALM in both databases):
             their clients reach the main realm's services as foreign principals.
+        kdc_wrapper: argv prefix for krb5kdc, e.g. ["valgrind", "--tool=callgrind", ...]; it
+            must exec krb5kdc in the same process (valgrind does), since kdc_pid is its pid.
         """
         self.workdir = os.path.abspath(workdir)
         self.realm = realm
@@ -119,6 +121,7 @@ class Realm:
         self.krb5_conf_extra = krb5_conf_extra
         self.realm_extra = realm_extra
         self.foreign_realms = tuple(foreign_realms)
+        self.kdc_wrapper = list(kdc_wrapper)
         self.plugins = dict(plugins or {})
         self.kdc_env = dict(kdc_env or {})
         self.krb5_conf = os.path.join(self.workdir, "krb5.conf")
@@ -337,7 +340,7 @@ class Realm:
         log_size_before = os.path.getsize(self.kdc_log) if os.path.exists(self.kdc_log) else 0
         with open(self.kdc_stderr, "ab") as err:
             self._kdc = subprocess.Popen(
-                [find_program("krb5kdc"), "-n", "-r", self.realm,
+                [*self.kdc_wrapper, find_program("krb5kdc"), "-n", "-r", self.realm,
                  *[a for f in self.foreign_realms for a in ("-r", f)], "-P", self.pid_file],
                 env=env, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
                 start_new_session=True,
