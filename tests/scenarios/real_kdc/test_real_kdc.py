@@ -55,6 +55,12 @@ def run_realm(work, failures, kdcpolicy=None, save_log=None):
     if kdcpolicy:
         kw = dict(plugins={"kdcpolicy": [f"module = hopguard:{kdcpolicy}"]},
                   kdc_conf_extra=f"[hopguard]\n    config = {CONFIG}\n")
+        # A sanitizer build of the module needs the sanitizer runtimes loaded first into the
+        # (uninstrumented) krb5kdc, or the KDC silently skips the module.
+        preload = os.environ.get("HOPGUARD_TEST_PRELOAD")
+        if preload:
+            kw["kdc_env"] = {"LD_PRELOAD": f"{preload}:{harness.find_socket_wrapper()}",
+                             "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "detect_leaks=0")}
     with harness.Realm(work, **kw) as realm:
         # --- the legitimate path: only these lines in the first log segment ---
         realm.mark_log()
