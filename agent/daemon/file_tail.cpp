@@ -39,8 +39,46 @@ std::uint64_t hash_head(int fd, std::uint64_t len, bool& ok) {
 }  // namespace
 
 FileTail::FileTail(std::uint32_t index, std::string path, std::uint32_t sender,
-                   std::uint32_t max_line_bytes)
-    : index_(index), path_(std::move(path)), sender_(sender), max_line_bytes_(max_line_bytes) {}
+                   std::uint32_t max_line_bytes, std::chrono::milliseconds rotate_grace)
+    : index_(index),
+      path_(std::move(path)),
+      sender_(sender),
+      max_line_bytes_(max_line_bytes),
+      rotate_grace_(rotate_grace) {}
+
+std::string FileTail::find_missed_rotation(std::int64_t after_mtime_ns) const {
+  const std::string dir = dir_of(path_);
+  const std::string base = path_.substr(path_.rfind('/') == std::string::npos ? 0 : path_.rfind('/') + 1);
+  struct stat cur {};
+  const bool have_cur = ::stat(path_.c_str(), &cur) == 0;
+  std::string best;
+  std::int64_t best_mtime = 0;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return {};
+  while (const dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (!name.starts_with(base + ".")) continue;
+    if (name.ends_with(".gz") || name.ends_with(".xz") || name.ends_with(".bz2") ||
+        name.ends_with(".zst") || name.ends_with(".tmp"))
+      continue;
+    const std::string candidate = dir + "/" + name;
+    struct stat st {};
+    if (::stat(candidate.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    const auto dev = static_cast<std::uint64_t>(st.st_dev);
+    const auto ino = static_cast<std::uint64_t>(st.st_ino);
+    if (dev == drained_device_ && ino == drained_inode_) continue;
+    if (have_cur && st.st_dev == cur.st_dev && st.st_ino == cur.st_ino) continue;
+    const std::int64_t mtime = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 +
+                               st.st_mtim.tv_nsec;
+    if (mtime <= after_mtime_ns) continue;
+    if (best.empty() || mtime < best_mtime) {
+      best = candidate;
+      best_mtime = mtime;
+    }
+  }
+  ::closedir(d);
+  return best;
+}
 
 FileTail::~FileTail() { close_file(); }
 
@@ -263,7 +301,20 @@ std::size_t FileTail::poll(Chunk& chunk, std::size_t max_bytes) {
   const bool same = ::stat(path_.c_str(), &now) == 0 &&
                     static_cast<std::uint64_t>(now.st_dev) == device_ &&
                     static_cast<std::uint64_t>(now.st_ino) == inode_;
-  if (same) return lines;
+  if (same) {
+    rotation_seen_.reset();
+    return lines;
+  }
+  // Renamed away: keep reading it until it has been idle for rotate_grace (the writer may not
+  // have reopened yet).
+  const auto t = std::chrono::steady_clock::now();
+  if (consumed > 0 || !rotation_seen_) {
+    rotation_seen_ = t;
+    if (rotate_grace_.count() > 0) return lines;
+  } else if (t - *rotation_seen_ < rotate_grace_) {
+    return lines;
+  }
+  rotation_seen_.reset();
   if (!partial_.empty() && !skipping_) {
     // The old file is finished; its unterminated last line is still a line.
     LogLine("tail-unterminated-line").kv("path", path_).kv("bytes", std::uint64_t{partial_.size()});
@@ -273,11 +324,20 @@ std::size_t FileTail::poll(Chunk& chunk, std::size_t max_bytes) {
     chunk.mark = mark();
   }
   LogLine("tail-rotated").kv("path", path_).kv("old_inode", inode_).kv("offset", read_offset_);
+  struct stat old_st {};
+  ::fstat(fd_, &old_st);
+  const std::int64_t old_mtime = static_cast<std::int64_t>(old_st.st_mtim.tv_sec) * 1000000000 +
+                                 old_st.st_mtim.tv_nsec;
+  drained_device_ = device_;
+  drained_inode_ = inode_;
   close_file();
-  if (open_at(path_, 0)) {
-    LogLine("tail-start").kv("path", path_).kv("offset", std::uint64_t{0});
-    // The chunk's mark stays on the old file: its lines must be checkpointed there first.
+  // The chunk's mark stays on the old file: its lines must be checkpointed there first.
+  const std::string missed = find_missed_rotation(old_mtime);
+  if (!missed.empty() && open_at(missed, 0)) {
+    LogLine("tail-catch-up").kv("path", path_).kv("rotated", missed);
+    return lines;
   }
+  if (open_at(path_, 0)) LogLine("tail-start").kv("path", path_).kv("offset", std::uint64_t{0});
   return lines;
 }
 

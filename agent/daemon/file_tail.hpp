@@ -1,7 +1,14 @@
 // Follows one KDC log file (DESIGN section 9): complete lines only (a partial last line waits
-// for its newline), rotation by rename (the old file is drained to its end before the new one
-// is opened) and by copytruncate (a file shorter than the position, or whose first bytes
-// changed, is read again from its start), and a restart position that survives both.
+// for its newline), rotation by rename and by copytruncate (a file shorter than the position,
+// or whose first bytes changed, is read again from its start), and a restart position that
+// survives both.
+//
+// Rotation by rename: the writer keeps appending to the renamed file until it reopens the
+// path (krb5kdc on its next log reopen), so the old file is read until it has not grown for
+// rotate_grace before the new one is opened. Then, before the new file, any file of the same
+// directory named "<log name>.*" (not compressed) that was modified after the old one and is
+// neither the old nor the current file is read from its start: a rotation that happened while
+// hopguardd was down or still catching up (logged as event=tail-catch-up).
 //
 // A position is a TailMark: device, inode, offset and a fingerprint of the first bytes. The
 // caller persists marks only after the lines before them are scanned and their alarms are
@@ -11,6 +18,7 @@
 
 #include "chunk.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -22,7 +30,8 @@ inline constexpr std::size_t kFingerprintBytes = 256;
 class FileTail {
  public:
   FileTail(std::uint32_t index, std::string path, std::uint32_t sender,
-           std::uint32_t max_line_bytes);
+           std::uint32_t max_line_bytes,
+           std::chrono::milliseconds rotate_grace = std::chrono::milliseconds(2000));
   FileTail(const FileTail&) = delete;
   FileTail& operator=(const FileTail&) = delete;
   ~FileTail();
@@ -53,6 +62,7 @@ class FileTail {
   bool fingerprint_matches(int fd, std::uint64_t len, std::uint64_t expected) const;
   void restart_from_zero(const char* why);
   TailMark mark() const;
+  std::string find_missed_rotation(std::int64_t after_mtime_ns) const;
 
   std::uint32_t index_;
   std::string path_;
@@ -66,6 +76,9 @@ class FileTail {
   std::string partial_;       // read but not yet terminated by '\n'
   bool skipping_ = false;     // inside an over-long line, discarding until its newline
   bool warned_missing_ = false;
+  std::chrono::milliseconds rotate_grace_;
+  std::optional<std::chrono::steady_clock::time_point> rotation_seen_;  // old file idle since
+  std::uint64_t drained_device_ = 0, drained_inode_ = 0;  // the file finished last
 };
 
 }  // namespace hopguard::agent

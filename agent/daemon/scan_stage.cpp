@@ -182,11 +182,11 @@ void ScanStage::run(bool finish_incidents) {
       publish_stats();
       last_flush = now;
     }
-    // Alarms are committed at once (latency), and a checkpoint follows them at once, which
-    // keeps the replay after a crash as short as possible.
-    const bool had_alarms = dispatch_.uncommitted();
-    if (had_alarms) dispatch_.commit();
-    maybe_checkpoint(had_alarms || force_checkpoint);
+    // Alarms are committed at once (latency). The checkpoint follows at most once a second:
+    // a crash replays up to that second of file lines, and AlarmDispatch recognises the
+    // alarms they produce again. An fsync'ed checkpoint per alarm would stall the scan.
+    if (dispatch_.uncommitted()) dispatch_.commit();
+    maybe_checkpoint(force_checkpoint);
     if (!chunk && queue_.depth() == 0) {
       // pop() returns nullopt both on timeout and when closed; a closed queue ends the loop.
       if (!queue_.closed()) continue;

@@ -4,7 +4,7 @@
 //
 // Checkpoint (state_dir/checkpoint.json, replaced atomically): the engine's correlation
 // snapshot and, for each tailed file, the mark after the last chunk scanned. It is written
-// only after AlarmDispatch::commit() succeeded, at once after alarms were committed and
+// only after AlarmDispatch::commit() succeeded: at once when a tailed file was rotated, and
 // otherwise at most once a second while anything moved. So after kill -9 the daemon restores
 // the snapshot, re-reads each file from its mark, and reproduces exactly the alarms not yet
 // committed (AlarmDispatch suppresses the ones that were). Frames from network peers cannot

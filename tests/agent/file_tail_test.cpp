@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace hopguard::agent {
@@ -69,7 +70,7 @@ TEST_F(FileTailTest, TheMarkNeverCoversAPartialLine) {
 
 TEST_F(FileTailTest, RenameRotationDrainsTheOldFileThenFollowsTheNewOne) {
   append("a1\n");
-  FileTail t(0, path_, 1, 1024);
+  FileTail t(0, path_, 1, 1024, std::chrono::milliseconds(0));
   t.restore(std::nullopt);
   EXPECT_EQ(poll(t), Lines{"a1"});
   fs::rename(path_, path_ + ".1");
@@ -77,6 +78,49 @@ TEST_F(FileTailTest, RenameRotationDrainsTheOldFileThenFollowsTheNewOne) {
   append("b1\n");                // the new file
   EXPECT_EQ(poll(t), Lines{"a2"});
   EXPECT_EQ(poll(t), Lines{"b1"});
+}
+
+TEST_F(FileTailTest, TheRenamedFileIsReadUntilIdleForTheGrace) {
+  append("a1\n");
+  FileTail t(0, path_, 1, 1024, std::chrono::milliseconds(300));
+  t.restore(std::nullopt);
+  EXPECT_EQ(poll(t), Lines{"a1"});
+  fs::rename(path_, path_ + ".1");
+  append("b1\n");
+  EXPECT_EQ(poll(t), Lines{});                // renamed, but maybe not finished
+  append("a2\n", path_ + ".1");              // the writer had not reopened yet
+  EXPECT_EQ(poll(t), Lines{"a2"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  EXPECT_EQ(poll(t), Lines{});                // idle for the grace: switches now
+  EXPECT_EQ(poll(t), Lines{"b1"});
+}
+
+TEST_F(FileTailTest, ARotationMissedWhileCatchingUpIsReadBeforeTheCurrentFile) {
+  append("a1\n");
+  std::optional<TailMark> m;
+  {
+    FileTail t(0, path_, 1, 1024, std::chrono::milliseconds(0));
+    t.restore(std::nullopt);
+    Chunk c;
+    t.poll(c, 1 << 20);
+    m = c.mark;
+  }
+  // While stopped: rotated twice.
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  append("a2\n");
+  fs::rename(path_, path_ + ".2");
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  append("b1\n");
+  fs::rename(path_, path_ + ".1");
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  append("c1\n");
+  std::ofstream(path_ + ".3.gz") << "compressed, never read\n";
+  FileTail t2(0, path_, 1, 1024, std::chrono::milliseconds(0));
+  t2.restore(m);
+  EXPECT_EQ(poll(t2), Lines{"a2"});
+  EXPECT_EQ(poll(t2), Lines{"b1"});
+  EXPECT_EQ(poll(t2), Lines{"c1"});
+  EXPECT_EQ(poll(t2), Lines{});
 }
 
 TEST_F(FileTailTest, CopytruncateStartsOverAtTheBeginning) {
@@ -130,7 +174,7 @@ TEST_F(FileTailTest, RestoreFindsTheSavedFileRenamedWhileStopped) {
   append("a2\n");
   fs::rename(path_, path_ + ".1");
   append("b1\n");
-  FileTail t2(0, path_, 1, 1024);
+  FileTail t2(0, path_, 1, 1024, std::chrono::milliseconds(0));
   t2.restore(m);
   EXPECT_EQ(poll(t2), Lines{"a2"});
   EXPECT_EQ(poll(t2), Lines{"b1"});

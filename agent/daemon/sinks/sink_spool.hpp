@@ -4,7 +4,8 @@
 // Files in state_dir: spool-<sink>.jsonl (alarms, one per line, appended by the scan stage)
 // and spool-<sink>.pos (the byte offset of the first undelivered alarm, replaced atomically
 // after each delivery). Delivery is in order and at least once: a crash between a delivery and
-// the position update delivers that one alarm again after restart. A failed delivery is retried
+// the position update delivers that one alarm again after restart, and so does a crash
+// between an append (delivery starts at once) and the scan stage's commit. A failed delivery is retried
 // after a backoff of 1 s doubling up to 60 s (event=sink-failed names the sink, the error,
 // the attempt and the delay). When everything is delivered the files are truncated.
 #pragma once
