@@ -117,6 +117,7 @@ void StdinInput::run(const std::function<void()>& on_eof) {
     if (!push(chunk)) return;
   }
   LogLine("stdin-eof").kv("frames", framer.stats().frames);
+  finished_.store(true);
   on_eof();
 }
 

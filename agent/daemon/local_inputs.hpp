@@ -42,8 +42,10 @@ class StdinInput {
  public:
   StdinInput(FairQueue& queue, Metrics& metrics, std::uint32_t max_frame_bytes);
   void run(const std::function<void()>& on_eof);
+  bool finished() const noexcept { return finished_.load(); }
 
  private:
+  std::atomic<bool> finished_{false};
   FairQueue& queue_;
   std::uint32_t max_frame_bytes_;
   Metrics::Counter* lines_;
