@@ -78,6 +78,9 @@ struct CompiledRule {
 bool rule_matches(const CompiledRule& rule, const Event& event, const EventFacts& facts,
                   std::string* why);
 
+// True iff some condition of the rule depends on the event's principal class or its host.
+bool rule_needs_principal(const CompiledRule& rule) noexcept;
+
 // The target host the rule names for this event (null when not configured or no target).
 const HostEntry* rule_target(const CompiledRule& rule, const EventFacts& facts) noexcept;
 // The target short name for the alarm ("" when none).

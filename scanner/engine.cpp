@@ -131,15 +131,25 @@ struct Engine::Impl {
     return &principals.emplace(std::string(name), policy->classify(name)).first->second;
   }
 
-  EventFacts facts_for(const Event& ev) {
+  // Classifies the event's principal into f (libkrb5 on first sight of a name, then the cache).
+  void resolve_principal(const Event& ev, EventFacts& f) {
+    f.principal_pending = false;
+    if (ev.principal.empty()) return;
+    f.principal_truncated = ev.principal_truncated;
+    f.principal = classify(ev.principal);
+    if (f.principal->cls == PrincipalClass::special && !f.principal_truncated) {
+      f.principal_host = policy->find_host(f.principal->host);
+    }
+  }
+
+  // Facts of an event; with lazy_principal the principal is left for resolve_principal().
+  EventFacts facts_for(const Event& ev, bool lazy_principal = false) {
     EventFacts f;
     const Policy& p = *policy;
-    if (!ev.principal.empty()) {
-      f.principal_truncated = ev.principal_truncated;
-      f.principal = classify(ev.principal);
-      if (f.principal->cls == PrincipalClass::special && !f.principal_truncated) {
-        f.principal_host = p.find_host(f.principal->host);
-      }
+    if (lazy_principal) {
+      f.principal_pending = true;
+    } else {
+      resolve_principal(ev, f);
     }
     if (!ev.service.empty()) {
       std::string_view primary, instance, realm;
@@ -206,10 +216,17 @@ struct Engine::Impl {
       }
     }
     if (candidates.empty()) return;
-    const EventFacts f = facts_for(ev);
+    // The principal is classified only once some rule's other conditions hold for the event
+    // (most KDC lines fail on status, address or target first).
+    EventFacts f = facts_for(ev, /*lazy_principal=*/true);
     const Correlator::Sink counted = [&](const Alarm& a) { count_alarm(a, sink); };
     for (const CompiledRule* r : candidates) {
       if (!rule_matches(*r, ev, f, nullptr)) continue;
+      if (f.principal_pending && rule_needs_principal(*r)) {
+        resolve_principal(ev, f);
+        if (!rule_matches(*r, ev, f, nullptr)) continue;
+      }
+      if (f.principal_pending) resolve_principal(ev, f);  // the alarm names the principal's class
       ++stats.matches;
       const std::string key = correlator.add(match_for(*r, ev, f, line, event_ms), counted);
       if (ev.kind == EventKind::ssh_accepted && !key.empty() && !ev.pid.empty()) {

@@ -453,6 +453,10 @@ std::string_view rule_target_name(const CompiledRule& rule, const Event& ev, con
   return {};
 }
 
+bool rule_needs_principal(const CompiledRule& r) noexcept {
+  return r.class_mask != 0 || r.vs_principal_host != VsPrincipalHost::any || r.target == TargetFrom::principal;
+}
+
 namespace {
 bool fail(std::string* why, const char* text) {
   if (why != nullptr) *why = text;
@@ -481,7 +485,7 @@ bool rule_matches(const CompiledRule& r, const Event& ev, const EventFacts& f, s
     return fail(why, "verdict not listed");
   }
   if (r.record_rule_same && ev.rule != r.id) return fail(why, "record names another rule");
-  if (r.class_mask != 0) {
+  if (r.class_mask != 0 && !f.principal_pending) {
     std::uint32_t bit = kClassNone;
     if (f.principal != nullptr) {
       if (f.principal_truncated) {
@@ -501,13 +505,14 @@ bool rule_matches(const CompiledRule& r, const Event& ev, const EventFacts& f, s
   if (r.service == ServiceCond::tgt && !f.service_is_tgt) return fail(why, "service is not the TGS");
   if (r.service == ServiceCond::not_tgt && f.service_is_tgt) return fail(why, "service is the TGS");
   const HostEntry* target = rule_target(r, f);
-  if (r.target != TargetFrom::none && r.role_mask != 0) {
+  if (r.target != TargetFrom::none && r.role_mask != 0 &&
+      !(f.principal_pending && r.target == TargetFrom::principal)) {
     const std::uint32_t bit = target == nullptr            ? kRoleUnknown
                               : target->role == Role::legacy ? kRoleLegacy
                                                              : kRoleBastion;
     if ((r.role_mask & bit) == 0) return fail(why, "target role not listed");
   }
-  if (r.vs_principal_host != VsPrincipalHost::any) {
+  if (r.vs_principal_host != VsPrincipalHost::any && !f.principal_pending) {
     const bool same = target != nullptr && f.principal_host != nullptr && target == f.principal_host;
     if (r.vs_principal_host == VsPrincipalHost::same && !same) return fail(why, "target is not the principal's host");
     if (r.vs_principal_host == VsPrincipalHost::different && same) return fail(why, "target is the principal's host");

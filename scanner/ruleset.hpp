@@ -69,6 +69,10 @@ struct RuleTrace {
 // The facts a rule sees about an event, derived once from the event and the policy.
 struct EventFacts {
   const Principal* principal = nullptr;  // classified principal; null when the event has none
+  // True while the principal is not classified yet (the engine classifies it only for rules
+  // whose other conditions hold): rule_matches() then passes every principal condition, and
+  // the caller must classify and ask again before trusting a match (rule_needs_principal()).
+  bool principal_pending = false;
   bool principal_truncated = false;
   const HostEntry* service_host = nullptr;  // host of the KDC service principal
   const HostEntry* logging_host = nullptr;  // host named by the syslog hostname
