@@ -105,6 +105,17 @@ struct Engine::Impl {
   }
   // sshd (host, pid) -> incidents its Accepted line fed, for a later pam_open_session failure.
   std::unordered_map<std::string, std::vector<std::string>> sessions;
+  // sshd (host, pid) -> the peer address of its latest auth line ("Postponed ... from IP"): the
+  // localauth record that sshd's krb5_kuserok() logs next (ident hopguard, same pid) has no
+  // rhost, and its alarm should still name the source (DESIGN section 7: source.ip when known).
+  std::unordered_map<std::string, std::string> peers;
+
+  static std::string process_key(const Event& ev) {
+    std::string k(ev.host);
+    k.push_back('\x1f');
+    k.append(ev.pid);
+    return k;
+  }
 
   Impl(std::shared_ptr<const Policy> p, std::shared_ptr<const Ruleset> r, EngineOptions o)
       : policy(std::move(p)), rules(std::move(r)), options(o), correlator(make_options(*policy, o)) {
@@ -201,15 +212,21 @@ struct Engine::Impl {
     sink(a);
   }
 
-  void evaluate(const Event& ev, std::string_view line, std::int64_t event_ms, const AlarmSink& sink) {
-    const auto& candidates = rules->rules_for(ev.kind);
+  void evaluate(const Event& event, std::string_view line, std::int64_t event_ms, const AlarmSink& sink) {
+    const auto& candidates = rules->rules_for(event.kind);
+    Event ev = event;
+    if ((ev.kind == EventKind::ssh_postponed || ev.kind == EventKind::ssh_failed ||
+         ev.kind == EventKind::ssh_accepted) && !ev.pid.empty() && !ev.address.empty()) {
+      if (peers.size() >= kMaxTrackedSessions) peers.clear();
+      peers[process_key(ev)] = std::string(ev.address.substr(0, 255));
+    } else if (ev.kind == EventKind::hg_decision && ev.address.empty() && ev.component == "hopguard" &&
+               !ev.pid.empty()) {
+      if (auto it = peers.find(process_key(ev)); it != peers.end()) ev.address = it->second;
+    }
     if (ev.kind == EventKind::ssh_session_failed) {
       // The Accepted line of this sshd process did not become a session: its incidents get this
       // line as evidence (the alarm shows the refusal).
-      std::string sk(ev.host);
-      sk.push_back('\x1f');
-      sk.append(ev.pid);
-      if (auto it = sessions.find(sk); it != sessions.end()) {
+      if (auto it = sessions.find(process_key(ev)); it != sessions.end()) {
         const Evidence e = evidence_for(ev, line, event_ms);
         for (const std::string& key : it->second) correlator.append(key, e, event_ms);
         sessions.erase(it);
@@ -231,10 +248,7 @@ struct Engine::Impl {
       const std::string key = correlator.add(match_for(*r, ev, f, line, event_ms), counted);
       if (ev.kind == EventKind::ssh_accepted && !key.empty() && !ev.pid.empty()) {
         if (sessions.size() >= kMaxTrackedSessions) sessions.clear();
-        std::string sk(ev.host);
-        sk.push_back('\x1f');
-        sk.append(ev.pid);
-        sessions[sk].push_back(key);
+        sessions[process_key(ev)].push_back(key);
       }
     }
   }
@@ -394,6 +408,7 @@ void Engine::flush(std::int64_t now_ms, const AlarmSink& sink) {
 void Engine::finish(const AlarmSink& sink) {
   impl_->correlator.close_all([&](const Alarm& a) { impl_->count_alarm(a, sink); });
   impl_->sessions.clear();
+  impl_->peers.clear();
 }
 
 const EngineStats& Engine::stats() const noexcept {
@@ -410,6 +425,7 @@ Expected<bool> Engine::restore(std::string_view text) {
   if (!w) return w.errors();
   impl_->watermark = w.value();
   impl_->sessions.clear();
+  impl_->peers.clear();
   return true;
 }
 
