@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <poll.h>
 #include <unistd.h>
 
 namespace hopguard::agent {
@@ -97,8 +98,12 @@ void StdinInput::run(const std::function<void()>& on_eof) {
     return queue_.push_wait(chunk);
   };
   for (;;) {
+    pollfd p{STDIN_FILENO, POLLIN, 0};
+    const int ready = ::poll(&p, 1, 200);
+    if (stopping_.load()) return;
+    if (ready == 0 || (ready < 0 && errno == EINTR)) continue;
     const ssize_t n = ::read(STDIN_FILENO, buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     Chunk chunk;
     chunk.sender = kStdinSender;
     chunk.kind = InputKind::stdin_stream;
@@ -117,7 +122,6 @@ void StdinInput::run(const std::function<void()>& on_eof) {
     if (!push(chunk)) return;
   }
   LogLine("stdin-eof").kv("frames", framer.stats().frames);
-  finished_.store(true);
   on_eof();
 }
 

@@ -36,16 +36,16 @@ class TailInput {
   bool stopping_ = false;
 };
 
-// Reads syslog frames from stdin (framing detected like a TCP stream) until EOF or stop.
-// Calls on_eof() once at EOF.
+// Reads syslog frames from stdin (framing detected like a TCP stream) until EOF or stop().
+// Calls on_eof() once at EOF (not after stop()).
 class StdinInput {
  public:
   StdinInput(FairQueue& queue, Metrics& metrics, std::uint32_t max_frame_bytes);
   void run(const std::function<void()>& on_eof);
-  bool finished() const noexcept { return finished_.load(); }
+  void stop() { stopping_.store(true); }  // run() returns within 200 ms
 
  private:
-  std::atomic<bool> finished_{false};
+  std::atomic<bool> stopping_{false};
   FairQueue& queue_;
   std::uint32_t max_frame_bytes_;
   Metrics::Counter* lines_;

@@ -251,17 +251,8 @@ int drain(Daemon& d) {
   if (d.tails) d.tails->stop();
   if (d.tail_thread.joinable()) d.tail_thread.join();
   if (d.queue) d.queue->close();
-  if (d.stdin_thread.joinable()) {
-    // After EOF it is done; otherwise it may sit in read(0) forever: the process exit ends it.
-    // Its object is released, not destroyed, so a read returning late never touches freed
-    // memory (it finds the queue closed and returns).
-    if (d.stdin_input->finished()) {
-      d.stdin_thread.join();
-    } else {
-      d.stdin_thread.detach();
-      [[maybe_unused]] StdinInput* kept = d.stdin_input.release();
-    }
-  }
+  if (d.stdin_input) d.stdin_input->stop();
+  if (d.stdin_thread.joinable()) d.stdin_thread.join();
   if (d.scan_thread.joinable()) d.scan_thread.join();
   std::uint64_t left = 0;
   if (d.dispatch)
