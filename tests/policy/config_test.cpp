@@ -69,8 +69,7 @@ TEST(Config, GoodConfigLoads) {
 }
 
 TEST(Config, ShippedExampleIsValidAndDocumentsEveryDefault) {
-  const char* src = std::getenv("HOPGUARD_SOURCE_DIR");
-  ASSERT_NE(src, nullptr);
+  const char* src = HOPGUARD_SOURCE_DIR;
   auto p = Policy::load_file(std::string(src) + "/etc/hopguard.toml");
   ASSERT_TRUE(p.ok()) << to_string(p.errors());
   // The example spells out the defaults: loading it changes none of them.
@@ -238,8 +237,7 @@ namespace {
 // Hostile config files: random mutations of the shipped example never crash the loader (run
 // under ASan/UBSan in CI), and every failure names the file and gives a reason.
 TEST(Config, RandomMutationsNeverCrashAndAlwaysExplain) {
-  const char* src = std::getenv("HOPGUARD_SOURCE_DIR");
-  ASSERT_NE(src, nullptr);
+  const char* src = HOPGUARD_SOURCE_DIR;
   std::ifstream in(std::string(src) + "/etc/hopguard.toml");
   const std::string base((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   ASSERT_FALSE(base.empty());
