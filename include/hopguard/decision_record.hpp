@@ -23,7 +23,8 @@ inline constexpr std::size_t kMaxRecordValue = 256;
 std::string format_decision_record(const Request& request, const Decision& decision,
                                    std::string_view verdict_word);
 
-// Appends ` key=value` (value escaped as above) to out; the building block of the record.
+// Appends `key=value` (value escaped as above) to out, preceded by one space unless out is
+// empty; the building block of the record.
 void append_record_field(std::string& out, std::string_view key, std::string_view value);
 
 }  // namespace hopguard
