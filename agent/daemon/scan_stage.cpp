@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <thread>
+
 namespace hopguard::agent {
 namespace {
 
@@ -105,13 +107,30 @@ void ScanStage::maybe_checkpoint(bool force) {
   for (std::size_t i = 0; i < tail_paths_.size(); ++i)
     if (marks_[i]) tails[tail_paths_[i]] = FileTail::encode_mark(*marks_[i]);
   j["tails"] = std::move(tails);
-  const std::string text = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  if (auto err = write_state_file(state_dir_, kCheckpointName, text)) {
-    LogLine("checkpoint-failed").kv("error", err->to_string());
-    return;
+  std::string text = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  {
+    // Written by write_checkpoints() in order; the alarms it covers are already committed.
+    std::lock_guard lock(checkpoint_mutex_);
+    checkpoint_pending_ = std::move(text);
   }
+  checkpoint_cv_.notify_one();
   last_checkpoint_ = now;
   dirty_ = false;
+}
+
+void ScanStage::write_checkpoints() {
+  for (;;) {
+    std::string text;
+    {
+      std::unique_lock lock(checkpoint_mutex_);
+      checkpoint_cv_.wait(lock, [&] { return checkpoint_stop_ || checkpoint_pending_; });
+      if (!checkpoint_pending_) return;  // stopping, nothing left to write
+      text = std::move(*checkpoint_pending_);
+      checkpoint_pending_.reset();
+    }
+    if (auto err = write_state_file(state_dir_, kCheckpointName, text))
+      LogLine("checkpoint-failed").kv("error", err->to_string());
+  }
 }
 
 void ScanStage::publish_stats() {
@@ -137,6 +156,7 @@ void ScanStage::publish_stats() {
 }
 
 void ScanStage::run(bool finish_incidents) {
+  std::thread writer([this] { write_checkpoints(); });
   auto last_flush = std::chrono::steady_clock::now();
   for (;;) {
     heartbeat_.store(steady_ms());
@@ -198,6 +218,12 @@ void ScanStage::run(bool finish_incidents) {
   dirty_ = true;
   dispatch_.commit();
   maybe_checkpoint(true);
+  {
+    std::lock_guard lock(checkpoint_mutex_);
+    checkpoint_stop_ = true;  // the writer writes what is pending, then ends
+  }
+  checkpoint_cv_.notify_one();
+  writer.join();
   LogLine("scan-stopped").kv("frames", frames_->load()).kv("open_incidents",
                                                           std::uint64_t{engine_.open_incidents()});
 }

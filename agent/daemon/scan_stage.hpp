@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -52,6 +53,7 @@ class ScanStage {
  private:
   void on_alarm(const Alarm& alarm);
   void maybe_checkpoint(bool force);
+  void write_checkpoints();  // the checkpoint writer thread: fsyncs stay off the scan path
   void publish_stats();
 
   FairQueue& queue_;
@@ -73,7 +75,10 @@ class ScanStage {
   std::atomic<std::int64_t> heartbeat_{0};
   scanner::AlarmSink sink_;
   Metrics::Counter* frames_;
-  std::map<std::string, std::uint64_t> published_rules_;
+  std::mutex checkpoint_mutex_;
+  std::condition_variable checkpoint_cv_;
+  std::optional<std::string> checkpoint_pending_;  // latest text wins
+  bool checkpoint_stop_ = false;
 };
 
 }  // namespace hopguard::agent
