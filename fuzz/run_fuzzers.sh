@@ -7,6 +7,10 @@ bin=${1:?usage: run_fuzzers.sh FUZZ_BUILD_DIR [SECONDS]}
 secs=${2:-30}
 here=$(cd "$(dirname "$0")" && pwd)
 for t in fuzz_framing fuzz_syslog_record fuzz_decoders fuzz_engine; do
+  if [ ! -x "$bin/$t" ]; then  # a missing target must fail, not pass silently
+    echo "$t: not built in $bin"
+    exit 1
+  fi
   out=$(mktemp -d "/tmp/hopguard-$t.XXXXXX")
   echo "== $t (${secs}s)"
   (cd "$out" && "$bin/$t" -max_total_time="$secs" -max_len=4096 -timeout=5 -rss_limit_mb=1024 \

@@ -186,9 +186,10 @@ Binder choice(E& dst, std::vector<std::pair<std::string_view, E>> options) {
 void apply(const toml::table& t, const std::string& prefix, std::span<const Field> fields,
            const toml::source_region& table_at, Diagnostics& d) {
   for (auto&& [k, v] : t) {
-    const std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+    const std::string_view name = k.str();  // clang 14 cannot capture a structured binding
+    const std::string key = prefix.empty() ? std::string(name) : prefix + "." + std::string(name);
     const auto it = std::find_if(fields.begin(), fields.end(),
-                                 [&](const Field& f) { return f.name == k.str(); });
+                                 [name](const Field& f) { return f.name == name; });
     if (it == fields.end()) {
       d.add(ErrorCode::unknown_key, k.source(), key, "unknown key");
       continue;

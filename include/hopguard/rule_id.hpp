@@ -23,6 +23,9 @@ inline constexpr std::string_view invalid_request = "invalid-request";
 // Added by hopguard: pam_hopguard's auth stage could not authenticate <user>-<host> (wrong
 // password, unknown principal, ticket not verifiable with the host keytab, KDC unreachable).
 inline constexpr std::string_view auth_failed = "auth-failed";
+// Added by hopguard: an sshd or hopguard record whose kernel-verified sender (rsyslog trusted
+// properties) is not the process its tag claims: a local user forging log lines.
+inline constexpr std::string_view forged_log_sender = "forged-log-sender";
 // Added by hopguard: the site config could not be loaded, so the decision failed closed.
 inline constexpr std::string_view config_error = "config-error";
 
