@@ -1,5 +1,5 @@
 // From a decision to a PAM return code, with its record. Every fail-open and fail-closed
-// choice of the module is made here (listed in docs/security-login.md).
+// choice of the module is made here (listed in SECURITY.md, login enforcement).
 #pragma once
 
 #include "context.hpp"

@@ -2,7 +2,7 @@
 // tickets where they are born. A thin shell: KDC request -> TicketRequest -> decide_ticket()
 // -> status word + record. Every entry point catches everything: no exception reaches the KDC.
 //
-// Fail-closed choices, each stated where it is made (listed in docs/security-kdcpolicy.md):
+// Fail-closed choices, each stated where it is made (listed in SECURITY.md, KDC enforcement):
 //   - a site config that cannot be loaded at KDC start aborts the KDC start (init fails);
 //   - a config that becomes unusable later keeps the last good policy (PolicyCache), logged once;
 //   - any internal failure while deciding refuses the ticket (HOPGUARD_INTERNAL_ERROR).
