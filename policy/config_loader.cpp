@@ -382,7 +382,6 @@ Expected<Policy> PolicyBuilder::build(const toml::table& root, Diagnostics& d) {
                     {"disabled", text_array(cfg.rules.disabled, non_empty_text)},
                     {"guessing_threshold", u32(cfg.rules.guessing_threshold, 1, 1000000)},
                     {"guessing_window_seconds", u32(cfg.rules.guessing_window_seconds, 1, 7 * kDay)},
-                    {"regex_match_limit", u32(cfg.rules.regex_match_limit, 1000, 100000000)},
                 })},
       {"kdc", section({
                   {"mode", choice(cfg.kdc.mode, modes)},

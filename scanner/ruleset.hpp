@@ -26,7 +26,7 @@
 //   window_seconds = 300                  # optional with an integer threshold
 //
 // User rules (source = "syslog") add: program = "NAME" (exact) and regex = '...' (Boost.Regex,
-// perl syntax, compiled once, match limit [rules] regex_match_limit) with named captures
+// perl syntax, compiled once, bounded by Boost.Regex's own complexity limit) with named captures
 // principal, user, address, target mapped to those fields. The same id may appear in several
 // files (one per source: that is how KDC and host evidence meet in one incident) but only once
 // per source, and with the same name and severity everywhere.

@@ -64,7 +64,6 @@ struct RulesConfig {
   std::vector<std::string> disabled;          // rule ids switched off
   std::uint32_t guessing_threshold = 5;       // failures on special principals ...
   std::uint32_t guessing_window_seconds = 300;  // ... within this many seconds raise row 7
-  std::uint32_t regex_match_limit = 100000;   // Boost.Regex state limit for user rules
 };
 
 enum class EnforceMode { enforce, monitor };

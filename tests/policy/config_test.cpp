@@ -81,7 +81,6 @@ TEST(Config, ShippedExampleIsValidAndDocumentsEveryDefault) {
   EXPECT_EQ(c.alarms.skew_seconds, d.alarms.skew_seconds);
   EXPECT_EQ(c.rules.guessing_threshold, d.rules.guessing_threshold);
   EXPECT_EQ(c.rules.guessing_window_seconds, d.rules.guessing_window_seconds);
-  EXPECT_EQ(c.rules.regex_match_limit, d.rules.regex_match_limit);
   EXPECT_EQ(c.legacy_login.console, d.legacy_login.console);
   EXPECT_EQ(c.legacy_login.without_principal, d.legacy_login.without_principal);
   EXPECT_EQ(c.bastion_login.console, d.bastion_login.console);
