@@ -338,11 +338,29 @@ SyslogRecord parse_syslog_record(std::string_view t, std::int64_t receive_ms,
   return r;
 }
 
+// A necessary condition for parse_syslog_record(m) to return file_3164 or file_3339 (the only
+// formats unwrap_inner_record accepts), checked without parsing: the RFC 3339 branch needs a
+// digit first and '-' at byte 4; parse_3164_time needs 1-10 bytes that are neither space nor
+// digit, then one or two spaces, then a digit. Every KDC request line ("AS_REQ (4 etypes") and
+// most messages fail it, so the full header parse runs only for lines that may be wrapped.
+namespace {
+bool may_be_file_header(std::string_view m) noexcept {
+  if (m.size() > 4 && is_digit(m[0]) && m[4] == '-') return true;
+  std::size_t p = 0;
+  while (p < m.size() && p < 10 && m[p] != ' ' && !is_digit(m[p])) ++p;
+  if (p == 0 || p >= m.size() || m[p] != ' ') return false;
+  ++p;
+  if (p < m.size() && m[p] == ' ') ++p;
+  return p < m.size() && is_digit(m[p]);
+}
+}  // namespace
+
 SyslogRecord unwrap_inner_record(const SyslogRecord& outer, const SyslogOptions& options) noexcept {
   if (outer.program.empty() || outer.message.empty()) return outer;
   // Cheap pre-check: the inner line starts with a month word or a year.
   const char c = outer.message.front();
   if (!((c >= 'A' && c <= 'Z') || is_digit(c))) return outer;
+  if (!may_be_file_header(outer.message)) return outer;
   SyslogRecord inner = parse_syslog_record(outer.message, outer.receive_ms, options);
   if ((inner.format != SyslogFormat::file_3164 && inner.format != SyslogFormat::file_3339) ||
       inner.program != outer.program) {
