@@ -28,6 +28,16 @@ bool is_status_word(std::string_view s) noexcept {
 // Inlined compare against a literal: this runs several times on every KDC line.
 inline bool starts_with(std::string_view s, std::string_view p) noexcept { return s.starts_with(p); }
 
+// m.rfind(" for "), without libstdc++'s rfind, which calls memcmp at every position from the
+// end (the name and server after the separator are 20-60 bytes on every KDC line).
+std::size_t rfind_for(std::string_view m) noexcept {
+  if (m.size() < 5) return std::string_view::npos;
+  for (std::size_t i = m.size() - 4; i-- > 0;) {
+    if (m[i] == ' ' && m[i + 1] == 'f' && m[i + 2] == 'o' && m[i + 3] == 'r' && m[i + 4] == ' ') return i;
+  }
+  return std::string_view::npos;
+}
+
 }  // namespace
 
 DecodeResult decode_kdc(const SyslogRecord& record, Event& ev, DecodeScratch&) noexcept {
@@ -74,7 +84,7 @@ DecodeResult decode_kdc(const SyslogRecord& record, Event& ev, DecodeScratch&) n
     if (starts_with(m, ",")) m.remove_prefix(1);
     while (starts_with(m, " ")) m.remove_prefix(1);
   }
-  const std::size_t sep = m.rfind(" for ");
+  const std::size_t sep = rfind_for(m);
   if (sep == std::string_view::npos) return DecodeResult::failed;
   const std::string_view client = m.substr(0, sep);
   std::string_view server = m.substr(sep + 5);
