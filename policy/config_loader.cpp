@@ -347,6 +347,8 @@ Expected<Policy> PolicyBuilder::build(const toml::table& root, Diagnostics& d) {
   };
   const std::vector<std::pair<std::string_view, EnforceMode>> modes = {
       {"enforce", EnforceMode::enforce}, {"monitor", EnforceMode::monitor}};
+  const std::vector<std::pair<std::string_view, AlarmEmit>> emits = {
+      {"window-end", AlarmEmit::window_end}, {"first-evidence", AlarmEmit::first_evidence}};
   constexpr auto kDay = 86400u;
   const Field top[] = {
       {"realm", text(cfg.realm, true), true},
@@ -369,6 +371,7 @@ Expected<Policy> PolicyBuilder::build(const toml::table& root, Diagnostics& d) {
                     {"max_frame_bytes", u32(cfg.agent.max_frame_bytes, 480, 16u << 20)},
                     {"queue_messages", u32(cfg.agent.queue_messages, 16, 1u << 24)},
                     {"metrics", text(cfg.agent.metrics)},
+                    {"silence_seconds", u32(cfg.agent.silence_seconds, 0, 30 * kDay)},
                 })},
       {"alarms", section({
                      {"window_seconds", u32(cfg.alarms.window_seconds, 1, 7 * kDay)},
@@ -376,6 +379,7 @@ Expected<Policy> PolicyBuilder::build(const toml::table& root, Diagnostics& d) {
                      {"syslog_target", text(cfg.alarms.syslog_target)},
                      {"exec", text_array(cfg.alarms.exec, non_empty_text)},
                      {"webhook", text(cfg.alarms.webhook)},
+                     {"emit", choice(cfg.alarms.emit, emits)},
                  })},
       {"rules", section({
                     {"dir", text(cfg.rules.dir)},

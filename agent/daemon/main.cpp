@@ -42,8 +42,8 @@ namespace {
 struct Options {
   std::string config;
   bool read_stdin = false;
-  std::string emit = "window-end";
-  long silence_seconds = 3600;
+  std::string emit;            // "" : [alarms] emit from the config
+  long silence_seconds = -1;   // -1 : [agent] silence_seconds from the config
 };
 
 struct Daemon {
@@ -131,8 +131,10 @@ StepResult restore_state(Daemon& d) {
   // A sender's share: a quarter of the queue, so at least four senders always fit.
   d.queue = std::make_unique<FairQueue>(a.queue_messages, std::max<std::size_t>(a.queue_messages / 4, 1));
   scanner::EngineOptions eo;
-  eo.emit = d.options.emit == "first-evidence" ? scanner::EmitMode::first_evidence
-                                                : scanner::EmitMode::at_window_end;
+  const bool first = d.options.emit.empty()
+                         ? d.detection->policy->config().alarms.emit == AlarmEmit::first_evidence
+                         : d.options.emit == "first-evidence";
+  eo.emit = first ? scanner::EmitMode::first_evidence : scanner::EmitMode::at_window_end;
   d.scan = std::make_unique<ScanStage>(*d.queue, *d.dispatch, d.metrics, a.state_dir, a.tail,
                                        *d.detection, eo);
   const auto marks = d.scan->restore();
@@ -180,7 +182,8 @@ StepResult start_self_watch(Daemon& d) {
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
   SelfWatchOptions o;
-  o.silence = std::chrono::seconds(d.options.silence_seconds);
+  o.silence = std::chrono::seconds(d.options.silence_seconds >= 0 ? d.options.silence_seconds
+                                                                  : agent_config(d).silence_seconds);
   o.hostname = host;
   d.self_watch = std::make_unique<SelfWatch>(d.metrics, std::move(inputs), o,
                                              [&d](Alarm a) { d.scan->inject(std::move(a)); });
@@ -313,12 +316,13 @@ int main(int argc, char** argv) {
   app.add_flag("--stdin", options.read_stdin,
                "also read syslog frames from stdin; at its end, close open incidents and exit");
   app.add_option("--emit", options.emit,
-                 "when an incident's alarm is written: window-end (one alarm with all evidence, "
-                 "default) or first-evidence (lowest latency; a second alarm if more evidence "
-                 "merged)")
+                 "when an incident's alarm is written, overriding [alarms] emit: window-end (one "
+                 "alarm with all evidence) or first-evidence (lowest latency; a second alarm if "
+                 "more evidence merged)")
       ->check(CLI::IsMember({"window-end", "first-evidence"}));
   app.add_option("--silence-seconds", options.silence_seconds,
-                 "raise hopguard-input-silent when an input reads nothing this long (0: never)")
+                 "raise hopguard-input-silent when an input reads nothing this long (0: never), "
+                 "overriding [agent] silence_seconds")
       ->check(CLI::Range(0L, 86400L * 30));
   try {
     app.parse(argc, argv);

@@ -49,6 +49,13 @@ struct AgentConfig {
   std::uint32_t max_frame_bytes = 65536;  // longest syslog frame accepted
   std::uint32_t queue_messages = 65536;   // bounded queue between inputs and the scanner
   std::string metrics;                    // "" off; "tcp://127.0.0.1:9514" or "file:/path.prom"
+  std::uint32_t silence_seconds = 3600;   // self-alarm when an input reads nothing this long; 0 never
+};
+
+// When hopguardd writes an incident's alarm.
+enum class AlarmEmit {
+  window_end,      // once, when the incident's window closes: one alarm with all its evidence
+  first_evidence,  // at the first evidence, and again with the full count if more merged
 };
 
 struct AlarmConfig {
@@ -57,6 +64,7 @@ struct AlarmConfig {
   std::string syslog_target;           // "" off; "tcp://HOST:PORT" RFC 5424 collector
   std::vector<std::string> exec;       // "" off; argv of a program given each alarm on stdin
   std::string webhook;                 // "" off; http(s) URL receiving each alarm as a POST
+  AlarmEmit emit = AlarmEmit::window_end;
 };
 
 struct RulesConfig {

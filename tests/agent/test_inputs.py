@@ -138,7 +138,7 @@ class Inputs(unittest.TestCase):
         self.assertTrue(d.find_log(r"event=stdin-eof frames=1001"))
 
     def test_a_silent_input_raises_a_self_alarm_once(self):
-        d = self.start(listen=["tcp://127.0.0.1:0"], args=["--silence-seconds", "2"])
+        d = self.start(listen=["tcp://127.0.0.1:0"], agent_extra="silence_seconds = 2\n")
         (tcp,) = d.addresses("tcp")
         alarms = d.wait_alarms(lambda a: len(a) >= 2, timeout=30)
         subjects = sorted(a["hopguard"]["target"] for a in alarms)

@@ -79,6 +79,8 @@ TEST(Config, ShippedExampleIsValidAndDocumentsEveryDefault) {
   EXPECT_EQ(c.agent.queue_messages, d.agent.queue_messages);
   EXPECT_EQ(c.alarms.window_seconds, d.alarms.window_seconds);
   EXPECT_EQ(c.alarms.skew_seconds, d.alarms.skew_seconds);
+  EXPECT_EQ(c.alarms.emit, d.alarms.emit);
+  EXPECT_EQ(c.agent.silence_seconds, d.agent.silence_seconds);
   EXPECT_EQ(c.rules.guessing_threshold, d.rules.guessing_threshold);
   EXPECT_EQ(c.rules.guessing_window_seconds, d.rules.guessing_window_seconds);
   EXPECT_EQ(c.legacy_login.console, d.legacy_login.console);
@@ -193,6 +195,8 @@ TEST(Config, BadValues) {
                 {{ErrorCode::bad_value, 12, "agent.listen[0]", "tcp://ADDR:PORT"}});
   expect_errors(std::string(kGood) + "[alarms]\nwindow_seconds = 0\n",
                 {{ErrorCode::bad_value, 12, "alarms.window_seconds", "between 1 and"}});
+  expect_errors(std::string(kGood) + "[alarms]\nemit = \"sometimes\"\n",
+                {{ErrorCode::bad_value, 12, "alarms.emit", "window-end | first-evidence"}});
   expect_errors(std::string(kGood) + "[kdc]\nmode = \"audit\"\n",
                 {{ErrorCode::bad_value, 12, "kdc.mode", "enforce | monitor"}});
   expect_errors(std::string(kGood) + "[bastion.\"bad name\"]\nfqdn = \"x.hg.test\"\naddresses = [\"127.0.0.9\"]\n",
