@@ -11,6 +11,15 @@ bool FairQueue::has_room(const SenderQueue& q, std::size_t frames) const noexcep
   return q.frames + frames <= per_sender_ && total_ + frames <= capacity_;
 }
 
+void FairQueue::enqueue_locked(SenderQueue& q, Chunk& chunk, std::size_t frames) {
+  const bool was_idle = q.chunks.empty();
+  q.frames += frames;
+  total_ += frames;
+  const std::uint32_t sender = chunk.sender;
+  q.chunks.push_back(std::move(chunk));
+  if (was_idle) ready_.push_back(sender);  // a sender joins the round-robin when it has work
+}
+
 bool FairQueue::try_push(Chunk& chunk) {
   std::unique_lock lock(mutex_);
   if (closed_) return false;
@@ -20,12 +29,7 @@ bool FairQueue::try_push(Chunk& chunk) {
     refused_.insert(chunk.sender);
     return false;
   }
-  const bool was_idle = q.chunks.empty();
-  q.frames += n;
-  total_ += n;
-  const std::uint32_t sender = chunk.sender;
-  q.chunks.push_back(std::move(chunk));
-  if (was_idle) ready_.push_back(sender);
+  enqueue_locked(q, chunk, n);
   lock.unlock();
   not_empty_.notify_one();
   return true;
@@ -36,13 +40,7 @@ bool FairQueue::push_wait(Chunk& chunk) {
   const std::size_t n = chunk.frames();
   not_full_.wait(lock, [&] { return closed_ || has_room(senders_[chunk.sender], n); });
   if (closed_) return false;
-  SenderQueue& q = senders_[chunk.sender];
-  const bool was_idle = q.chunks.empty();
-  q.frames += n;
-  total_ += n;
-  const std::uint32_t sender = chunk.sender;
-  q.chunks.push_back(std::move(chunk));
-  if (was_idle) ready_.push_back(sender);
+  enqueue_locked(senders_[chunk.sender], chunk, n);
   lock.unlock();
   not_empty_.notify_one();
   return true;

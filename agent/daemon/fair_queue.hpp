@@ -49,6 +49,8 @@ class FairQueue {
     std::size_t frames = 0;
   };
   bool has_room(const SenderQueue& q, std::size_t frames) const noexcept;
+  // Appends chunk (moved from) to q; the caller holds mutex_ and has checked has_room().
+  void enqueue_locked(SenderQueue& q, Chunk& chunk, std::size_t frames);
 
   const std::size_t capacity_;
   const std::size_t per_sender_;
