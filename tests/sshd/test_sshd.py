@@ -16,6 +16,7 @@ Scenarios (the issue's list, plus the session-stage refusal and a password login
   legacy1: alice-legacy1 creds from outside          -> refused by pam_hopguard account
   bastion: alice@ creds from the admin desktop       -> command runs
   bastion: alice-legacy1 creds from the desktop      -> refused by localauth
+  bastion: alice@ creds from outside (row 6)         -> refused by pam_hopguard account
   legacy1, localauth in monitor mode: alice@ creds   -> Accepted, then session refused (exit 254)
   legacy1: password login with alice-legacy1's pw    -> our auth stage, session gets its
                                                         principal (pam_set_data), KRB5CCNAME set
@@ -44,18 +45,10 @@ sys.path.insert(0, os.path.join(SRC, "tests", "localauth"))
 sys.path.insert(0, os.path.join(SRC, "tests", "harness"))
 import private_syslog  # noqa: E402
 
-SSHD = "/usr/sbin/sshd"
-LIBDIR = "/usr/lib/x86_64-linux-gnu"
-NSS_WRAPPER = f"{LIBDIR}/libnss_wrapper.so"
-PAM_WRAPPER = f"{LIBDIR}/libpam_wrapper.so"
-ALICE_UID = 2001
+import sshd_host  # noqa: E402  the sshd hosts, ssh client and accounts (shared with scripts/demo)
+from sshd_host import Host, NSS_WRAPPER, PAM_WRAPPER, SSHD, progs, ssh  # noqa: E402
 
-# HOPGUARD_TEST_PRELOAD: libraries put first in LD_PRELOAD of every process that loads a built
-# module (the sanitizer runtimes when the modules are built with HOPGUARD_SANITIZE=ON).
-def with_preload(value: str) -> str:
-    first = os.environ.get("HOPGUARD_TEST_PRELOAD", "")
-    return f"{first}:{value}" if first else value
-
+MODULES = sshd_host.Modules(pam_module=PAM_MODULE, localauth=LOCALAUTH, config=CONFIG)
 
 failures: list[str] = []
 RECORD_DIR: str | None = None
@@ -68,154 +61,6 @@ def check(cond: bool, what: str) -> None:
         print(f"FAIL: {what}", flush=True)
     else:
         print(f"ok: {what.splitlines()[0][:100]}", flush=True)
-
-
-def private_run() -> None:
-    """A tmpfs on /run in this mount namespace, with sshd's privsep directory."""
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", "/run"], check=True)
-    os.makedirs("/run/sshd", mode=0o755)
-
-
-class Host:
-    """One sshd host: config dir, keytab, krb5.conf, PAM stack, and the running sshd."""
-
-    def __init__(self, work: str, realm, name: str, role: str, iface: int, localauth_mode: str = "enforce",
-                 password_auth: bool = False):
-        self.name, self.role, self.iface = name, role, iface
-        self.dir = os.path.join(work, f"{name}-{localauth_mode}")
-        self.realm = realm
-        os.makedirs(self.dir, exist_ok=True)
-        self.keytab = os.path.join(self.dir, "krb5.keytab")
-        realm.keytab([f"host/{name}.hg.test"], self.keytab)
-        self.hostkey = os.path.join(self.dir, "ssh_host_ed25519_key")
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", self.hostkey], check=True)
-        with open(realm.krb5_conf) as f:
-            base = f.read()
-        self.krb5_conf = os.path.join(self.dir, "krb5.conf")
-        with open(self.krb5_conf, "w") as f:
-            f.write(base + f"""
-[plugins]
-    localauth = {{
-        module = hopguard:{LOCALAUTH}
-    }}
-
-[hopguard]
-    config = {CONFIG}
-    host = {name}
-    localauth_mode = {localauth_mode}
-""")
-        pam_dir = os.path.join(self.dir, "pam.d")
-        os.makedirs(pam_dir, exist_ok=True)
-        args = f"config={CONFIG} role={role} host={name}"
-        with open(os.path.join(pam_dir, "sshd"), "w") as f:
-            f.write(f"auth     required  {PAM_MODULE} {args} keytab=FILE:{self.keytab}\n"
-                    f"account  required  {PAM_MODULE} {args}\n"
-                    f"session  required  {PAM_MODULE} {args}\n")
-        with open(os.path.join(pam_dir, "other"), "w") as f:
-            f.write("auth required pam_deny.so\naccount required pam_deny.so\nsession required pam_deny.so\n")
-        self.sshd_config = os.path.join(self.dir, "sshd_config")
-        with open(os.path.join(SRC, "etc", "ssh", "sshd_config.d", f"hopguard-{role}.conf")) as f:
-            shipped = f.read()
-        with open(self.sshd_config, "w") as f:
-            # What only a test needs (its own port, keys and files), then the shipped snippet;
-            # sshd keeps the first value of a keyword, so the test's lines win.
-            f.write(f"""# --- test only ---
-ListenAddress 127.0.0.{iface}
-Port 22
-HostKey {self.hostkey}
-PidFile {self.dir}/sshd.pid
-StrictModes no
-# The machine's host name is not the test host's: accept any key of this sshd's own keytab
-# (it holds host/<name>.hg.test only).
-GSSAPIStrictAcceptorCheck no
-UseDNS no
-PermitRootLogin no
-PasswordAuthentication {"yes" if password_auth else "no"}
-# --- etc/ssh/sshd_config.d/hopguard-{role}.conf ---
-""" + shipped)
-        self.env = realm.env_for(iface)
-        self.env.pop("KRB5CCNAME", None)
-        self.env.update({
-            "LD_PRELOAD": with_preload(":".join([self.env["LD_PRELOAD"], NSS_WRAPPER, PAM_WRAPPER])),
-            "KRB5_CONFIG": self.krb5_conf,
-            "KRB5_KTNAME": f"FILE:{self.keytab}",
-            "NSS_WRAPPER_PASSWD": os.path.join(work, "passwd"),
-            "NSS_WRAPPER_GROUP": os.path.join(work, "group"),
-            "NSS_WRAPPER_HOSTS": os.path.join(work, "hosts"),
-            "PAM_WRAPPER": "1",
-            "PAM_WRAPPER_SERVICE_DIR": pam_dir,
-            "PAM_WRAPPER_USE_SYSLOG": "1",
-        })
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        t = subprocess.run([SSHD, "-t", "-f", self.sshd_config], env=self.env, capture_output=True, text=True)
-        if t.returncode != 0:
-            raise RuntimeError(f"sshd -t: {t.stdout}{t.stderr}")
-        self.proc = subprocess.Popen([SSHD, "-D", "-r", "-f", self.sshd_config], env=self.env,
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=open(os.path.join(self.dir, "sshd.stderr"), "w"),
-                                     start_new_session=True)
-        sock = os.path.join(self.realm.swrap_dir, "T%02X%04X" % (self.iface, 22))
-        deadline = time.monotonic() + 10
-        while not os.path.exists(sock):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"sshd on 127.0.0.{self.iface} did not start: "
-                                   + open(os.path.join(self.dir, "sshd.stderr")).read())
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, 15)
-            self.proc.wait(timeout=10)
-        self.proc = None
-        # socket_wrapper leaves the listening socket's file behind; a later sshd on the same
-        # address must not be taken for ready because of it.
-        try:
-            os.unlink(os.path.join(self.realm.swrap_dir, "T%02X%04X" % (self.iface, 22)))
-        except FileNotFoundError:
-            pass
-
-
-def ssh(realm, work: str, iface: int, target: str, ccache: str | None, command: str,
-        password: str | None = None) -> subprocess.CompletedProcess:
-    env = realm.env_for(iface, ccache=ccache)
-    env["LD_PRELOAD"] = env["LD_PRELOAD"] + ":" + NSS_WRAPPER
-    env.update(NSS_WRAPPER_PASSWD=os.path.join(work, "passwd"), NSS_WRAPPER_GROUP=os.path.join(work, "group"),
-               NSS_WRAPPER_HOSTS=os.path.join(work, "hosts"))
-    opts = ["-F", "/dev/null", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-            "-o", "LogLevel=ERROR", "-o", "GSSAPIDelegateCredentials=no", "-o", "ConnectTimeout=10"]
-    if password is None:
-        opts += ["-o", "BatchMode=yes", "-o", "GSSAPIAuthentication=yes",
-                 "-o", "PreferredAuthentications=gssapi-with-mic"]
-    else:
-        askpass = os.path.join(work, "askpass.sh")
-        with open(askpass, "w") as f:
-            f.write(f"#!/bin/sh\necho '{password}'\n")
-        os.chmod(askpass, 0o700)
-        env.update(SSH_ASKPASS=askpass, SSH_ASKPASS_REQUIRE="force", DISPLAY=":0")
-        opts += ["-o", "GSSAPIAuthentication=no", "-o", "PreferredAuthentications=password",
-                 "-o", "NumberOfPasswordPrompts=1"]
-    return subprocess.run(["ssh", *opts, "-l", "alice", target, command], env=env, capture_output=True,
-                          text=True, timeout=60, stdin=subprocess.DEVNULL)
-
-
-def progs(lines: list[str]) -> dict[str, list[str]]:
-    """Syslog lines by program: {'sshd': [msg...], 'hopguard': [...], 'pam': [...]}."""
-    out: dict[str, list[str]] = {"sshd": [], "hopguard": [], "pam": []}
-    for line in lines:
-        m = re.match(r"^\w{3} [ \d]\d \d\d:\d\d:\d\d \S+ (\S+?)(\[\d+\])?: (.*)$", line)
-        if not m:
-            continue
-        tag, msg = m.group(1), m.group(3)
-        if tag == "hopguard":
-            out["hopguard"].append(msg)
-        elif tag == "sshd":
-            if msg.startswith("pam_hopguard("):
-                out["pam"].append(msg)
-            else:
-                out["sshd"].append(msg)
-    return out
 
 
 def scenario(log: private_syslog.Syslog, name: str, run, wait_for=None) -> tuple[subprocess.CompletedProcess, dict]:
@@ -256,23 +101,8 @@ def main() -> int:
     import realm as harness
     work = tempfile.mkdtemp(prefix="hg-sshd-")
     os.chmod(work, 0o755)
-    home = os.path.join(work, "home", "alice")
-    os.makedirs(home)
-    # .k5login names both principals, so libkrb5's own check would admit either: every refusal
-    # below is hopguard's.
-    with open(os.path.join(home, ".k5login"), "w") as f:
-        f.write("alice@HG.TEST\nalice-legacy1@HG.TEST\n")
-    os.chown(home, ALICE_UID, ALICE_UID)
-    os.chown(os.path.join(home, ".k5login"), ALICE_UID, ALICE_UID)
-    with open(os.path.join(work, "passwd"), "w") as f:
-        f.write("root:x:0:0:root:/root:/bin/sh\n"
-                "sshd:x:102:65534::/run/sshd:/usr/sbin/nologin\n"
-                f"alice:x:{ALICE_UID}:{ALICE_UID}:Alice:{home}:/bin/sh\n")
-    with open(os.path.join(work, "group"), "w") as f:
-        f.write(f"root:x:0:\nnogroup:x:65534:\nalice:x:{ALICE_UID}:\n")
-    with open(os.path.join(work, "hosts"), "w") as f:
-        f.write("127.0.0.2 bastion.hg.test\n127.0.0.3 legacy1.hg.test\n127.0.0.6 legacy2.hg.test\n")
-    private_run()
+    sshd_host.write_accounts(work)
+    sshd_host.private_run()
     hosts: list[Host] = []
     try:
         with private_syslog.Syslog(os.path.join(work, "syslog")) as log, \
@@ -283,17 +113,20 @@ def main() -> int:
             special_outside = realm.kinit("alice-legacy1", iface=harness.IFACE_OUTSIDE)
             regular_desktop = realm.kinit("alice", iface=harness.IFACE_ADMIN_DESKTOP)
             special_desktop = realm.kinit("alice-legacy1", iface=harness.IFACE_ADMIN_DESKTOP)
+            regular_outside = realm.kinit("alice", iface=harness.IFACE_OUTSIDE)
 
-            legacy1 = Host(work, realm, "legacy1", "legacy", harness.IFACE_LEGACY1, password_auth=True)
-            bastion = Host(work, realm, "bastion", "bastion", harness.IFACE_BASTION)
+            legacy1 = Host(work, realm, "legacy1", "legacy", harness.IFACE_LEGACY1, MODULES,
+                           password_auth=True)
+            bastion = Host(work, realm, "bastion", "bastion", harness.IFACE_BASTION, MODULES)
             hosts += [legacy1, bastion]
             legacy1.start()
             bastion.start()
             run_legacy_scenarios(log, realm, work, special_on_bastion, regular_on_bastion, special_outside)
-            run_bastion_scenarios(log, realm, work, regular_desktop, special_desktop)
+            run_bastion_scenarios(log, realm, work, regular_desktop, special_desktop, regular_outside)
             run_password_scenario(log, realm, work)
             legacy1.stop()
-            monitor = Host(work, realm, "legacy1", "legacy", harness.IFACE_LEGACY1, localauth_mode="monitor")
+            monitor = Host(work, realm, "legacy1", "legacy", harness.IFACE_LEGACY1, MODULES,
+                           localauth_mode="monitor")
             hosts.append(monitor)
             monitor.start()
             run_session_refusal(log, realm, work, regular_on_bastion)
@@ -351,7 +184,7 @@ def run_legacy_scenarios(log, realm, work, special_on_bastion, regular_on_bastio
     check(not any(m.startswith("Accepted") for m in got["sshd"]), f"legacy1 outside: Accepted {got['sshd']!r}")
 
 
-def run_bastion_scenarios(log, realm, work, regular_desktop, special_desktop) -> None:
+def run_bastion_scenarios(log, realm, work, regular_desktop, special_desktop, regular_outside) -> None:
     p, got = scenario(log, "bastion-regular-from-desktop-accepted",
                       lambda: ssh(realm, work, 5, "bastion.hg.test", regular_desktop, "echo hello-from-bastion"),
                       lambda l: "session closed for user alice" in l or "Disconnected from user alice" in l)
@@ -371,6 +204,20 @@ def run_bastion_scenarios(log, realm, work, regular_desktop, special_desktop) ->
     check(len(got["hopguard"]) == 1 and got["hopguard"][0].startswith(
         "verdict=deny rule=special-cred-on-bastion role=bastion host=bastion user=alice "
         'principal=alice-legacy1@HG.TEST rhost="" stage=userok reason='), f"bastion refused: {got['hopguard']!r}")
+
+    # DESIGN table 1 row 6: the ordinary credential, but from a system not in allowed_sources.
+    p, got = scenario(log, "bastion-regular-from-outside-refused-by-account",
+                      lambda: ssh(realm, work, 4, "bastion.hg.test", regular_outside, "echo should-not-run"),
+                      lambda l: "pam_hopguard(sshd:account)" in l)
+    check(p.returncode == 255 and "should-not-run" not in p.stdout,
+          f"bastion, alice@ from outside: exit {p.returncode} {p.stdout!r} {p.stderr!r}")
+    check(got["pam"] == [
+        'pam_hopguard(sshd:account): verdict=deny rule=bastion-login-unlisted-source role=bastion host=bastion '
+        'user=alice principal="" rhost=127.0.0.4 stage=account '
+        'reason="login from 127.0.0.4, which is not in [bastion_access] allowed_sources"'],
+        f"bastion outside: records {got['pam']!r}")
+    check(not any(m.startswith("Accepted") for m in got["sshd"]) and got["hopguard"] == [],
+          f"bastion outside: no Accepted, no localauth record {got['sshd']!r} {got['hopguard']!r}")
 
 
 def run_password_scenario(log, realm, work) -> None:
