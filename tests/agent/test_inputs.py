@@ -8,7 +8,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_harness import Daemon, rule_ids, send_tcp, syslog_frame, tgs, as_req, noise  # noqa: E402
+from daemon_harness import Daemon, rule_ids, send_tcp, stamp, syslog_frame, tgs, as_req, noise  # noqa: E402
 
 LISTEN = ["tcp://127.0.0.1:0", "udp://127.0.0.1:0", "tcp://[::1]:0"]
 
@@ -147,6 +147,49 @@ class Inputs(unittest.TestCase):
         d.wait_log(r"event=self-alarm rule=hopguard-input-silent subject=")
         time.sleep(3)
         self.assertEqual(len(d.alarms()), 2)  # once per silence, not once per check
+
+    def test_a_parse_failure_spike_raises_one_self_alarm(self):
+        # self_watch.hpp: >= 100 lines of a known program not understood within a minute, and at
+        # least 10% of what that source decoded. Three sources in one minute, over real TCP:
+        #   kdc       120 lines in a format the decoder does not know (one hides a row-1 misuse)
+        #             beside 1000 good ones: 12% -> the one self-alarm
+        #   sshd       99 not understood, nothing decoded: under 100 -> nothing
+        #   hopguard  150 not understood beside 2000 decoded: 7.5% -> nothing
+        d = self.start(listen=["tcp://127.0.0.1:0"], tail=[])
+        (tcp,) = d.addresses("tcp")
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+        def frame(host, app, msg):
+            return f"<38>1 {now} {host} {app} 4242 - - {msg}"
+
+        new_format = (f"{stamp()} kdc1 krb5kdc[4242](info): TGS_REQ (2 etypes {{aes256-cts-hmac-sha1-96(18)}}) "
+                      "127.0.0.2: ticket issued to alice@HG.TEST for host/legacy1.hg.test@HG.TEST")
+        frames = [syslog_frame(new_format)] * 120
+        frames += [syslog_frame(tgs("alice-legacy1@HG.TEST", "host/legacy1.hg.test@HG.TEST"))] * 1000
+        frames += [frame("legacy1", "sshd", "Accepted gssapi-with-mic for alice via 127.0.0.4")] * 99
+        frames += [frame("legacy1", "hopguard", "verdict=deny")] * 150
+        frames += [frame("legacy1", "hopguard", 'verdict=allow rule="" role=legacy host=legacy1 user=alice '
+                         'principal=alice-legacy1@HG.TEST rhost="" stage=userok reason=""')] * 2000
+        send_tcp(tcp, frames)
+        # The check runs once a minute after start-up.
+        alarms = d.wait_alarms(lambda a: len(a) >= 1, timeout=90)
+        d.wait_log(r"event=self-alarm rule=hopguard-parse-failures subject=kdc")
+        time.sleep(2)  # anything else raised by the same check would be written by now
+        alarms = d.alarms()
+        self.assertEqual(len(alarms), 1, alarms)
+        a = alarms[0]
+        self.assertRegex(a["@timestamp"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        self.assertEqual(a["event"], {"kind": "alert", "severity": 50, "start": a["@timestamp"],
+                                      "end": a["@timestamp"]})
+        del a["@timestamp"], a["event"]
+        self.assertEqual(a, {
+            "rule": {"id": "hopguard-parse-failures",
+                     "name": "Many log lines of a known program were not understood"},
+            "hopguard": {"target": "kdc", "count": 120, "evidence": [{
+                "source": "hopguardd", "host": socket.gethostname(),
+                "line": "120 kdc lines not understood in the last minute (1000 decoded): "
+                        "a new log format, or lines crafted to evade"}]}})
+        self.assertEqual(len(d.find_log(r"event=self-alarm ")), 1)
 
     def test_metrics_are_served_in_prometheus_text(self):
         d = self.start(agent_extra='metrics = "tcp://127.0.0.1:0"\n')
