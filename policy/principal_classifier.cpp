@@ -63,6 +63,51 @@ bool PrincipalParser::parse(std::string_view text, ParsedPrincipal* out, std::st
   return true;
 }
 
+namespace {
+
+bool is_plain_byte(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '-' || c == '_';
+}
+
+}  // namespace
+
+// The common shape "comp[/comp...]@REALM" where every component and the realm are non-empty
+// runs of [A-Za-z0-9._-]: libkrb5 parses such a name into exactly these components and realm
+// and unparses it to the same text (none of these bytes is quoted or special to it), so the
+// parse needs no krb5 context, lock or allocation per component of its own. Returns false
+// (out untouched) for every other text, which then goes to libkrb5 as before; the equivalence
+// is checked against libkrb5 in tests/policy.
+bool parse_plain_principal(std::string_view text, ParsedPrincipal& out) {
+  const std::size_t at = text.find('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 >= text.size()) return false;
+  const std::string_view name = text.substr(0, at);
+  const std::string_view realm = text.substr(at + 1);
+  for (const char c : realm) {
+    if (!is_plain_byte(c)) return false;
+  }
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= name.size(); ++i) {
+    if (i == name.size() || name[i] == '/') {
+      if (i == start) return false;  // empty component
+      start = i + 1;
+    } else if (!is_plain_byte(name[i])) {
+      return false;
+    }
+  }
+  out.name.assign(text);
+  out.realm.assign(realm);
+  out.components.clear();
+  start = 0;
+  for (std::size_t i = 0; i <= name.size(); ++i) {
+    if (i == name.size() || name[i] == '/') {
+      out.components.emplace_back(name.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  return true;
+}
+
 Principal Policy::classify(std::string_view text) const {
   Principal out;
   out.name = std::string(text.substr(0, kMaxPrincipalLength));
@@ -81,7 +126,7 @@ Principal Policy::classify(std::string_view text) const {
   }
   ParsedPrincipal parsed;
   std::string why;
-  if (!parser_->parse(text, &parsed, &why)) {
+  if (!parse_plain_principal(text, parsed) && !parser_->parse(text, &parsed, &why)) {
     out.why_invalid = "not a principal: " + why;
     return out;
   }

@@ -38,4 +38,9 @@ class PrincipalParser {
   mutable std::mutex mu_;
 };
 
+// The parse of a name made only of [A-Za-z0-9._-] components separated by '/', one '@' and a
+// realm of the same bytes (what libkrb5 would return for it, without libkrb5); false for any
+// other text (out untouched). Defined in principal_classifier.cpp.
+bool parse_plain_principal(std::string_view text, ParsedPrincipal& out);
+
 }  // namespace hopguard

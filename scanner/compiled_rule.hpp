@@ -78,6 +78,25 @@ struct CompiledRule {
 bool rule_matches(const CompiledRule& rule, const Event& event, const EventFacts& facts,
                   std::string* why);
 
+// The conditions of rule_matches() on the event's own fields (kind, status or refusal word,
+// verdict, record rule): false when they fail (the rule cannot match whatever the facts);
+// true with refusal set when the status is the rule's refusal word (the rule matches on that
+// alone); true otherwise, and then rule_matches() == rule_facts_hold().
+bool rule_may_match(const CompiledRule& rule, const Event& event, bool& refusal) noexcept;
+// The rest of rule_matches(): the conditions on the facts.
+bool rule_facts_hold(const CompiledRule& rule, const Event& event, const EventFacts& facts,
+                     std::string* why);
+
+// The facts (EventFacts) a rule's conditions and target read, as FactBit bits.
+enum FactBit : std::uint32_t {
+  kFactService = 1u << 0,     // service_host, service_instance, service_is_tgt
+  kFactLoggingHost = 1u << 1,
+  kFactRecordHost = 1u << 2,
+  kFactAddress = 1u << 3,     // address_parsed, address_is_bastion, address_allowed
+  kFactAll = 0xffu,
+};
+std::uint32_t rule_fact_needs(const CompiledRule& rule) noexcept;
+
 // True iff some condition of the rule depends on the event's principal class or its host.
 bool rule_needs_principal(const CompiledRule& rule) noexcept;
 

@@ -6,7 +6,8 @@
 #include <hopguard/address.hpp>
 
 #include <algorithm>
-#include <deque>
+#include <cstring>
+#include <optional>
 #include <unordered_map>
 
 namespace hopguard::scanner {
@@ -33,13 +34,23 @@ struct ViewHash {
   std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 
-// The principal-class cache: name -> Principal (Policy::classify's answer), at most
-// kMaxCachedPrincipals names, emptied when full. Open addressing with linear probing over a
-// flat array of {hash, entry} slots kept at most half full, so a lookup touches one slot line,
-// then the key in one arena (names are stored back to back, never a node or a heap string
-// each), then the entry. The chained std::unordered_map it replaces walked a bucket list of
-// separately allocated nodes per lookup: measured, a third of the KDC-only scan time went to
-// those cache misses. Pointers returned stay valid until clear() (entries live in a deque).
+// What a KDC line's rules need of a principal: its class and, for a special principal, its
+// legacy guest. Policy::classify's whole answer (canonical name, user, why_invalid) is computed
+// again only for an alarm or an explanation.
+struct PrincipalFacts {
+  PrincipalClass cls = PrincipalClass::invalid;
+  const HostEntry* guest = nullptr;  // special: the configured legacy guest
+};
+
+// The principal-class cache: name -> PrincipalFacts, at most max_entries names, emptied when
+// full. Open addressing with linear probing over a flat array of 24-byte slots kept at most half
+// full, allocated once: a lookup touches one slot (full hash, the facts and where the name is)
+// and the name in one arena (names stored back to back, never a node or a heap string each).
+// The cache it replaces kept a whole Principal (five strings and a vector, ~200 bytes and
+// several heap blocks) per name in a deque: a third cache miss per lookup, and resident memory
+// that grew with the names seen up to the bound. Memory here: slots 24 x 2 x max_entries bytes
+// from the start (3 MiB for 65536), plus the arena of names (at most 16 MiB; ~1.7 MB for 65536
+// names of 25 bytes).
 class PrincipalCache {
  public:
   explicit PrincipalCache(std::size_t max_entries) : max_entries_(max_entries) {
@@ -49,49 +60,48 @@ class PrincipalCache {
     mask_ = n - 1;
   }
 
-  const Principal* find(std::string_view name, std::size_t hash) const noexcept {
+  const PrincipalFacts* find(std::string_view name, std::uint64_t hash) const noexcept {
     for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
       const Slot& s = slots_[i];
-      if (s.entry == 0) return nullptr;
-      if (s.hash == tag(hash)) {
-        const Entry& e = entries_[s.entry - 1];
-        if (std::string_view(arena_).substr(e.key_offset, e.key_size) == name) return &e.value;
+      if (s.key_size == kEmpty) return nullptr;
+      if (s.hash == hash && s.key_size == name.size() &&
+          std::memcmp(arena_.data() + s.key_offset, name.data(), name.size()) == 0) {
+        return &s.facts;
       }
     }
   }
 
-  // name must not be present. Empties the cache first when it holds max_entries names.
-  const Principal* insert(std::string_view name, std::size_t hash, Principal value) {
-    if (entries_.size() >= max_entries_) clear();
+  // name must not be present. Empties the cache first when it holds max_entries names or
+  // kMaxArenaBytes of them (names come from log lines: each may be as long as a frame).
+  const PrincipalFacts* insert(std::string_view name, std::uint64_t hash, PrincipalFacts facts) {
+    if (entries_ >= max_entries_ || arena_.size() + name.size() > kMaxArenaBytes) clear();
     std::size_t i = hash & mask_;
-    while (slots_[i].entry != 0) i = (i + 1) & mask_;
-    entries_.push_back(Entry{arena_.size(), name.size(), std::move(value)});
+    while (slots_[i].key_size != kEmpty) i = (i + 1) & mask_;
+    slots_[i] = Slot{hash, facts, static_cast<std::uint32_t>(arena_.size()), static_cast<std::uint32_t>(name.size())};
     arena_.append(name);
-    slots_[i] = Slot{tag(hash), static_cast<std::uint32_t>(entries_.size())};
-    return &entries_.back().value;
+    ++entries_;
+    return &slots_[i].facts;
   }
 
   void clear() {
     std::fill(slots_.begin(), slots_.end(), Slot{});
-    entries_.clear();
+    entries_ = 0;
     arena_.clear();
   }
 
  private:
-  // 8 bytes: the upper half of the hash (the lower bits chose the slot) and the entry.
+  static constexpr std::uint32_t kEmpty = UINT32_MAX;
+  static constexpr std::size_t kMaxArenaBytes = 16u << 20;
   struct Slot {
-    std::uint32_t hash = 0;
-    std::uint32_t entry = 0;  // index + 1 into entries_; 0: empty
-  };
-  static std::uint32_t tag(std::size_t hash) noexcept { return static_cast<std::uint32_t>(hash >> 32); }
-  struct Entry {
-    std::size_t key_offset, key_size;  // the name in arena_
-    Principal value;
+    std::uint64_t hash = 0;
+    PrincipalFacts facts;
+    std::uint32_t key_offset = 0;
+    std::uint32_t key_size = kEmpty;  // kEmpty: free slot
   };
   std::size_t max_entries_;
   std::size_t mask_ = 0;
+  std::size_t entries_ = 0;
   std::vector<Slot> slots_;
-  std::deque<Entry> entries_;
   std::string arena_;
 };
 
@@ -219,25 +229,32 @@ struct Engine::Impl {
     return c;
   }
 
-  const Principal* classify(std::string_view name) {
-    const std::size_t hash = std::hash<std::string_view>{}(name);
-    if (const Principal* p = principals.find(name, hash)) return p;
-    return principals.insert(name, hash, policy->classify(name));
+  const PrincipalFacts* classify(std::string_view name) {
+    const std::uint64_t hash = std::hash<std::string_view>{}(name);
+    if (const PrincipalFacts* p = principals.find(name, hash)) return p;
+    const Principal full = policy->classify(name);
+    PrincipalFacts facts;
+    facts.cls = full.cls;
+    if (full.cls == PrincipalClass::special) facts.guest = policy->find_host(full.host);
+    return principals.insert(name, hash, facts);
   }
 
-  // Classifies the event's principal into f (libkrb5 on first sight of a name, then the cache).
+  // Classifies the event's principal into f (Policy::classify on first sight of a name, then
+  // the cache).
   void resolve_principal(const Event& ev, EventFacts& f) {
     f.principal_pending = false;
     if (ev.principal.empty()) return;
     f.principal_truncated = ev.principal_truncated;
-    f.principal = classify(ev.principal);
-    if (f.principal->cls == PrincipalClass::special && !f.principal_truncated) {
-      f.principal_host = policy->find_host(f.principal->host);
-    }
+    const PrincipalFacts* p = classify(ev.principal);
+    f.has_principal = true;
+    f.principal_class = p->cls;
+    f.principal_guest = p->guest;
+    if (p->cls == PrincipalClass::special && !f.principal_truncated) f.principal_host = p->guest;
   }
 
   // Facts of an event; with lazy_principal the principal is left for resolve_principal().
-  EventFacts facts_for(const Event& ev, bool lazy_principal = false) {
+  // needs (FactBit): the facts to look up; the others keep their defaults.
+  EventFacts facts_for(const Event& ev, bool lazy_principal = false, std::uint32_t needs = kFactAll) {
     EventFacts f;
     const Policy& p = *policy;
     if (lazy_principal) {
@@ -245,16 +262,16 @@ struct Engine::Impl {
     } else {
       resolve_principal(ev, f);
     }
-    if (!ev.service.empty()) {
+    if ((needs & kFactService) != 0 && !ev.service.empty()) {
       std::string_view primary, instance, realm;
       split_service(ev.service, primary, instance, realm);
       f.service_instance = instance;
       f.service_is_tgt = ev.service == tgs_name;
       if (!instance.empty() && !ev.service_truncated) f.service_host = host_named(instance, service_host_memo);
     }
-    if (!ev.host.empty()) f.logging_host = host_named(ev.host, logging_host_memo);
-    if (!ev.record_host.empty()) f.record_host = p.find_host(ev.record_host);
-    if (!ev.address.empty()) {
+    if ((needs & kFactLoggingHost) != 0 && !ev.host.empty()) f.logging_host = host_named(ev.host, logging_host_memo);
+    if ((needs & kFactRecordHost) != 0 && !ev.record_host.empty()) f.record_host = p.find_host(ev.record_host);
+    if ((needs & kFactAddress) != 0 && !ev.address.empty()) {
       const AddressFacts& a = address_facts(ev.address);
       f.address_parsed = a.parsed;
       f.address_is_bastion = a.bastion;
@@ -272,16 +289,21 @@ struct Engine::Impl {
     return e;
   }
 
+  // full: the whole classification of ev.principal when the match needs its user (views into
+  // it must stay valid until the correlator took the match).
   Match match_for(const CompiledRule& r, const Event& ev, const EventFacts& f, std::string_view line,
-                  std::int64_t event_ms) const {
+                  std::int64_t event_ms, std::optional<Principal>& full) const {
     Match m;
     m.rule = &r;
     m.principal = ev.principal;
-    if (f.principal != nullptr) {
-      m.principal_class = f.principal_truncated ? std::string_view("invalid") : to_string(f.principal->cls);
+    if (f.has_principal) {
+      m.principal_class = f.principal_truncated ? std::string_view("invalid") : to_string(f.principal_class);
     }
     m.user = ev.user;
-    if (m.user.empty() && f.principal != nullptr && !f.principal_truncated) m.user = f.principal->user;
+    if (m.user.empty() && f.has_principal && !f.principal_truncated) {
+      if (!full) full = policy->classify(ev.principal);
+      m.user = full->user;
+    }
     m.source_ip = ev.address;
     m.target = rule_target_name(r, ev, f);
     m.event_ms = event_ms;
@@ -293,6 +315,45 @@ struct Engine::Impl {
     ++stats.alarms;
     ++stats.alarms_by_rule[a.rule_id];
     sink(a);
+  }
+
+  // Which of the first 64 candidate rules of an event kind pass their conditions on the event's
+  // own fields (rule_may_match), which of them on the refusal word, and the facts they read.
+  // Those depend only on (ruleset, kind, status, rule=), which repeat from line to line
+  // ("ISSUE"): a one-entry memo, so the status lists are compared once per change of word.
+  struct FieldVerdicts {
+    const Ruleset* rules = nullptr;
+    EventKind kind = EventKind::none;
+    std::string status, rule;
+    std::uint64_t passed = 0, refusal = 0;
+    std::uint32_t needs = 0;
+  };
+  FieldVerdicts field_memo;
+
+  const FieldVerdicts& field_verdicts(const Event& ev, const std::vector<const CompiledRule*>& candidates) {
+    FieldVerdicts& m = field_memo;
+    if (m.rules == rules.get() && m.kind == ev.kind && std::string_view(m.status) == ev.status &&
+        std::string_view(m.rule) == ev.rule) {
+      return m;
+    }
+    m.rules = rules.get();
+    m.kind = ev.kind;
+    m.status.assign(ev.status);
+    m.rule.assign(ev.rule);
+    m.passed = m.refusal = 0;
+    m.needs = 0;
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+      if (i >= 64) {
+        m.needs = kFactAll;  // rules beyond the first 64 are tried whole (rule_matches)
+        break;
+      }
+      bool refusal = false;
+      if (!rule_may_match(*candidates[i], ev, refusal)) continue;
+      m.passed |= std::uint64_t{1} << i;
+      if (refusal) m.refusal |= std::uint64_t{1} << i;
+      m.needs |= rule_fact_needs(*candidates[i]);
+    }
+    return m;
   }
 
   void evaluate(const Event& event, std::string_view line, std::int64_t event_ms, const AlarmSink& sink) {
@@ -315,20 +376,38 @@ struct Engine::Impl {
         sessions.erase(it);
       }
     }
-    if (candidates.empty()) return;
+    // Only the rules whose conditions on the event's own fields hold go on, and only the facts
+    // they read are looked up (a NEEDED_PREAUTH line needs none; a TGS line no address).
+    const FieldVerdicts& fv = field_verdicts(ev, candidates);
+    if (fv.passed == 0 && candidates.size() <= 64) return;
+    const std::uint32_t needs = fv.needs;
+    const std::uint64_t passed = fv.passed;
     // The principal is classified only once some rule's other conditions hold for the event
     // (most KDC lines fail on status, address or target first).
-    EventFacts f = facts_for(ev, /*lazy_principal=*/true);
+    EventFacts f = facts_for(ev, /*lazy_principal=*/true, needs);
     const Correlator::Sink counted = [&](const Alarm& a) { count_alarm(a, sink); };
-    for (const CompiledRule* r : candidates) {
-      if (!rule_matches(*r, ev, f, nullptr)) continue;
-      if (f.principal_pending && rule_needs_principal(*r)) {
-        resolve_principal(ev, f);
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+      const CompiledRule* r = candidates[i];
+      if (i < 64) {
+        const std::uint64_t bit = std::uint64_t{1} << i;
+        if ((passed & bit) == 0) continue;
+        const bool refused = (fv.refusal & bit) != 0;
+        if (!refused && !rule_facts_hold(*r, ev, f, nullptr)) continue;
+        if (!refused && f.principal_pending && rule_needs_principal(*r)) {
+          resolve_principal(ev, f);
+          if (!rule_facts_hold(*r, ev, f, nullptr)) continue;
+        }
+      } else {
         if (!rule_matches(*r, ev, f, nullptr)) continue;
+        if (f.principal_pending && rule_needs_principal(*r)) {
+          resolve_principal(ev, f);
+          if (!rule_matches(*r, ev, f, nullptr)) continue;
+        }
       }
       if (f.principal_pending) resolve_principal(ev, f);  // the alarm names the principal's class
       ++stats.matches;
-      const std::string key = correlator.add(match_for(*r, ev, f, line, event_ms), counted);
+      std::optional<Principal> full;
+      const std::string key = correlator.add(match_for(*r, ev, f, line, event_ms, full), counted);
       if (ev.kind == EventKind::ssh_accepted && !key.empty() && !ev.pid.empty()) {
         if (sessions.size() >= kMaxTrackedSessions) sessions.clear();
         sessions[process_key(ev)].push_back(key);
@@ -367,7 +446,7 @@ struct Engine::Impl {
       match.evidence.host = std::string(rec.hostname.substr(0, 255));
       match.evidence.line = std::string(line.substr(0, options.max_evidence_line));
       match.evidence.time_ms = rec.event_ms;
-      const Principal* pc = match.principal.empty() ? nullptr : classify(match.principal);
+      const PrincipalFacts* pc = match.principal.empty() ? nullptr : classify(match.principal);
       if (pc != nullptr) match.principal_class = to_string(pc->cls);
       correlator.add(match, counted);
     }
@@ -473,6 +552,7 @@ void Engine::replace(std::shared_ptr<const Policy> policy, std::shared_ptr<const
   impl_->hosts_by_name.clear();
   impl_->addresses.clear();
   impl_->service_host_memo = {};
+  impl_->field_memo = {};  // keyed by the Ruleset's address, which a new one may reuse
   impl_->logging_host_memo = {};
   impl_->policy = std::move(policy);
   impl_->rules = std::move(rules);
@@ -550,9 +630,11 @@ Explanation Engine::explain(std::string_view line, std::int64_t receive_ms) cons
     add("record_host", ev.record_host);
     add("stage", ev.stage);
     const EventFacts f = im.facts_for(ev);
-    if (f.principal != nullptr) {
-      x.facts.emplace_back("principal_class", f.principal_truncated ? "truncated" : std::string(to_string(f.principal->cls)));
-      if (f.principal->cls == PrincipalClass::invalid) x.facts.emplace_back("why_invalid", f.principal->why_invalid);
+    if (f.has_principal) {
+      x.facts.emplace_back("principal_class", f.principal_truncated ? "truncated" : std::string(to_string(f.principal_class)));
+      if (f.principal_class == PrincipalClass::invalid) {
+        x.facts.emplace_back("why_invalid", im.policy->classify(ev.principal).why_invalid);
+      }
       if (f.principal_host) x.facts.emplace_back("principal_host", f.principal_host->name);
     }
     if (f.service_host) x.facts.emplace_back("service_host", f.service_host->name + " (" + std::string(to_string(f.service_host->role)) + ")");

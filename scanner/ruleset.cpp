@@ -447,10 +447,55 @@ std::string_view rule_target_name(const CompiledRule& rule, const Event& ev, con
     case TargetFrom::none: return {};
     case TargetFrom::service: return f.service_instance;
     case TargetFrom::host: return ev.host;
-    case TargetFrom::principal: return f.principal != nullptr ? std::string_view(f.principal->host) : std::string_view{};
+    case TargetFrom::principal:
+      return f.has_principal && f.principal_guest != nullptr ? std::string_view(f.principal_guest->name) : std::string_view{};
     case TargetFrom::record: return ev.record_host;
   }
   return {};
+}
+
+namespace {
+// a == b for the short words of status lists: sizes first, then an inlined byte loop (no
+// library call per rule and line).
+inline bool same_word(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+}  // namespace
+
+bool rule_may_match(const CompiledRule& r, const Event& ev, bool& refusal) noexcept {
+  refusal = false;
+  if ((r.event_mask & (1u << static_cast<unsigned>(ev.kind))) == 0) return false;
+  if (!r.refusal_word.empty() && same_word(ev.status, r.refusal_word)) {
+    refusal = true;
+    return true;
+  }
+  if (!r.status.empty()) {
+    bool ok = false;
+    for (const StatusPattern& p : r.status) {
+      if (p.prefix ? same_word(ev.status.substr(0, p.text.size()), p.text) : same_word(ev.status, p.text)) {
+        ok = true;
+        break;
+      }
+    }
+    if (!ok) return false;
+  }
+  if (!r.verdicts.empty() && std::find(r.verdicts.begin(), r.verdicts.end(), ev.status) == r.verdicts.end()) {
+    return false;
+  }
+  return !(r.record_rule_same && ev.rule != r.id);
+}
+
+std::uint32_t rule_fact_needs(const CompiledRule& r) noexcept {
+  std::uint32_t n = 0;
+  if (r.service != ServiceCond::any || r.target == TargetFrom::service) n |= kFactService;
+  if (r.target == TargetFrom::host) n |= kFactLoggingHost;
+  if (r.target == TargetFrom::record) n |= kFactRecordHost;
+  if (r.address != AddressCond::any) n |= kFactAddress;
+  return n;
 }
 
 bool rule_needs_principal(const CompiledRule& r) noexcept {
@@ -485,13 +530,17 @@ bool rule_matches(const CompiledRule& r, const Event& ev, const EventFacts& f, s
     return fail(why, "verdict not listed");
   }
   if (r.record_rule_same && ev.rule != r.id) return fail(why, "record names another rule");
+  return rule_facts_hold(r, ev, f, why);
+}
+
+bool rule_facts_hold(const CompiledRule& r, const Event& ev, const EventFacts& f, std::string* why) {
   if (r.class_mask != 0 && !f.principal_pending) {
     std::uint32_t bit = kClassNone;
-    if (f.principal != nullptr) {
+    if (f.has_principal) {
       if (f.principal_truncated) {
         bit = kClassTruncated;
       } else {
-        switch (f.principal->cls) {
+        switch (f.principal_class) {
           case PrincipalClass::regular: bit = kClassRegular; break;
           case PrincipalClass::special: bit = kClassSpecial; break;
           case PrincipalClass::service: bit = kClassService; break;

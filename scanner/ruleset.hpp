@@ -68,7 +68,11 @@ struct RuleTrace {
 
 // The facts a rule sees about an event, derived once from the event and the policy.
 struct EventFacts {
-  const Principal* principal = nullptr;  // classified principal; null when the event has none
+  // The event's principal as classified (the per-line facts only; the whole Principal, user
+  // and why_invalid included, is computed again for an alarm or an explanation).
+  bool has_principal = false;  // false when the event has none
+  PrincipalClass principal_class = PrincipalClass::invalid;
+  const HostEntry* principal_guest = nullptr;  // special: its legacy guest, even when truncated
   // True while the principal is not classified yet (the engine classifies it only for rules
   // whose other conditions hold): rule_matches() then passes every principal condition, and
   // the caller must classify and ask again before trusting a match (rule_needs_principal()).

@@ -111,15 +111,30 @@ bool parse_3164_time(std::string_view t, std::size_t& pos, std::int64_t receive_
     r.event_ms = receive_ms;
     return true;
   }
-  // The most recent date not later than receive + 1 day.
+  // The most recent date not later than receive + 1 day, among the years before, of and after
+  // receive_ms. One date computation on the common path: the same month and day a year later
+  // is 365 or 366 days later, so only when this year's date is at least 365 days before the
+  // limit may the next year's fit, and only then is it computed (the result is the one a loop from
+  // the latest year down would give).
   const std::int64_t y = year_of(receive_ms);
-  for (std::int64_t year = y + 1; year >= y - 1; --year) {
-    const std::int64_t ev = to_ms(days_from_civil(year, month, day), h, mi, s, ms) -
-                            static_cast<std::int64_t>(opt.utc_offset_seconds) * 1000;
-    if (ev <= receive_ms + kMsPerDay) {
-      r.event_ms = ev;
-      return true;
+  const std::int64_t limit = receive_ms + kMsPerDay;
+  const std::int64_t offset_ms = static_cast<std::int64_t>(opt.utc_offset_seconds) * 1000;
+  const std::int64_t this_year = to_ms(days_from_civil(y, month, day), h, mi, s, ms) - offset_ms;
+  if (this_year <= limit) {
+    if (this_year + 365 * kMsPerDay <= limit) {
+      const std::int64_t next_year = to_ms(days_from_civil(y + 1, month, day), h, mi, s, ms) - offset_ms;
+      if (next_year <= limit) {
+        r.event_ms = next_year;
+        return true;
+      }
     }
+    r.event_ms = this_year;
+    return true;
+  }
+  const std::int64_t last_year = to_ms(days_from_civil(y - 1, month, day), h, mi, s, ms) - offset_ms;
+  if (last_year <= limit) {
+    r.event_ms = last_year;
+    return true;
   }
   r.event_ms = receive_ms;
   r.time_unknown = true;
@@ -203,13 +218,17 @@ bool parse_tag(std::string_view t, std::size_t pos, SyslogRecord& r) noexcept {
   const std::string_view program = t.substr(pos, p - pos);
   std::string_view pid;
   if (t[p] == '[') {
-    const std::size_t close = t.find(']', p + 1);
-    if (close == std::string_view::npos || close - p > 21) return false;
+    // "]" within 21 bytes, ")" within 16: bounded byte loops (a search of the whole line would
+    // cost a library call per line and read an attacker's long line to its end).
+    std::size_t close = p + 1;
+    while (close < t.size() && close - p <= 21 && t[close] != ']') ++close;
+    if (close >= t.size() || close - p > 21) return false;
     pid = t.substr(p + 1, close - p - 1);
     p = close + 1;
     if (p < t.size() && t[p] == '(') {  // KDC FILE: log "(info)"
-      const std::size_t rp = t.find(')', p + 1);
-      if (rp == std::string_view::npos || rp - p > 16) return false;
+      std::size_t rp = p + 1;
+      while (rp < t.size() && rp - p <= 16 && t[rp] != ')') ++rp;
+      if (rp >= t.size() || rp - p > 16) return false;
       p = rp + 1;
     }
   }
@@ -225,9 +244,16 @@ bool parse_tag(std::string_view t, std::size_t pos, SyslogRecord& r) noexcept {
 // After the timestamp: "[HOST ]TAG[PID]: MSG". A first token that is itself a tag (ends with
 // ':' or holds '[') means the hostname is missing.
 void parse_host_and_tag(std::string_view t, std::size_t pos, SyslogRecord& r) noexcept {
+  // The first token, noting a '[' in it on the way (one pass).
   std::size_t p = pos;
-  const std::string_view first = next_token(t, p);
-  const bool first_is_tag = !first.empty() && (first.back() == ':' || first.find('[') != std::string_view::npos);
+  bool bracket = false;
+  while (p < t.size() && t[p] != ' ') {
+    bracket |= t[p] == '[';
+    ++p;
+  }
+  const std::string_view first = t.substr(pos, p - pos);
+  if (p < t.size()) ++p;  // the space
+  const bool first_is_tag = !first.empty() && (first.back() == ':' || bracket);
   if (first_is_tag && parse_tag(t, pos, r)) return;
   r.hostname = first;
   if (!parse_tag(t, p, r)) r.message = t.substr(p);
