@@ -14,6 +14,7 @@
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <utility>
 #include <span>
 #include <sstream>
 
@@ -60,7 +61,16 @@ class Diagnostics {
   }
   Location at(const toml::source_region& r) const { return {file_, r.begin.line, r.begin.column}; }
   const std::string& file() const { return file_; }
-  Errors take() { return std::move(errors_); }
+  // In file order (a table's keys are visited in name order), errors without a line last.
+  Errors take() {
+    std::stable_sort(errors_.begin(), errors_.end(), [](const Error& a, const Error& b) {
+      const auto rank = [](const Error& e) {
+        return std::make_pair(e.where.line == 0 ? std::numeric_limits<std::uint32_t>::max() : e.where.line, e.where.column);
+      };
+      return rank(a) < rank(b);
+    });
+    return std::move(errors_);
+  }
   bool empty() const { return errors_.empty(); }
 
  private:
@@ -205,12 +215,108 @@ void apply(const toml::table& t, const std::string& prefix, std::span<const Fiel
   }
 }
 
-bool listen_url_ok(const std::string& v, const toml::node& n, const std::string& key,
-                   Diagnostics& d) {
-  const bool ok = (v.starts_with("tcp://") || v.starts_with("udp://")) && v.size() > 6 &&
-                  v.rfind(':') > 5;
-  if (!ok) d.add(ErrorCode::bad_value, n.source(), key, "expected tcp://ADDR:PORT or udp://ADDR:PORT");
-  return ok;
+// [agent] listen: each a listener hopguardd can bind as written: a literal address (a name
+// would make the bound address depend on DNS at start), each (transport, address, port) once.
+Binder listeners(std::vector<Endpoint>& dst) {
+  return [&dst](const toml::node& n, const std::string& key, Diagnostics& d) {
+    if (!expect(n, toml::node_type::array, key, d)) return;
+    dst.clear();
+    std::vector<Address> addresses;  // parallel to dst
+    std::size_t i = 0;
+    for (const toml::node& e : *n.as_array()) {
+      const std::string ekey = key + "[" + std::to_string(i++) + "]";
+      if (!expect(e, toml::node_type::string, ekey, d)) continue;
+      const std::string v = *e.value<std::string>();
+      auto ep = parse_endpoint(v, ekey);
+      if (!ep) {
+        d.add(ErrorCode::bad_value, e.source(), ekey, ep.errors().front().message);
+        continue;
+      }
+      const auto address = parse_address(ep->host);
+      if (!address) {
+        d.add(ErrorCode::bad_address, e.source(), ekey,
+              "\"" + v.substr(0, 200) + "\": a listener needs a literal IPv4 or IPv6 address");
+        continue;
+      }
+      bool twice = false;
+      for (std::size_t j = 0; j < dst.size() && ep->port != 0; ++j) {
+        twice = twice || (dst[j].transport == ep->transport && dst[j].port == ep->port &&
+                          addresses[j] == *address);
+      }
+      if (twice) {
+        d.add(ErrorCode::duplicate, e.source(), ekey, "listener listed twice: \"" + v.substr(0, 200) + "\"");
+        continue;
+      }
+      dst.push_back(std::move(ep).value());
+      addresses.push_back(*address);
+    }
+  };
+}
+
+// [alarms] syslog_target: "" off, else a TCP collector (a name is allowed; it is resolved when
+// the sink connects). UDP would lose alarms without anyone knowing.
+Binder collector(std::optional<Endpoint>& dst) {
+  return [&dst](const toml::node& n, const std::string& key, Diagnostics& d) {
+    if (!expect(n, toml::node_type::string, key, d)) return;
+    const std::string v = *n.value<std::string>();
+    dst.reset();
+    if (v.empty()) return;
+    auto ep = parse_endpoint(v, key);
+    if (!ep) {
+      d.add(ErrorCode::bad_value, n.source(), key, ep.errors().front().message);
+    } else if (ep->transport != Transport::tcp) {
+      d.add(ErrorCode::bad_value, n.source(), key,
+            "\"" + v.substr(0, 200) + "\": only tcp:// is supported (UDP would lose alarms silently)");
+    } else if (ep->port == 0) {
+      d.add(ErrorCode::bad_value, n.source(), key, "\"" + v.substr(0, 200) + "\": the collector's port must not be 0");
+    } else {
+      dst = std::move(ep).value();
+    }
+  };
+}
+
+// [alarms] exec: an argv run without a shell, so the program is an absolute path (no PATH
+// search, no word splitting); no element may be empty.
+Binder program_argv(std::vector<std::string>& dst) {
+  return [&dst](const toml::node& n, const std::string& key, Diagnostics& d) {
+    if (!expect(n, toml::node_type::array, key, d)) return;
+    dst.clear();
+    std::size_t i = 0;
+    for (const toml::node& e : *n.as_array()) {
+      const std::string ekey = key + "[" + std::to_string(i++) + "]";
+      if (!expect(e, toml::node_type::string, ekey, d)) continue;
+      std::string v = *e.value<std::string>();
+      if (v.empty()) {
+        d.add(ErrorCode::bad_value, e.source(), ekey, "must not be empty");
+      } else if (i == 1 && v.front() != '/') {
+        d.add(ErrorCode::bad_value, e.source(), ekey,
+              "\"" + v.substr(0, 200) + "\": the program must be an absolute path (no shell, no PATH search)");
+      } else {
+        dst.push_back(std::move(v));
+      }
+    }
+  };
+}
+
+// [alarms] webhook: "" off, else http:// or https:// with a host, and no space or control
+// character (which libcurl would reject at the first alarm, or which could split a request).
+Binder web_url(std::string& dst) {
+  return [&dst](const toml::node& n, const std::string& key, Diagnostics& d) {
+    if (!expect(n, toml::node_type::string, key, d)) return;
+    const std::string v = *n.value<std::string>();
+    dst.clear();
+    if (v.empty()) return;
+    std::string_view rest;
+    if (v.starts_with("http://")) rest = std::string_view(v).substr(7);
+    else if (v.starts_with("https://")) rest = std::string_view(v).substr(8);
+    const bool clean = std::none_of(v.begin(), v.end(), [](unsigned char c) { return c <= 0x20 || c == 0x7f; });
+    if (rest.empty() || rest.find_first_of("/?#") == 0 || !clean) {
+      d.add(ErrorCode::bad_value, n.source(), key,
+            "\"" + v.substr(0, 200) + "\": expected an http:// or https:// URL with a host");
+      return;
+    }
+    dst = v;
+  };
 }
 
 bool non_empty_text(const std::string& v, const toml::node& n, const std::string& key,
@@ -363,7 +469,7 @@ Expected<Policy> PolicyBuilder::build(const toml::table& root, Diagnostics& d) {
                     {"bastion_without_principal", choice(cfg.bastion_login.without_principal, kAllowDeny)},
                 })},
       {"agent", section({
-                    {"listen", text_array(cfg.agent.listen, listen_url_ok)},
+                    {"listen", listeners(cfg.agent.listen)},
                     {"tail", text_array(cfg.agent.tail, non_empty_text)},
                     {"state_dir", text(cfg.agent.state_dir, true)},
                     {"alarm_log", text(cfg.agent.alarm_log, true)},
@@ -376,9 +482,9 @@ Expected<Policy> PolicyBuilder::build(const toml::table& root, Diagnostics& d) {
       {"alarms", section({
                      {"window_seconds", u32(cfg.alarms.window_seconds, 1, 7 * kDay)},
                      {"skew_seconds", u32(cfg.alarms.skew_seconds, 0, kDay)},
-                     {"syslog_target", text(cfg.alarms.syslog_target)},
-                     {"exec", text_array(cfg.alarms.exec, non_empty_text)},
-                     {"webhook", text(cfg.alarms.webhook)},
+                     {"syslog_target", collector(cfg.alarms.syslog_target)},
+                     {"exec", program_argv(cfg.alarms.exec)},
+                     {"webhook", web_url(cfg.alarms.webhook)},
                      {"emit", choice(cfg.alarms.emit, emits)},
                  })},
       {"rules", section({

@@ -1,27 +1,14 @@
-// Listener and collector addresses of the [agent] and [alarms] sections:
-// "tcp://127.0.0.1:5514", "udp://[::1]:5514", "tcp://collector.example:6514".
+// Listener and collector addresses of the [agent] and [alarms] sections. The type and its
+// grammar belong to the site config (include/hopguard/policy.hpp, policy/endpoint.cpp): a
+// loaded Policy holds [agent] listen and [alarms] syslog_target already parsed and checked.
 #pragma once
 
-#include <hopguard/error.hpp>
-
-#include <cstdint>
-#include <string>
-#include <string_view>
+#include <hopguard/policy.hpp>
 
 namespace hopguard::agent {
 
-enum class Transport { tcp, udp };
-
-struct Endpoint {
-  Transport transport = Transport::tcp;
-  std::string host;  // literal address for listeners; a name is allowed for collectors
-  std::uint16_t port = 0;
-  std::string text;  // the configured spelling, for messages
-};
-
-// Parses "tcp://HOST:PORT" or "udp://HOST:PORT"; IPv6 literals in brackets. Port 0..65535:
-// a listener on port 0 gets an ephemeral port (logged by event=listening; used by tests).
-// key names the config key in the error ("agent.listen[0]").
-Expected<Endpoint> parse_endpoint(std::string_view text, std::string_view key);
+using hopguard::Endpoint;
+using hopguard::parse_endpoint;
+using hopguard::Transport;
 
 }  // namespace hopguard::agent

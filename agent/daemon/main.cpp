@@ -8,7 +8,6 @@
 // and pings the systemd watchdog while the scan stage is alive.
 #include "alarm_dispatch.hpp"
 #include "daemon_log.hpp"
-#include "endpoint.hpp"
 #include "fair_queue.hpp"
 #include "local_inputs.hpp"
 #include "metrics.hpp"
@@ -50,7 +49,6 @@ struct Daemon {
   Options options;
   std::string config_path;
   std::optional<Detection> detection;
-  std::vector<Endpoint> endpoints;
   Metrics metrics;
   std::unique_ptr<FairQueue> queue;
   std::unique_ptr<AlarmDispatch> dispatch;
@@ -86,14 +84,8 @@ StepResult load_config(Daemon& d) {
   auto detection = load_detection(d.config_path);
   if (!detection) return to_string(detection.errors());
   d.detection = std::move(detection).value();
+  // Policy::load checked [agent] and [alarms] (endpoints, exec, webhook) with file and line.
   const AgentConfig& a = agent_config(d);
-  Errors errors;
-  for (std::size_t i = 0; i < a.listen.size(); ++i) {
-    auto ep = parse_endpoint(a.listen[i], "agent.listen[" + std::to_string(i) + "]");
-    if (ep) d.endpoints.push_back(std::move(ep).value());
-    else errors.insert(errors.end(), ep.errors().begin(), ep.errors().end());
-  }
-  if (!errors.empty()) return to_string(errors);
   if (a.listen.empty() && a.tail.empty() && !d.options.read_stdin)
     return "nothing to read: [agent] listen and tail are both empty (and no --stdin)";
   LogLine("config-loaded").kv("config", d.config_path)
@@ -113,10 +105,8 @@ StepResult open_sinks(Daemon& d) {
   if (Delivery r = jsonl->open(); !r.ok) return "alarm_log " + r.error;
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
-  auto sinks = make_sinks(d.detection->policy->config().alarms, host);
-  if (!sinks) return to_string(sinks.errors());
   std::vector<std::unique_ptr<SinkSpool>> spools;
-  for (auto& s : sinks.value()) {
+  for (auto& s : make_sinks(d.detection->policy->config().alarms, host)) {
     auto spool = std::make_unique<SinkSpool>(std::move(s), a.state_dir, d.metrics);
     if (std::string err = spool->open(); !err.empty()) return "spool " + err;
     spools.push_back(std::move(spool));
@@ -151,7 +141,7 @@ StepResult bind_listeners(Daemon& d) {
   const AgentConfig& a = agent_config(d);
   d.network = std::make_unique<NetworkInput>(*d.queue, d.metrics,
                                              NetworkOptions{a.max_frame_bytes, a.allowed_peers});
-  if (auto err = d.network->bind(d.endpoints)) return err->to_string();
+  if (auto err = d.network->bind(a.listen)) return err->to_string();
   return std::nullopt;
 }
 

@@ -40,8 +40,27 @@ struct LoginOptions {
   LoginDefault without_principal = LoginDefault::deny;  // session with no Kerberos principal
 };
 
+enum class Transport { tcp, udp };
+
+// A listener or collector address: "tcp://127.0.0.1:5514", "udp://[::1]:5514",
+// "tcp://collector.example:6514".
+struct Endpoint {
+  Transport transport = Transport::tcp;
+  std::string host;  // without brackets; a literal address for listeners, a name allowed for collectors
+  std::uint16_t port = 0;
+  std::string text;  // the configured spelling, for messages
+  bool operator==(const Endpoint&) const = default;
+};
+
+// Parses "tcp://HOST:PORT" or "udp://HOST:PORT"; IPv6 literals in brackets; port 0..65535 (a
+// listener on port 0 gets an ephemeral port). On failure one bad_value error naming key, without
+// a location (the config loader adds file and line).
+Expected<Endpoint> parse_endpoint(std::string_view text, std::string_view key);
+
+// The [agent] and [alarms] values are checked at load (policy/config_loader.cpp): a loaded
+// Policy holds only endpoints, programs and URLs that hopguardd can use as they are.
 struct AgentConfig {
-  std::vector<std::string> listen;        // "tcp://ADDR:PORT", "udp://ADDR:PORT"
+  std::vector<Endpoint> listen;           // literal addresses, each listed once
   std::vector<std::string> tail;          // KDC log files to follow
   std::string state_dir = "/var/lib/hopguard";
   std::string alarm_log = "/var/log/hopguard/alarms.jsonl";
@@ -61,8 +80,8 @@ enum class AlarmEmit {
 struct AlarmConfig {
   std::uint32_t window_seconds = 600;  // evidence for one (rule, principal, target) merges within this
   std::uint32_t skew_seconds = 300;    // tolerated disorder of event times between sources
-  std::string syslog_target;           // "" off; "tcp://HOST:PORT" RFC 5424 collector
-  std::vector<std::string> exec;       // "" off; argv of a program given each alarm on stdin
+  std::optional<Endpoint> syslog_target;  // off; "tcp://HOST:PORT" RFC 5424 collector, port not 0
+  std::vector<std::string> exec;       // [] off; argv of a program given each alarm on stdin; exec[0] absolute
   std::string webhook;                 // "" off; http(s) URL receiving each alarm as a POST
   AlarmEmit emit = AlarmEmit::window_end;
 };

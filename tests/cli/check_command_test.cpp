@@ -135,4 +135,37 @@ TEST(ConfigCommand, ValidatesAndSummarises) {
   std::remove(path);
 }
 
+// hopguardd's keys are checked by the loader every component uses, so `config check` reports
+// them as it reports any other mistake: one line each, file:line:col, the dotted key, exit 2.
+TEST(ConfigCommand, ReportsDaemonKeysAtLoad) {
+  const std::string text =
+      "realm = \"HG.TEST\"\n"
+      "[bastion.bastion]\n"
+      "fqdn = \"bastion.hg.test\"\n"
+      "addresses = [\"127.0.0.2\"]\n"
+      "[agent]\n"
+      "listen = [\"tcp://127.0.0.1:5514\", \"udp://collector.hg.test:514\"]\n"  // 6
+      "[alarms]\n"
+      "syslog_target = \"tcp://[::1]:0\"\n"                                     // 8
+      "exec = [\"logger\"]\n"                                                   // 9
+      "webhook = \"hxxp://siem\"\n";                                            // 10
+  char path[] = "/tmp/hopguard-cli-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  std::ofstream(path) << text;
+  const Outcome r = run({"config", "check", path});
+  std::remove(path);
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_EQ(r.out, "");
+  const std::string f = std::string("hopguard: ") + path + ":";
+  EXPECT_EQ(r.err,
+            f + "6:35: agent.listen[1]: \"udp://collector.hg.test:514\": a listener needs a literal IPv4 or "
+                "IPv6 address\n" +
+            f + "8:17: alarms.syslog_target: \"tcp://[::1]:0\": the collector's port must not be 0\n" +
+            f + "9:9: alarms.exec[0]: \"logger\": the program must be an absolute path (no shell, no PATH "
+                "search)\n" +
+            f + "10:11: alarms.webhook: \"hxxp://siem\": expected an http:// or https:// URL with a host\n");
+}
+
 }  // namespace

@@ -191,8 +191,6 @@ TEST(Config, TemplateNeedsUserAndHost) {
 TEST(Config, BadValues) {
   expect_errors(std::string(kGood) + "[login]\nlegacy_console = \"maybe\"\n",
                 {{ErrorCode::bad_value, 12, "login.legacy_console", "must be allow | deny"}});
-  expect_errors(std::string(kGood) + "[agent]\nlisten = [\"http://x:1\"]\n",
-                {{ErrorCode::bad_value, 12, "agent.listen[0]", "tcp://ADDR:PORT"}});
   expect_errors(std::string(kGood) + "[alarms]\nwindow_seconds = 0\n",
                 {{ErrorCode::bad_value, 12, "alarms.window_seconds", "between 1 and"}});
   expect_errors(std::string(kGood) + "[alarms]\nemit = \"sometimes\"\n",
@@ -204,6 +202,116 @@ TEST(Config, BadValues) {
   std::string t = kGood;
   t.replace(t.find("\"l1.hg.test\""), 12, "\"l1..hg.test\"");
   expect_errors(t, {{ErrorCode::bad_value, 6, "legacy.l1.fqdn", "not a DNS name"}});
+}
+
+// hopguardd's endpoints, programs and URLs are checked at load, like every other key, so
+// `hopguard config check` reports them and the daemon never starts on one it cannot use.
+TEST(Config, DaemonKeysLoadParsed) {
+  auto p = Policy::load(std::string(kGood) +
+                            "[agent]\n"
+                            "listen = [\"tcp://127.0.0.1:5514\", \"udp://127.0.0.1:5514\", \"tcp://[::1]:0\", "
+                            "\"tcp://[::1]:0\"]\n"
+                            "[alarms]\n"
+                            "syslog_target = \"tcp://collector.hg.test:6514\"\n"
+                            "exec = [\"/usr/local/bin/page\", \"--urgent\"]\n"
+                            "webhook = \"https://siem.hg.test:8443/hook?x=1\"\n",
+                        "site.toml");
+  ASSERT_TRUE(p.ok()) << to_string(p.errors());
+  const SiteConfig& c = p->config();
+  ASSERT_EQ(c.agent.listen.size(), 4u);  // two ephemeral listeners are two listeners
+  EXPECT_EQ(c.agent.listen[0].transport, Transport::tcp);
+  EXPECT_EQ(c.agent.listen[0].host, "127.0.0.1");
+  EXPECT_EQ(c.agent.listen[0].port, 5514);
+  EXPECT_EQ(c.agent.listen[1].transport, Transport::udp);
+  EXPECT_EQ(c.agent.listen[2].host, "::1");
+  EXPECT_EQ(c.agent.listen[2].text, "tcp://[::1]:0");
+  ASSERT_TRUE(c.alarms.syslog_target.has_value());
+  EXPECT_EQ(c.alarms.syslog_target->host, "collector.hg.test");
+  EXPECT_EQ(c.alarms.syslog_target->port, 6514);
+  EXPECT_EQ(c.alarms.exec, (std::vector<std::string>{"/usr/local/bin/page", "--urgent"}));
+  EXPECT_EQ(c.alarms.webhook, "https://siem.hg.test:8443/hook?x=1");
+
+  // Empty values switch the sinks off.
+  auto off = Policy::load(std::string(kGood) + "[alarms]\nsyslog_target = \"\"\nexec = []\nwebhook = \"\"\n",
+                          "site.toml");
+  ASSERT_TRUE(off.ok()) << to_string(off.errors());
+  EXPECT_FALSE(off->config().alarms.syslog_target.has_value());
+  EXPECT_TRUE(off->config().alarms.exec.empty());
+  EXPECT_TRUE(off->config().alarms.webhook.empty());
+}
+
+// Each kind of mistake in [agent] listen and [alarms] syslog_target, exec and webhook, all in one
+// file: every one is reported, in file order, exactly as `hopguard config check` prints it.
+TEST(Config, DaemonKeyErrorsNameFileLineAndKey) {
+  const std::string text = std::string(kGood) +  // 10 lines
+                           "[agent]\n"                                                      // 11
+                           "listen = [\"http://x:1\", \"tcp://::1:5514\", \"tcp://[::1]5514\"]\n"  // 12
+                           "# more listeners\n"                                             // 13
+                           "tail = [\"tcp://127.0.0.1\"]\n"                                  // 14: a path, fine
+                           "[alarms]\n"                                                     // 15
+                           "syslog_target = \"udp://collector.hg.test:514\"\n"              // 16
+                           "exec = [\"page-oncall\", \"\"]\n"                                 // 17
+                           "webhook = \"ftp://siem.hg.test/hook\"\n";                        // 18
+  auto p = Policy::load(text, "site.toml");
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(to_string(p.errors()),
+            "site.toml:12:11: agent.listen[0]: \"http://x:1\": expected tcp://HOST:PORT or udp://HOST:PORT\n"
+            "site.toml:12:25: agent.listen[1]: \"tcp://::1:5514\": an IPv6 address needs brackets\n"
+            "site.toml:12:43: agent.listen[2]: \"tcp://[::1]5514\": an IPv6 address is written [ADDR]:PORT\n"
+            "site.toml:16:17: alarms.syslog_target: \"udp://collector.hg.test:514\": only tcp:// is supported "
+            "(UDP would lose alarms silently)\n"
+            "site.toml:17:9: alarms.exec[0]: \"page-oncall\": the program must be an absolute path (no shell, "
+            "no PATH search)\n"
+            "site.toml:17:24: alarms.exec[1]: must not be empty\n"
+            "site.toml:18:11: alarms.webhook: \"ftp://siem.hg.test/hook\": expected an http:// or https:// URL "
+            "with a host\n");
+}
+
+TEST(Config, ListenerErrors) {
+  const auto listen = [](const std::string& values) {
+    return std::string(kGood) + "[agent]\nlisten = [" + values + "]\n";
+  };
+  expect_errors(listen("\"tcp://127.0.0.1\""),
+                {{ErrorCode::bad_value, 12, "agent.listen[0]", "\"tcp://127.0.0.1\": missing :PORT"}});
+  expect_errors(listen("\"tcp://127.0.0.1:65536\""),
+                {{ErrorCode::bad_value, 12, "agent.listen[0]", "\"tcp://127.0.0.1:65536\": port must be 0..65535"}});
+  expect_errors(listen("\"udp://:514\""), {{ErrorCode::bad_value, 12, "agent.listen[0]", "missing host"}});
+  expect_errors(listen("\"tcp://[::1:514\""),
+                {{ErrorCode::bad_value, 12, "agent.listen[0]", "an IPv6 address is written [ADDR]:PORT"}});
+  expect_errors(listen("\"tcp://localhost:5514\""),
+                {{ErrorCode::bad_address, 12, "agent.listen[0]",
+                  "\"tcp://localhost:5514\": a listener needs a literal IPv4 or IPv6 address"}});
+  expect_errors(listen("\"tcp://127.0.0.1:5514\", \"udp://127.0.0.1:5514\",\n  \"tcp://127.0.0.1:5514\""),
+                {{ErrorCode::duplicate, 13, "agent.listen[2]", "listener listed twice: \"tcp://127.0.0.1:5514\""}});
+  expect_errors(listen("\"tcp://[::1]:5514\", \"tcp://[0:0::1]:5514\""),
+                {{ErrorCode::duplicate, 12, "agent.listen[1]", "listener listed twice"}});
+  expect_errors(listen("5514"), {{ErrorCode::wrong_type, 12, "agent.listen[0]", "expected a string, found an integer"}});
+  // The message quotes a hostile value bounded.
+  auto p = Policy::load(listen("\"" + std::string(5000, 'x') + "\""), "site.toml");
+  ASSERT_FALSE(p.ok());
+  EXPECT_LT(p.errors().front().message.size(), 300u);
+}
+
+TEST(Config, AlarmSinkErrors) {
+  const auto alarms = [](const std::string& line) { return std::string(kGood) + "[alarms]\n" + line + "\n"; };
+  expect_errors(alarms("syslog_target = \"tcp://collector.hg.test:0\""),
+                {{ErrorCode::bad_value, 12, "alarms.syslog_target",
+                  "\"tcp://collector.hg.test:0\": the collector's port must not be 0"}});
+  expect_errors(alarms("syslog_target = \"collector.hg.test:6514\""),
+                {{ErrorCode::bad_value, 12, "alarms.syslog_target", "expected tcp://HOST:PORT or udp://HOST:PORT"}});
+  expect_errors(alarms("syslog_target = \"tcp://[fd00::1]:6514x\""),
+                {{ErrorCode::bad_value, 12, "alarms.syslog_target", "port must be 0..65535"}});
+  expect_errors(alarms("exec = [\"bin/page\"]"),
+                {{ErrorCode::bad_value, 12, "alarms.exec[0]", "the program must be an absolute path"}});
+  expect_errors(alarms("exec = [\"\"]"), {{ErrorCode::bad_value, 12, "alarms.exec[0]", "must not be empty"}});
+  expect_errors(alarms("exec = \"/usr/bin/page\""),
+                {{ErrorCode::wrong_type, 12, "alarms.exec", "expected an array, found a string"}});
+  for (const char* bad : {"siem.hg.test/hook", "http://", "https:///hook", "http://siem.hg.test/a b",
+                          "http://siem.hg.test/\\r\\nX-Injected: 1", "HTTP//siem"}) {
+    SCOPED_TRACE(bad);
+    expect_errors(alarms("webhook = \"" + std::string(bad) + "\""),
+                  {{ErrorCode::bad_value, 12, "alarms.webhook", "expected an http:// or https:// URL with a host"}});
+  }
 }
 
 TEST(Config, EveryErrorAtOnce) {

@@ -4,7 +4,6 @@
 
 #include "sink.hpp"
 
-#include <hopguard/error.hpp>
 #include <hopguard/policy.hpp>
 
 #include <memory>
@@ -14,8 +13,7 @@
 namespace hopguard::agent {
 
 // syslog_target -> SyslogSink, exec -> ExecSink, webhook -> WebhookSink, in that order, each
-// only when configured. Errors name the key.
-Expected<std::vector<std::unique_ptr<Sink>>> make_sinks(const AlarmConfig& alarms,
-                                                        const std::string& hostname);
+// only when configured. Cannot fail: Policy::load checked every value.
+std::vector<std::unique_ptr<Sink>> make_sinks(const AlarmConfig& alarms, const std::string& hostname);
 
 }  // namespace hopguard::agent

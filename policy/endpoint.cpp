@@ -1,8 +1,10 @@
-#include "endpoint.hpp"
+// The grammar of listener and collector addresses ([agent] listen, [alarms] syslog_target,
+// [agent] metrics). Pure: text in, value or error out; config_loader.cpp adds file and line.
+#include <hopguard/policy.hpp>
 
 #include <charconv>
 
-namespace hopguard::agent {
+namespace hopguard {
 
 Expected<Endpoint> parse_endpoint(std::string_view text, std::string_view key) {
   auto fail = [&](std::string why) {
@@ -47,4 +49,4 @@ Expected<Endpoint> parse_endpoint(std::string_view text, std::string_view key) {
   return ep;
 }
 
-}  // namespace hopguard::agent
+}  // namespace hopguard

@@ -1,8 +1,8 @@
-#include "endpoint.hpp"
+#include <hopguard/policy.hpp>
 
 #include <gtest/gtest.h>
 
-namespace hopguard::agent {
+namespace hopguard {
 namespace {
 
 TEST(Endpoint, ParsesTheConfiguredForms) {
@@ -33,4 +33,4 @@ TEST(Endpoint, RejectsWithTheKeyNamed) {
 }
 
 }  // namespace
-}  // namespace hopguard::agent
+}  // namespace hopguard
