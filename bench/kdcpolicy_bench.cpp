@@ -1,5 +1,5 @@
 // Cost of the KDC ticket decision (DESIGN section 8: plugin decisions under 5 microseconds).
-//   BM_DecideTicket/*  the pure decision (krb5/kdcpolicy/ticket_decision.cpp)
+//   BM_DecideTicket/*  the pure decision (policy/ticket_decision.cpp)
 //   BM_CheckTgs/*      the module's check_tgs entry point as krb5kdc calls it: names unparsed
 //                      from krb5 structures, the PolicyCache stat() of the config, the decision,
 //                      and for refusals the record (its com_err output discarded here).
@@ -7,7 +7,7 @@
 // hopguard_kdcpolicy.so; BM_CheckTgs is skipped when it cannot be loaded.
 // The end-to-end figure (kvno against a real krb5kdc with and without the module) is
 // bench/kdcpolicy_kvno_loop.py.
-#include "ticket_decision.hpp"
+#include <hopguard/ticket_decision.hpp>
 
 extern "C" {
 #include <et/com_err.h>
@@ -42,11 +42,11 @@ const hopguard::Policy& site() {
 
 void BM_DecideTicket(benchmark::State& state, const char* client, const char* service) {
   const auto& policy = site();
-  hopguard::kdcpolicy::TicketRequest r;
+  hopguard::TicketRequest r;
   r.client = client;
   r.service = service;
   for (auto _ : state) {
-    auto d = hopguard::kdcpolicy::decide_ticket(policy, r);
+    auto d = hopguard::decide_ticket(policy, r);
     benchmark::DoNotOptimize(d);
   }
 }

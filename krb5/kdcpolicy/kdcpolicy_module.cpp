@@ -6,11 +6,12 @@
 //   - a site config that cannot be loaded at KDC start aborts the KDC start (init fails);
 //   - a config that becomes unusable later keeps the last good policy (PolicyCache), logged once;
 //   - any internal failure while deciding refuses the ticket (HOPGUARD_INTERNAL_ERROR).
-#include "ticket_decision.hpp"
+#include "status_word.hpp"
 
 #include <hopguard/decision_record.hpp>
 #include <hopguard/policy_cache.hpp>
 #include <hopguard/rule_id.hpp>
+#include <hopguard/ticket_decision.hpp>
 
 extern "C" {  // com_err.h has no C++ guard; krb5.h includes it, so it goes first
 #include <et/com_err.h>
@@ -31,9 +32,9 @@ extern "C" {  // com_err.h has no C++ guard; krb5.h includes it, so it goes firs
 
 namespace {
 
-using hopguard::kdcpolicy::Exchange;
-using hopguard::kdcpolicy::TicketDecision;
-using hopguard::kdcpolicy::TicketRequest;
+using hopguard::Exchange;
+using hopguard::TicketDecision;
+using hopguard::TicketRequest;
 
 // Writes one line into the KDC's own log: "krb5kdc[PID](info): hopguard: <text>". krb5kdc
 // installs a com_err hook (krb5_klog_init) that sends com_err() text to every [logging] kdc
@@ -141,7 +142,7 @@ std::string record(const hopguard::Policy& policy, std::string_view verdict_word
   std::string line;
   hopguard::append_record_field(line, "verdict", verdict_word);
   hopguard::append_record_field(line, "rule", d.rule);
-  hopguard::append_record_field(line, "exchange", hopguard::kdcpolicy::to_string(r.exchange));
+  hopguard::append_record_field(line, "exchange", hopguard::to_string(r.exchange));
   hopguard::append_record_field(line, "principal", r.client);
   hopguard::append_record_field(line, "service", r.service);
   hopguard::append_record_field(line, "target", d.target);
@@ -187,10 +188,10 @@ std::optional<std::string> requested_alias(krb5_context context, const krb5_db_e
 krb5_error_code decide_and_enforce(const hopguard::Policy& policy, TicketRequest r,
                                    const std::optional<std::string>& alias_service,
                                    const char** status) {
-  TicketDecision d = hopguard::kdcpolicy::decide_ticket(policy, r);
+  TicketDecision d = hopguard::decide_ticket(policy, r);
   if (d.verdict == hopguard::Verdict::allow && alias_service && *alias_service != r.service) {
     r.service = *alias_service;
-    d = hopguard::kdcpolicy::decide_ticket(policy, r);
+    d = hopguard::decide_ticket(policy, r);
   }
   return enforce(policy, r, d, status);
 }
@@ -226,28 +227,54 @@ krb5_error_code hg_fini(krb5_context, krb5_kdcpolicy_moddata moddata) {
   return 0;
 }
 
+// The frame of both checks: the module state, the policy in force, then body(policy). Anything
+// that fails on the way (no state, no policy, an exception) refuses the ticket.
+template <class Body>
+krb5_error_code with_policy(krb5_kdcpolicy_moddata moddata, const char** status, Body&& body) noexcept {
+  try {
+    if (moddata == nullptr) return internal_error(status, "module not initialised");
+    // Held for the whole check: a reload in between must not free the policy being used.
+    const std::shared_ptr<const hopguard::Policy> policy =
+        current_policy(*reinterpret_cast<ModuleState*>(moddata));
+    if (policy == nullptr) return internal_error(status, "no policy");
+    return body(*policy);
+  } catch (const std::exception& e) {
+    return internal_error(status, e.what());
+  } catch (...) {
+    return internal_error(status, "unknown exception");
+  }
+}
+
+// The ticket's client and server as text: the server's canonical name from the database when
+// the KDC found an entry (an alias or enterprise name cannot dodge a rule), else as requested.
+struct Names {
+  std::string client, server;
+};
+std::optional<Names> names(krb5_context context, krb5_const_principal client,
+                           const krb5_db_entry* server, const krb5_kdc_req* request) {
+  auto client_name = unparse(context, client);
+  auto server_name = unparse(context, server != nullptr ? server->princ : request->server);
+  if (!client_name || !server_name) return std::nullopt;
+  return Names{std::move(*client_name), std::move(*server_name)};
+}
+
 krb5_error_code hg_check_as(krb5_context context, krb5_kdcpolicy_moddata moddata,
                             const krb5_kdc_req* request, const krb5_db_entry* client,
                             const krb5_db_entry* server, const char* const*, const char** status,
                             krb5_deltat*, krb5_deltat*) {
-  try {
-    if (moddata == nullptr) return internal_error(status, "module not initialised");
-    auto& state = *reinterpret_cast<ModuleState*>(moddata);
-    auto policy = current_policy(state);
-    if (policy == nullptr) return internal_error(status, "no policy");
-    // The canonical names from the database: an alias or enterprise name cannot dodge a rule.
-    auto client_name = unparse(context, client != nullptr ? client->princ : request->client);
-    auto server_name = unparse(context, server != nullptr ? server->princ : request->server);
-    if (!client_name || !server_name) return internal_error(status, "cannot unparse names");
+  return with_policy(moddata, status, [&](const hopguard::Policy& policy) -> krb5_error_code {
+    // The client's canonical name from the database, as for the server.
+    auto n = names(context, client != nullptr ? client->princ : request->client, server, request);
+    if (!n) return internal_error(status, "cannot unparse names");
     auto requested = requested_alias(context, server, request);
 
     TicketRequest r;
     r.exchange = Exchange::as;
-    r.client = *client_name;
-    r.service = *server_name;
-    if (krb5_error_code rc = decide_and_enforce(*policy, r, requested, status); rc != 0) return rc;
+    r.client = n->client;
+    r.service = n->server;
+    if (krb5_error_code rc = decide_and_enforce(policy, r, requested, status); rc != 0) return rc;
 
-    if (policy->config().kdc.require_bastion_addresses) {
+    if (policy.config().kdc.require_bastion_addresses) {
       std::vector<std::optional<hopguard::Address>> addresses;
       for (krb5_address** a = request->addresses; a != nullptr && *a != nullptr; ++a) {
         hopguard::Address addr;
@@ -263,26 +290,18 @@ krb5_error_code hg_check_as(krb5_context context, krb5_kdcpolicy_moddata moddata
           addresses.emplace_back(std::nullopt);
         }
       }
-      auto d = hopguard::kdcpolicy::decide_as_addresses(*policy, r.client, addresses);
-      return enforce(*policy, r, d, status);
+      auto d = hopguard::decide_as_addresses(policy, r.client, addresses);
+      return enforce(policy, r, d, status);
     }
     return 0;
-  } catch (const std::exception& e) {
-    return internal_error(status, e.what());
-  } catch (...) {
-    return internal_error(status, "unknown exception");
-  }
+  });
 }
 
 krb5_error_code hg_check_tgs(krb5_context context, krb5_kdcpolicy_moddata moddata,
                              const krb5_kdc_req* request, const krb5_db_entry* server,
                              const krb5_ticket* ticket, const char* const*, const char** status,
                              krb5_deltat*, krb5_deltat*) {
-  try {
-    if (moddata == nullptr) return internal_error(status, "module not initialised");
-    auto& state = *reinterpret_cast<ModuleState*>(moddata);
-    auto policy = current_policy(state);
-    if (policy == nullptr) return internal_error(status, "no policy");
+  return with_policy(moddata, status, [&](const hopguard::Policy& policy) -> krb5_error_code {
     if (ticket == nullptr || ticket->enc_part2 == nullptr) {
       return internal_error(status, "TGS request without a decrypted ticket");
     }
@@ -303,17 +322,12 @@ krb5_error_code hg_check_tgs(krb5_context context, krb5_kdcpolicy_moddata moddat
       }
       client_princ = evidence->enc_part2->client;
     }
-    auto client_name = unparse(context, client_princ);
-    auto server_name = unparse(context, server != nullptr ? server->princ : request->server);
-    if (!client_name || !server_name) return internal_error(status, "cannot unparse names");
-    r.client = *client_name;
-    r.service = *server_name;
-    return decide_and_enforce(*policy, r, requested_alias(context, server, request), status);
-  } catch (const std::exception& e) {
-    return internal_error(status, e.what());
-  } catch (...) {
-    return internal_error(status, "unknown exception");
-  }
+    auto n = names(context, client_princ, server, request);
+    if (!n) return internal_error(status, "cannot unparse names");
+    r.client = n->client;
+    r.service = n->server;
+    return decide_and_enforce(policy, r, requested_alias(context, server, request), status);
+  });
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
-// The KDC's ticket decision (DESIGN section 1, enforcement table, row "the KDC"): may this
-// client be issued a ticket for this service? Pure: no I/O, no clock, no libkrb5 structures;
-// the module (kdcpolicy_module.cpp) turns the KDC's request into a TicketRequest.
+// The ticket decision (DESIGN section 1, enforcement table, row "the KDC"): may this client be
+// issued a ticket for this service? Pure: no I/O, no clock, no libkrb5 structures. Domain logic
+// of the policy: the KDC module (krb5/kdcpolicy/kdcpolicy_module.cpp) turns the KDC's request
+// into a TicketRequest and enforces the result; the scanner may judge logged requests with it.
 //
 // Rules, in order (the first that applies decides):
 //   1. A special principal (alice-legacy1@REALM) gets tickets only for
@@ -23,11 +24,12 @@
 #include <hopguard/decision.hpp>
 #include <hopguard/policy.hpp>
 
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 
-namespace hopguard::kdcpolicy {
+namespace hopguard {
 
 enum class Exchange { as, tgs };
 std::string_view to_string(Exchange e) noexcept;
@@ -58,10 +60,4 @@ TicketDecision decide_ticket(const Policy& policy, const TicketRequest& request)
 TicketDecision decide_as_addresses(const Policy& policy, std::string_view client,
                                    std::span<const std::optional<Address>> addresses);
 
-// "HOPGUARD_<RULE_ID_IN_CAPITALS>" for a rule id (DESIGN "Modules and their configuration"),
-// as a string literal with static storage: the KDC keeps the pointer and logs it after the call.
-// Unknown ids map to "HOPGUARD_INTERNAL_ERROR".
-const char* status_word(std::string_view rule) noexcept;
-inline constexpr const char* kStatusInternalError = "HOPGUARD_INTERNAL_ERROR";
-
-}  // namespace hopguard::kdcpolicy
+}  // namespace hopguard
