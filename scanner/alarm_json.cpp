@@ -1,4 +1,6 @@
 // The alarm line (DESIGN section 7, contract): ECS names, nested objects, one line.
+#include "alarm_json.hpp"
+
 #include <hopguard/alarm.hpp>
 
 #include <nlohmann/json.hpp>
@@ -39,7 +41,133 @@ std::string iso8601(std::int64_t ms) {
 
 }  // namespace
 
+namespace {
+
+bool is_ascii(std::string_view s) noexcept {
+  for (const char c : s) {
+    if (static_cast<unsigned char>(c) >= 0x80) return false;
+  }
+  return true;
+}
+
+bool all_ascii(const Alarm& a) noexcept {
+  if (!is_ascii(a.rule_id) || !is_ascii(a.rule_name) || !is_ascii(a.user) || !is_ascii(a.source_ip) ||
+      !is_ascii(a.principal) || !is_ascii(a.principal_class) || !is_ascii(a.target)) {
+    return false;
+  }
+  for (const Evidence& e : a.evidence) {
+    if (!is_ascii(e.source) || !is_ascii(e.host) || !is_ascii(e.line)) return false;
+  }
+  return true;
+}
+
+// A JSON string of ASCII text, escaped as nlohmann::json::dump escapes it (ensure_ascii off):
+// '"', '\\' and the short escapes \b \t \n \f \r, other bytes below 0x20 as \u00xx
+// (lower-case hex), everything else as is.
+void append_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  std::size_t run = 0;  // start of the bytes not yet copied
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.substr(run, i - run));
+    run = i + 1;
+    switch (c) {
+      case '"': out.append("\\\""); break;
+      case '\\': out.append("\\\\"); break;
+      case '\b': out.append("\\b"); break;
+      case '\t': out.append("\\t"); break;
+      case '\n': out.append("\\n"); break;
+      case '\f': out.append("\\f"); break;
+      case '\r': out.append("\\r"); break;
+      default:
+        out.append("\\u00");
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 15]);
+    }
+  }
+  out.append(s.substr(run));
+  out.push_back('"');
+}
+
+void append_field(std::string& out, const char* key, std::string_view value) {
+  out.push_back('"');
+  out.append(key);
+  out.append("\":");
+  append_string(out, value);
+}
+
+}  // namespace
+
+// The alarm line of an all-ASCII alarm (every alarm of a well-formed log), written directly:
+// the same bytes as the general path below (tests/scanner checks both on many alarms), without
+// building a JSON document per alarm.
 std::string to_json(const Alarm& a) {
+  if (!all_ascii(a)) return scanner::alarm_json_reference(a);
+  std::string out;
+  std::size_t size = 512;
+  for (const Evidence& e : a.evidence) size += e.line.size() + e.host.size() + 48;
+  out.reserve(size);
+  out.push_back('{');
+  append_field(out, "@timestamp", iso8601(a.timestamp_ms));
+  out.append(",\"event\":{\"kind\":\"alert\",\"severity\":");
+  out.append(std::to_string(a.severity));
+  out.push_back(',');
+  append_field(out, "start", iso8601(a.start_ms));
+  out.push_back(',');
+  append_field(out, "end", iso8601(a.end_ms));
+  out.append("},\"rule\":{");
+  append_field(out, "id", a.rule_id);
+  out.push_back(',');
+  append_field(out, "name", a.rule_name);
+  out.push_back('}');
+  if (!a.user.empty()) {
+    out.append(",\"user\":{");
+    append_field(out, "name", a.user);
+    out.push_back('}');
+  }
+  if (!a.source_ip.empty()) {
+    out.append(",\"source\":{");
+    append_field(out, "ip", a.source_ip);
+    out.push_back('}');
+  }
+  out.append(",\"hopguard\":{");
+  if (!a.principal.empty()) {
+    append_field(out, "principal", a.principal);
+    out.push_back(',');
+    if (!a.principal_class.empty()) {
+      append_field(out, "principal_class", a.principal_class);
+      out.push_back(',');
+    }
+  }
+  if (!a.target.empty()) {
+    append_field(out, "target", a.target);
+    out.push_back(',');
+  }
+  out.append("\"count\":");
+  out.append(std::to_string(a.count));
+  if (a.aggregated > 0) {
+    out.append(",\"aggregated\":");
+    out.append(std::to_string(a.aggregated));
+  }
+  out.append(",\"evidence\":[");
+  for (std::size_t i = 0; i < a.evidence.size(); ++i) {
+    const Evidence& e = a.evidence[i];
+    if (i > 0) out.push_back(',');
+    out.push_back('{');
+    append_field(out, "source", e.source);
+    out.push_back(',');
+    append_field(out, "host", e.host);
+    out.push_back(',');
+    append_field(out, "line", e.line);
+    out.push_back('}');
+  }
+  out.append("]}}");
+  return out;
+}
+
+std::string scanner::alarm_json_reference(const Alarm& a) {
   using json = nlohmann::ordered_json;
   json j;
   j["@timestamp"] = iso8601(a.timestamp_ms);

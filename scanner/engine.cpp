@@ -105,6 +105,47 @@ class PrincipalCache {
   std::string arena_;
 };
 
+// A handful of (short text -> value) pairs kept inline, replaced round robin: for the few
+// values that alternate from line to line (a status word, a service's host name), where a
+// hash table costs a hash and a heap string per lookup. Keys longer than kMaxKey are never
+// kept (the caller computes those every time).
+template <typename V>
+class InlineMemo {
+ public:
+  static constexpr std::size_t kMaxKey = 47;
+
+  const V* find(std::string_view key) const noexcept {
+    for (const Entry& e : entries_) {
+      if (e.size == key.size() && std::memcmp(e.key, key.data(), key.size()) == 0) return &e.value;
+    }
+    return nullptr;
+  }
+
+  void put(std::string_view key, const V& value) noexcept {
+    if (key.size() > kMaxKey) return;
+    Entry& e = entries_[next_];
+    next_ = (next_ + 1) % kEntries;
+    std::memcpy(e.key, key.data(), key.size());
+    e.size = key.size();
+    e.value = value;
+  }
+
+  void clear() noexcept {
+    for (Entry& e : entries_) e.size = kNone;
+  }
+
+ private:
+  static constexpr std::size_t kEntries = 4;
+  static constexpr std::size_t kNone = SIZE_MAX;  // matches no key
+  struct Entry {
+    std::size_t size = kNone;
+    char key[kMaxKey];
+    V value{};
+  };
+  Entry entries_[kEntries];
+  std::size_t next_ = 0;
+};
+
 std::string_view evidence_source(const Event& ev) noexcept {
   switch (ev.source) {
     case EventSource::kdc: return "kdc";
@@ -165,23 +206,18 @@ struct Engine::Impl {
     return h;
   }
 
-  // One-entry memos in front of host_named() for its two per-event call sites (the service
+  // Small memos in front of host_named() for its two per-event call sites (the service
   // instance and the logging host, which repeat from line to line: "HG.TEST" of the TGS, the
-  // KDC's own name), so that the common case is one short compare instead of a hash. Valid
-  // because host_named(name) depends only on the policy; reset with the maps on replace().
-  struct HostMemo {
-    std::string name;
-    const HostEntry* host = nullptr;
-    bool set = false;
-  };
+  // guests' and the bastion's names, the KDC's own name), so that the common case is a short
+  // compare instead of a hash. Valid because host_named(name) depends only on the policy;
+  // cleared with the maps on replace().
+  using HostMemo = InlineMemo<const HostEntry*>;
   HostMemo service_host_memo, logging_host_memo;
 
   const HostEntry* host_named(std::string_view name, HostMemo& memo) {
-    if (memo.set && std::string_view(memo.name) == name) return memo.host;
+    if (const HostEntry* const* h = memo.find(name)) return *h;
     const HostEntry* h = host_named(name);
-    memo.name.assign(name);
-    memo.host = h;
-    memo.set = true;
+    memo.put(name, h);
     return h;
   }
 
@@ -320,28 +356,27 @@ struct Engine::Impl {
   // Which of the first 64 candidate rules of an event kind pass their conditions on the event's
   // own fields (rule_may_match), which of them on the refusal word, and the facts they read.
   // Those depend only on (ruleset, kind, status, rule=), which repeat from line to line
-  // ("ISSUE"): a one-entry memo, so the status lists are compared once per change of word.
+  // ("ISSUE", "NEEDED_PREAUTH"): memoised by that text, so the status lists are compared once
+  // per word. Cleared on replace().
   struct FieldVerdicts {
-    const Ruleset* rules = nullptr;
-    EventKind kind = EventKind::none;
-    std::string status, rule;
     std::uint64_t passed = 0, refusal = 0;
     std::uint32_t needs = 0;
   };
-  FieldVerdicts field_memo;
+  InlineMemo<FieldVerdicts> field_memo;
 
-  const FieldVerdicts& field_verdicts(const Event& ev, const std::vector<const CompiledRule*>& candidates) {
-    FieldVerdicts& m = field_memo;
-    if (m.rules == rules.get() && m.kind == ev.kind && std::string_view(m.status) == ev.status &&
-        std::string_view(m.rule) == ev.rule) {
-      return m;
+  FieldVerdicts field_verdicts(const Event& ev, const std::vector<const CompiledRule*>& candidates) {
+    // The key: kind byte, status length byte, status, rule (unambiguous whatever the bytes).
+    char key[InlineMemo<FieldVerdicts>::kMaxKey];
+    const std::size_t key_size = 2 + ev.status.size() + ev.rule.size();
+    const bool memo = key_size <= sizeof key;
+    if (memo) {
+      key[0] = static_cast<char>(ev.kind);
+      key[1] = static_cast<char>(ev.status.size());
+      std::memcpy(key + 2, ev.status.data(), ev.status.size());
+      std::memcpy(key + 2 + ev.status.size(), ev.rule.data(), ev.rule.size());
+      if (const FieldVerdicts* v = field_memo.find(std::string_view(key, key_size))) return *v;
     }
-    m.rules = rules.get();
-    m.kind = ev.kind;
-    m.status.assign(ev.status);
-    m.rule.assign(ev.rule);
-    m.passed = m.refusal = 0;
-    m.needs = 0;
+    FieldVerdicts m;
     for (std::size_t i = 0; i < candidates.size(); ++i) {
       if (i >= 64) {
         m.needs = kFactAll;  // rules beyond the first 64 are tried whole (rule_matches)
@@ -353,6 +388,7 @@ struct Engine::Impl {
       if (refusal) m.refusal |= std::uint64_t{1} << i;
       m.needs |= rule_fact_needs(*candidates[i]);
     }
+    if (memo) field_memo.put(std::string_view(key, key_size), m);
     return m;
   }
 
@@ -378,7 +414,7 @@ struct Engine::Impl {
     }
     // Only the rules whose conditions on the event's own fields hold go on, and only the facts
     // they read are looked up (a NEEDED_PREAUTH line needs none; a TGS line no address).
-    const FieldVerdicts& fv = field_verdicts(ev, candidates);
+    const FieldVerdicts fv = field_verdicts(ev, candidates);
     if (fv.passed == 0 && candidates.size() <= 64) return;
     const std::uint32_t needs = fv.needs;
     const std::uint64_t passed = fv.passed;
@@ -551,9 +587,9 @@ void Engine::replace(std::shared_ptr<const Policy> policy, std::shared_ptr<const
   impl_->principals.clear();
   impl_->hosts_by_name.clear();
   impl_->addresses.clear();
-  impl_->service_host_memo = {};
-  impl_->field_memo = {};  // keyed by the Ruleset's address, which a new one may reuse
-  impl_->logging_host_memo = {};
+  impl_->service_host_memo.clear();
+  impl_->field_memo.clear();
+  impl_->logging_host_memo.clear();
   impl_->policy = std::move(policy);
   impl_->rules = std::move(rules);
   impl_->tgs_name = "krbtgt/" + impl_->policy->config().realm + "@" + impl_->policy->config().realm;
