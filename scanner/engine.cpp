@@ -509,7 +509,7 @@ struct Engine::Impl {
   DecodeResult decode(SyslogRecord& rec, Event& ev, const DecoderEntry*& entry) {
     entry = find_decoder(rec.program);
     if (entry != nullptr) {
-      rec = unwrap_inner_record(rec, options.syslog);
+      if (may_be_wrapped(rec)) rec = unwrap_inner_record(rec, options.syslog);
       if (entry->source != EventSource::hopguard && is_pam_record(rec.message)) {
         static constexpr DecoderEntry kPam{"pam_hopguard", EventSource::hopguard, &decode_hopguard};
         entry = &kPam;

@@ -6,6 +6,7 @@
 // right: SERVER starts after the last " for " and ends at the first ", " after it (error texts
 // are the KDC's, and the server of an issued ticket is a database principal).
 #include "decoder.hpp"
+#include "text_search.hpp"
 
 #include <cstring>
 
@@ -61,14 +62,14 @@ DecodeResult decode_kdc(const SyslogRecord& record, Event& ev, DecodeScratch&) n
     return DecodeResult::ignored;  // start-up, "closing down fd", "preauth ... failure", ...
   }
   // Requested etypes: "(N etypes {a(18), b(17)}) " ends at the first ") ".
-  const std::size_t close = m.find(") ");
+  const std::size_t close = find_pair(m, ')', ' ');
   if (close == std::string_view::npos) return DecodeResult::failed;
   m.remove_prefix(close + 2);
-  const std::size_t addr_end = m.find(": ");
+  const std::size_t addr_end = find_pair(m, ':', ' ');
   if (addr_end == std::string_view::npos || addr_end == 0) return DecodeResult::failed;
   const std::string_view address = m.substr(0, addr_end);
   m.remove_prefix(addr_end + 2);
-  const std::size_t status_end = m.find(": ");
+  const std::size_t status_end = find_pair(m, ':', ' ');
   if (status_end == std::string_view::npos) return DecodeResult::failed;
   const std::string_view status = m.substr(0, status_end);
   if (!is_status_word(status)) return DecodeResult::failed;
@@ -97,7 +98,7 @@ DecodeResult decode_kdc(const SyslogRecord& record, Event& ev, DecodeScratch&) n
   const std::string_view client = m.substr(0, sep);
   std::string_view server = m.substr(sep + 5);
   std::string_view detail;
-  const std::size_t comma = server.find(", ");
+  const std::size_t comma = find_pair(server, ',', ' ');
   if (comma != std::string_view::npos) {
     detail = server.substr(comma + 2);
     server = server.substr(0, comma);

@@ -381,12 +381,16 @@ bool may_be_file_header(std::string_view m) noexcept {
 }
 }  // namespace
 
-SyslogRecord unwrap_inner_record(const SyslogRecord& outer, const SyslogOptions& options) noexcept {
-  if (outer.program.empty() || outer.message.empty()) return outer;
-  // Cheap pre-check: the inner line starts with a month word or a year.
+bool may_be_wrapped(const SyslogRecord& outer) noexcept {
+  if (outer.program.empty() || outer.message.empty()) return false;
+  // The inner line starts with a month word or a year.
   const char c = outer.message.front();
-  if (!((c >= 'A' && c <= 'Z') || is_digit(c))) return outer;
-  if (!may_be_file_header(outer.message)) return outer;
+  if (!((c >= 'A' && c <= 'Z') || is_digit(c))) return false;
+  return may_be_file_header(outer.message);
+}
+
+SyslogRecord unwrap_inner_record(const SyslogRecord& outer, const SyslogOptions& options) noexcept {
+  if (!may_be_wrapped(outer)) return outer;
   SyslogRecord inner = parse_syslog_record(outer.message, outer.receive_ms, options);
   if ((inner.format != SyslogFormat::file_3164 && inner.format != SyslogFormat::file_3339) ||
       inner.program != outer.program) {

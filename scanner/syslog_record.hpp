@@ -66,6 +66,10 @@ SyslogRecord parse_syslog_record(std::string_view frame, std::int64_t receive_ms
 // Only the same program may be unwrapped, so a message can never claim another program.
 SyslogRecord unwrap_inner_record(const SyslogRecord& outer, const SyslogOptions& options = {}) noexcept;
 
+// False when unwrap_inner_record(outer) returns outer unchanged whatever the options (a check
+// of a few bytes, so that callers copy no record for the lines that are not wrapped: nearly all).
+bool may_be_wrapped(const SyslogRecord& outer) noexcept;
+
 // Days since 1970-01-01 of a proleptic Gregorian date (exposed for the tests).
 std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept;
 
