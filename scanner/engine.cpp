@@ -226,6 +226,7 @@ struct Engine::Impl {
   std::int64_t skew_ms = 0;
   std::string tgs_name;  // "krbtgt/REALM@REALM"
   PrincipalCache principals{kMaxCachedPrincipals};
+  SyslogDateMemo date_memo;
   // Memos of policy lookups by text (host names and addresses repeat on every line): bounded,
   // cleared when full and on replace().
   struct AddressFacts {
@@ -589,7 +590,7 @@ struct Engine::Impl {
   void feed(std::string_view line, std::int64_t receive_ms, const AlarmSink& sink) {
     ++stats.lines;
     stats.bytes += line.size();
-    SyslogRecord rec = parse_syslog_record(line, receive_ms, options.syslog);
+    SyslogRecord rec = parse_syslog_record(line, receive_ms, options.syslog, &date_memo);
     Event ev;
     const DecoderEntry* entry = nullptr;
     const DecodeResult result = decode(rec, ev, entry);

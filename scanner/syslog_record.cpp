@@ -76,7 +76,7 @@ std::int64_t year_of(std::int64_t ms) noexcept {
 // RFC 3164 "Mmm dd HH:MM:SS[.frac]" at pos. Returns true and advances pos if the shape is there
 // (the month may be unknown: then time_unknown is set).
 bool parse_3164_time(std::string_view t, std::size_t& pos, std::int64_t receive_ms,
-                     const SyslogOptions& opt, SyslogRecord& r) noexcept {
+                     const SyslogOptions& opt, SyslogRecord& r, SyslogDateMemo* memo) noexcept {
   // Month: 3 ASCII letters; other letter runs up to 9 bytes (localised) are tolerated.
   std::size_t p = pos;
   while (p < t.size() && p - pos < 10 && t[p] != ' ' && !is_digit(t[p])) ++p;
@@ -116,10 +116,18 @@ bool parse_3164_time(std::string_view t, std::size_t& pos, std::int64_t receive_
   // is 365 or 366 days later, so only when this year's date is at least 365 days before the
   // limit may the next year's fit, and only then is it computed (the result is the one a loop from
   // the latest year down would give).
-  const std::int64_t y = year_of(receive_ms);
+  std::int64_t y = 0, days = 0;
+  if (memo != nullptr && memo->receive_ms == receive_ms && memo->month == month && memo->day == day) {
+    y = memo->year;
+    days = memo->days;
+  } else {
+    y = year_of(receive_ms);
+    days = days_from_civil(y, month, day);
+    if (memo != nullptr) *memo = SyslogDateMemo{receive_ms, y, days, month, day};
+  }
   const std::int64_t limit = receive_ms + kMsPerDay;
   const std::int64_t offset_ms = static_cast<std::int64_t>(opt.utc_offset_seconds) * 1000;
-  const std::int64_t this_year = to_ms(days_from_civil(y, month, day), h, mi, s, ms) - offset_ms;
+  const std::int64_t this_year = to_ms(days, h, mi, s, ms) - offset_ms;
   if (this_year <= limit) {
     if (this_year + 365 * kMsPerDay <= limit) {
       const std::int64_t next_year = to_ms(days_from_civil(y + 1, month, day), h, mi, s, ms) - offset_ms;
@@ -272,6 +280,11 @@ std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
 
 SyslogRecord parse_syslog_record(std::string_view t, std::int64_t receive_ms,
                                  const SyslogOptions& options) noexcept {
+  return parse_syslog_record(t, receive_ms, options, nullptr);
+}
+
+SyslogRecord parse_syslog_record(std::string_view t, std::int64_t receive_ms, const SyslogOptions& options,
+                                 SyslogDateMemo* memo) noexcept {
   SyslogRecord r;
   r.raw = t;
   r.receive_ms = receive_ms;
@@ -347,7 +360,7 @@ SyslogRecord parse_syslog_record(std::string_view t, std::int64_t receive_ms,
     return r;
   }
   p = pos;
-  if (parse_3164_time(t, p, receive_ms, options, r)) {
+  if (parse_3164_time(t, p, receive_ms, options, r, memo)) {
     r.format = r.priority >= 0 ? SyslogFormat::rfc3164 : SyslogFormat::file_3164;
     if (p < t.size() && t[p] == ' ') ++p;
     parse_host_and_tag(t, p, r);

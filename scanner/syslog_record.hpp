@@ -59,6 +59,21 @@ struct SyslogOptions {
 SyslogRecord parse_syslog_record(std::string_view frame, std::int64_t receive_ms,
                                  const SyslogOptions& options = {}) noexcept;
 
+// The year and day number of the last RFC 3164 date parsed (the date repeats on every line of
+// a day, and the receive time of a whole file is one): year_of and days_from_civil, with their
+// divisions, run once per change of date instead of per line. Owned by the caller (one per
+// pipeline), starts empty.
+struct SyslogDateMemo {
+  std::int64_t receive_ms = INT64_MIN;
+  std::int64_t year = 0;   // the year of receive_ms
+  std::int64_t days = 0;   // days_from_civil(year, month, day)
+  unsigned month = 0, day = 0;
+};
+
+// The same, with a date memo (the result does not depend on the memo's content).
+SyslogRecord parse_syslog_record(std::string_view frame, std::int64_t receive_ms, const SyslogOptions& options,
+                                 SyslogDateMemo* memo) noexcept;
+
 // The rsyslog imfile form: a file line carried as the message of a second syslog header
 // ("<13>Nov 22 ... kdc1 krb5kdc: Nov 22 ... kdc1 krb5kdc[12](info): AS_REQ ..."). If `outer`'s
 // message is itself a syslog line whose program equals outer's program, returns the inner
