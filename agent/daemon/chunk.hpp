@@ -12,8 +12,10 @@
 namespace hopguard::agent {
 
 // A position in a tailed file that is safe to persist once every frame before it has been
-// scanned and its alarms are durable. Identifies the file by device, inode and a fingerprint
-// of its first bytes, so a rotated or truncated file is never mistaken for the saved one.
+// scanned and its alarms are durable. Identifies the file by device, inode, a fingerprint of
+// its first bytes and a fingerprint of the bytes just before the offset, so a rotated or
+// truncated file is never mistaken for the saved one - even one truncated and rewritten past
+// the offset with the same first bytes (log lines of the same second look alike at the head).
 struct TailMark {
   std::uint32_t tail_index = 0;  // index into [agent] tail
   std::uint64_t device = 0;
@@ -21,6 +23,8 @@ struct TailMark {
   std::uint64_t offset = 0;           // byte after the last complete line consumed
   std::uint64_t fingerprint_len = 0;  // how many leading bytes the fingerprint covers
   std::uint64_t fingerprint = 0;      // FNV-1a 64 of those bytes
+  std::uint64_t edge_len = 0;         // how many bytes before `offset` the edge covers
+  std::uint64_t edge = 0;             // FNV-1a 64 of [offset - edge_len, offset)
 };
 
 enum class InputKind { tcp, udp, file, stdin_stream };

@@ -23,11 +23,12 @@ std::string dir_of(const std::string& path) {
   return path.substr(0, slash);
 }
 
-std::uint64_t hash_head(int fd, std::uint64_t len, bool& ok) {
+// FNV-1a 64 of the len bytes at offset; ok is false if the file holds fewer.
+std::uint64_t hash_range(int fd, std::uint64_t offset, std::uint64_t len, bool& ok) {
   std::string buf(len, '\0');
   std::size_t got = 0;
   while (got < len) {
-    const ssize_t n = ::pread(fd, buf.data() + got, len - got, static_cast<off_t>(got));
+    const ssize_t n = ::pread(fd, buf.data() + got, len - got, static_cast<off_t>(offset + got));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     got += static_cast<std::size_t>(n);
@@ -92,35 +93,58 @@ std::string FileTail::state_name(const std::string& path) {
 }
 
 std::string FileTail::encode_mark(const TailMark& m) {
-  return "v1 " + std::to_string(m.device) + " " + std::to_string(m.inode) + " " +
+  return "v2 " + std::to_string(m.device) + " " + std::to_string(m.inode) + " " +
          std::to_string(m.offset) + " " + std::to_string(m.fingerprint_len) + " " +
-         std::to_string(m.fingerprint) + "\n";
+         std::to_string(m.fingerprint) + " " + std::to_string(m.edge_len) + " " +
+         std::to_string(m.edge) + "\n";
 }
 
+// v1 marks (no edge) come from hopguardd before the edge fingerprint; they are still honoured.
 std::optional<TailMark> FileTail::decode_mark(std::string_view text) {
-  if (!text.starts_with("v1 ")) return std::nullopt;
+  std::size_t fields = 0;
+  if (text.starts_with("v1 ")) fields = 5;
+  else if (text.starts_with("v2 ")) fields = 7;
+  else return std::nullopt;
   text.remove_prefix(3);
-  std::uint64_t v[5] = {};
-  for (auto& x : v) {
+  std::uint64_t v[7] = {};
+  for (std::size_t i = 0; i < fields; ++i) {
     while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), x);
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v[i]);
     if (ec != std::errc()) return std::nullopt;
     text.remove_prefix(static_cast<std::size_t>(end - text.data()));
   }
-  if (text != "\n" || v[3] > kFingerprintBytes) return std::nullopt;
+  if (text != "\n" || v[3] > kFingerprintBytes || v[5] > kFingerprintBytes || v[5] > v[2])
+    return std::nullopt;
   TailMark m;
   m.device = v[0];
   m.inode = v[1];
   m.offset = v[2];
   m.fingerprint_len = v[3];
   m.fingerprint = v[4];
+  m.edge_len = v[5];
+  m.edge = v[6];
   return m;
 }
 
 bool FileTail::fingerprint_matches(int fd, std::uint64_t len, std::uint64_t expected) const {
   bool ok = false;
-  const std::uint64_t h = hash_head(fd, len, ok);
+  const std::uint64_t h = hash_range(fd, 0, len, ok);
   return ok && h == expected;
+}
+
+bool FileTail::edge_matches(int fd, std::uint64_t end, std::uint64_t len,
+                            std::uint64_t expected) const {
+  if (len == 0) return true;
+  if (len > end) return false;
+  bool ok = false;
+  const std::uint64_t h = hash_range(fd, end - len, len, ok);
+  return ok && h == expected;
+}
+
+bool FileTail::saved_position_holds(const TailMark& saved) const {
+  return file_size_ >= saved.offset && file_size_ >= saved.fingerprint_len &&
+         fingerprint_matches(fd_, saved.fingerprint_len, saved.fingerprint) &&
+         edge_matches(fd_, saved.offset, saved.edge_len, saved.edge);
 }
 
 bool FileTail::open_at(const std::string& file, std::uint64_t offset) {
@@ -141,6 +165,7 @@ bool FileTail::open_at(const std::string& file, std::uint64_t offset) {
   skipping_ = false;
   fp_len_ = 0;
   fp_ = fnv1a64({});
+  reset_edge();
   refresh_fingerprint(file_size_);
   return true;
 }
@@ -149,11 +174,22 @@ void FileTail::refresh_fingerprint(std::uint64_t file_size) {
   if (fp_len_ >= kFingerprintBytes || file_size <= fp_len_) return;
   const std::uint64_t len = std::min<std::uint64_t>(file_size, kFingerprintBytes);
   bool ok = false;
-  const std::uint64_t h = hash_head(fd_, len, ok);
+  const std::uint64_t h = hash_range(fd_, 0, len, ok);
   if (ok) {
     fp_len_ = len;
     fp_ = h;
   }
+}
+
+void FileTail::refresh_edge() {
+  const std::uint64_t end = mark_offset();
+  if (end == edge_end_ && (edge_len_ > 0 || end == 0)) return;
+  const std::uint64_t len = std::min<std::uint64_t>(end, kFingerprintBytes);
+  bool ok = false;
+  const std::uint64_t h = hash_range(fd_, end - len, len, ok);
+  edge_end_ = end;
+  edge_len_ = ok ? len : 0;
+  edge_fp_ = ok ? h : 0;
 }
 
 void FileTail::restart_from_zero(const char* why) {
@@ -163,16 +199,37 @@ void FileTail::restart_from_zero(const char* why) {
   skipping_ = false;
   fp_len_ = 0;
   fp_ = fnv1a64({});
+  reset_edge();
 }
 
-TailMark FileTail::mark() const {
+void FileTail::resume_at(const TailMark& saved) {
+  read_offset_ = saved.offset;
+  edge_end_ = saved.offset;
+  edge_len_ = saved.edge_len;
+  edge_fp_ = saved.edge;
+}
+
+void FileTail::reset_edge() {
+  edge_end_ = 0;
+  edge_len_ = 0;
+  edge_fp_ = 0;
+}
+
+std::uint64_t FileTail::mark_offset() const {
+  return read_offset_ - (skipping_ ? 0 : partial_.size());
+}
+
+TailMark FileTail::mark() {
+  refresh_edge();
   TailMark m;
   m.tail_index = index_;
   m.device = device_;
   m.inode = inode_;
-  m.offset = read_offset_ - (skipping_ ? 0 : partial_.size());
+  m.offset = mark_offset();
   m.fingerprint_len = fp_len_;
   m.fingerprint = fp_;
+  m.edge_len = edge_len_;
+  m.edge = edge_fp_;
   return m;
 }
 
@@ -185,9 +242,8 @@ void FileTail::restore(const std::optional<TailMark>& saved) {
   if (::stat(path_.c_str(), &st) == 0 && static_cast<std::uint64_t>(st.st_dev) == saved->device &&
       static_cast<std::uint64_t>(st.st_ino) == saved->inode) {
     if (open_at(path_, 0)) {
-      if (file_size_ >= saved->offset && file_size_ >= saved->fingerprint_len &&
-          fingerprint_matches(fd_, saved->fingerprint_len, saved->fingerprint)) {
-        read_offset_ = saved->offset;
+      if (saved_position_holds(*saved)) {
+        resume_at(*saved);
         LogLine("tail-resume").kv("path", path_).kv("offset", saved->offset);
       } else {
         LogLine("tail-truncated").kv("path", path_).kv("reason", "changed while stopped")
@@ -212,9 +268,8 @@ void FileTail::restore(const std::optional<TailMark>& saved) {
     }
     ::closedir(d);
     if (!found.empty() && open_at(found, 0)) {
-      if (file_size_ >= saved->offset && file_size_ >= saved->fingerprint_len &&
-          fingerprint_matches(fd_, saved->fingerprint_len, saved->fingerprint)) {
-        read_offset_ = saved->offset;
+      if (saved_position_holds(*saved)) {
+        resume_at(*saved);
         LogLine("tail-resume-rotated").kv("path", path_).kv("rotated", found)
             .kv("offset", saved->offset);
         return;  // poll() drains it, then sees path_ is another file and switches
@@ -242,6 +297,9 @@ std::size_t FileTail::poll(Chunk& chunk, std::size_t max_bytes) {
     restart_from_zero("file shrank (copytruncate)");
   } else if (fp_len_ > 0 && !fingerprint_matches(fd_, fp_len_, fp_)) {
     restart_from_zero("first bytes changed");
+  } else if (!edge_matches(fd_, edge_end_, edge_len_, edge_fp_)) {
+    // Truncated and written past our position between two polls, with the same first bytes.
+    restart_from_zero("bytes before the position changed");
   }
   refresh_fingerprint(file_size_);
 
@@ -343,8 +401,8 @@ std::size_t FileTail::poll(Chunk& chunk, std::size_t max_bytes) {
 
 std::uint64_t FileTail::lag_bytes() const {
   if (fd_ < 0) return 0;
-  const TailMark m = mark();
-  return file_size_ > m.offset ? file_size_ - m.offset : 0;
+  const std::uint64_t offset = mark_offset();
+  return file_size_ > offset ? file_size_ - offset : 0;
 }
 
 }  // namespace hopguard::agent

@@ -10,7 +10,10 @@
 // neither the old nor the current file is read from its start: a rotation that happened while
 // hopguardd was down or still catching up (logged as event=tail-catch-up).
 //
-// A position is a TailMark: device, inode, offset and a fingerprint of the first bytes. The
+// A position is a TailMark: device, inode, offset, a fingerprint of the first bytes and one of
+// the bytes just before the offset (the "edge"): copytruncate followed by writes past the old
+// offset, with a head that looks the same (lines of the same second), is caught by the edge,
+// while running (checked at every poll) and across a restart. The
 // caller persists marks only after the lines before them are scanned and their alarms are
 // durable; restore() finds the saved file again even after it was renamed within its
 // directory (logrotate's path.1), finishes it, then continues with the current file.
@@ -60,8 +63,14 @@ class FileTail {
   void close_file();
   void refresh_fingerprint(std::uint64_t file_size);
   bool fingerprint_matches(int fd, std::uint64_t len, std::uint64_t expected) const;
+  bool edge_matches(int fd, std::uint64_t end, std::uint64_t len, std::uint64_t expected) const;
+  bool saved_position_holds(const TailMark& saved) const;
+  void resume_at(const TailMark& saved);
+  void refresh_edge();
+  void reset_edge();
   void restart_from_zero(const char* why);
-  TailMark mark() const;
+  std::uint64_t mark_offset() const;
+  TailMark mark();
   std::string find_missed_rotation(std::int64_t after_mtime_ns) const;
 
   std::uint32_t index_;
@@ -73,6 +82,7 @@ class FileTail {
   std::uint64_t read_offset_ = 0;  // bytes read from the file (complete lines + partial_)
   std::uint64_t file_size_ = 0;
   std::uint64_t fp_len_ = 0, fp_ = 0;
+  std::uint64_t edge_end_ = 0, edge_len_ = 0, edge_fp_ = 0;  // edge fingerprint, see above
   std::string partial_;       // read but not yet terminated by '\n'
   bool skipping_ = false;     // inside an over-long line, discarding until its newline
   bool warned_missing_ = false;

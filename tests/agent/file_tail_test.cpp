@@ -145,6 +145,40 @@ TEST_F(FileTailTest, ReplacedContentOfTheSameLengthIsNoticedByTheFingerprint) {
   EXPECT_EQ(poll(t), (Lines{"bbbb", "cccc"}));
 }
 
+TEST_F(FileTailTest, TruncatedAndRewrittenPastThePositionWithTheSameHeadStartsOver) {
+  // Same head (log lines of one second look alike), longer than before by the next poll:
+  // neither the size nor the head fingerprint tells; the bytes before the position do.
+  const std::string head(kFingerprintBytes + 20, 'h');
+  append(head + "\nuser1\n");
+  FileTail t(0, path_, 1, 1024);
+  t.restore(std::nullopt);
+  EXPECT_EQ(poll(t), (Lines{head, "user1"}));
+  fs::resize_file(path_, 0);
+  append(head + "\nuser22\nuser33\n");
+  EXPECT_EQ(poll(t), (Lines{head, "user22", "user33"}));
+}
+
+TEST_F(FileTailTest, RestoreOfAFileTruncatedAndRewrittenPastTheMarkStartsOver) {
+  const std::string head(kFingerprintBytes + 20, 'h');
+  append(head + "\nuser1\n");
+  std::optional<TailMark> m;
+  {
+    FileTail t(0, path_, 1, 1024);
+    t.restore(std::nullopt);
+    Chunk c;
+    t.poll(c, 1 << 20);
+    m = c.mark;
+  }
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->fingerprint_len, kFingerprintBytes);
+  EXPECT_EQ(m->edge_len, kFingerprintBytes);
+  fs::resize_file(path_, 0);
+  append(head + "\nuser22\nuser33\n");
+  FileTail t2(0, path_, 1, 1024);
+  t2.restore(FileTail::decode_mark(FileTail::encode_mark(*m)));
+  EXPECT_EQ(poll(t2), (Lines{head, "user22", "user33"}));
+}
+
 TEST_F(FileTailTest, RestoreResumesAtTheSavedOffset) {
   append("a1\na2\n");
   std::optional<TailMark> m;
@@ -215,6 +249,15 @@ TEST_F(FileTailTest, AMissingFileIsWaitedFor) {
 TEST(TailMark, DecodeRejectsGarbage) {
   EXPECT_FALSE(FileTail::decode_mark(""));
   EXPECT_FALSE(FileTail::decode_mark("v2 1 2 3 4 5\n"));
+  EXPECT_FALSE(FileTail::decode_mark("v2 1 2 3 4 5 6 7 8\n"));
+  EXPECT_FALSE(FileTail::decode_mark("v2 1 2 3 4 5 4 7\n"));    // edge longer than the offset
+  EXPECT_FALSE(FileTail::decode_mark("v2 1 2 999 4 5 300 7\n"));  // edge longer than allowed
+  EXPECT_FALSE(FileTail::decode_mark("v3 1 2 3 4 5 6 7\n"));
+  // A mark saved by an older hopguardd (no edge) is still honoured.
+  auto v1 = FileTail::decode_mark("v1 1 2 3 4 5\n");
+  ASSERT_TRUE(v1);
+  EXPECT_EQ(v1->offset, 3u);
+  EXPECT_EQ(v1->edge_len, 0u);
   EXPECT_FALSE(FileTail::decode_mark("v1 1 2 3 4\n"));
   EXPECT_FALSE(FileTail::decode_mark("v1 1 2 3 999 5\n"));  // fingerprint longer than allowed
   EXPECT_FALSE(FileTail::decode_mark("v1 1 2 3 4 5 6\n"));
@@ -224,10 +267,14 @@ TEST(TailMark, DecodeRejectsGarbage) {
   m.offset = 9;
   m.fingerprint_len = 10;
   m.fingerprint = 0xffffffffffffffffULL;
+  m.edge_len = 9;
+  m.edge = 0xfffffffffffffffeULL;
   auto back = FileTail::decode_mark(FileTail::encode_mark(m));
   ASSERT_TRUE(back);
   EXPECT_EQ(back->fingerprint, m.fingerprint);
   EXPECT_EQ(back->offset, 9u);
+  EXPECT_EQ(back->edge_len, 9u);
+  EXPECT_EQ(back->edge, m.edge);
 }
 
 }  // namespace
