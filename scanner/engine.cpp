@@ -2,6 +2,7 @@
 
 #include "compiled_rule.hpp"
 #include "correlator.hpp"
+#include "text_search.hpp"
 
 #include <hopguard/address.hpp>
 
@@ -83,7 +84,7 @@ class PrincipalCache {
       const Slot& s = slots_[i];
       if (!s.used) return nullptr;
       if (s.hash == hash && s.key_size == name.size() &&
-          std::memcmp(s.key_size <= kInlineKey ? s.key : arena_.data() + s.key_offset, name.data(), name.size()) == 0) {
+          equal_bytes(s.key_size <= kInlineKey ? s.key : arena_.data() + s.key_offset, name.data(), name.size())) {
         return &s.facts;
       }
     }
@@ -155,7 +156,7 @@ class InlineMemo {
 
   const V* find(std::string_view key) const noexcept {
     for (const Entry& e : entries_) {
-      if (e.size == key.size() && std::memcmp(e.key, key.data(), key.size()) == 0) return &e.value;
+      if (e.size == key.size() && equal_bytes(e.key, key.data(), key.size())) return &e.value;
     }
     return nullptr;
   }
@@ -345,7 +346,7 @@ struct Engine::Impl {
       std::string_view primary, instance, realm;
       split_service(ev.service, primary, instance, realm);
       f.service_instance = instance;
-      f.service_is_tgt = ev.service == tgs_name;
+      f.service_is_tgt = ev.service.size() == tgs_name.size() && equal_bytes(ev.service.data(), tgs_name.data(), tgs_name.size());
       if (!instance.empty() && !ev.service_truncated) f.service_host = host_named(instance, service_host_memo);
     }
     if ((needs & kFactLoggingHost) != 0 && !ev.host.empty()) f.logging_host = host_named(ev.host, logging_host_memo);

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <string_view>
 
 #if defined(__SSE2__)
@@ -31,6 +33,23 @@ inline std::size_t find_pair(std::string_view s, char a, char b) noexcept {
     if (p[i] == a && p[i + 1] == b) return i;
   }
   return std::string_view::npos;
+}
+
+// std::memcmp(a, b, n) == 0 for the short keys of the engine's memos and caches (names,
+// status words: tens of bytes), eight bytes a step, inlined: the library call costs more than
+// the comparison there.
+inline bool equal_bytes(const char* a, const char* b, std::size_t n) noexcept {
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t x, y;
+    std::memcpy(&x, a + i, 8);
+    std::memcpy(&y, b + i, 8);
+    if (x != y) return false;
+  }
+  for (; i < n; ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
 }
 
 }  // namespace hopguard::scanner

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 #include <string>
 
@@ -23,6 +24,17 @@ TEST(FindPair, SameAsStringViewFind) {
     const std::size_t off = rnd() % 8;
     const std::string_view v = std::string_view(s).substr(std::min(off, s.size()));
     ASSERT_EQ(find_pair(v, a, b), v.find(std::string_view(pair, 2))) << '"' << v << '"';
+  }
+}
+
+TEST(EqualBytes, SameAsMemcmp) {
+  std::mt19937 rnd(13);
+  for (int i = 0; i < 50000; ++i) {
+    std::string a(rnd() % 70, 'a');
+    for (char& c : a) c = static_cast<char>('a' + rnd() % 2);
+    std::string b = a;
+    if (!b.empty() && rnd() % 2) b[rnd() % b.size()] ^= static_cast<char>(1 + rnd() % 2);
+    ASSERT_EQ(equal_bytes(a.data(), b.data(), a.size()), std::memcmp(a.data(), b.data(), a.size()) == 0);
   }
 }
 
