@@ -5,11 +5,15 @@
 // Checkpoint (state_dir/checkpoint.json, replaced atomically): the engine's correlation
 // snapshot and, for each tailed file, the mark after the last chunk scanned. It is written
 // only after AlarmDispatch::commit() succeeded: at once when a tailed file was rotated, and
-// otherwise at most once a second while anything moved. So after kill -9 the daemon restores
+// otherwise at most once a second while anything moved (less often when building it takes long:
+// at most 0.5% of the scan's time, and at least every 10 s). So after kill -9 the daemon restores
 // the snapshot, re-reads each file from its mark, and reproduces exactly the alarms not yet
 // committed (AlarmDispatch suppresses the ones that were). Frames from network peers cannot
-// be re-read: those scanned after the last checkpoint (at most about one second) are
-// re-scanned by nobody - their open incidents are lost, never duplicated.
+// be re-read: those scanned after the last checkpoint are
+// re-scanned by nobody - their open incidents are lost, never duplicated (at most one
+// checkpoint interval of them).
+// Format: {"version":2,"tails":{PATH:MARK},"engine":SNAPSHOT}; version 1 (engine snapshot as a
+// string) is still read.
 #pragma once
 
 #include "alarm_dispatch.hpp"
@@ -75,6 +79,7 @@ class ScanStage {
   std::atomic<std::int64_t> heartbeat_{0};
   scanner::AlarmSink sink_;
   Metrics::Counter* frames_;
+  Metrics::Counter* checkpoint_build_us_;
   std::mutex checkpoint_mutex_;
   std::condition_variable checkpoint_cv_;
   std::optional<std::string> checkpoint_pending_;  // latest text wins

@@ -10,7 +10,8 @@
    was sent. --emit first-evidence. Percentiles p50/p90/p99/max. Target p99 < 5 ms.
 3. memory: VmRSS before, VmHWM (peak) after the throughput run's N messages.
 
-Usage: bench/agent/hopguardd_bench.py [--build DIR] [--messages 10000000] [--rate 100000]
+Usage: bench/agent/hopguardd_bench.py [--build DIR] [--reference-build DIR] [--messages 10000000]
+       [--rate 100000] [--misuse-every-ms 50] [--skip-throughput] [--skip-latency]
        [--state-dir-on-tmpfs] ; medians over --runs runs.
 """
 import argparse
@@ -110,7 +111,7 @@ def throughput(workdir, messages):
     return sent / (t1 - t0), sent, t_sent - t0, t1 - t0, rss_before, peak
 
 
-def latency(workdir, rate, seconds):
+def latency(workdir, rate, seconds, misuse_every):
     collector = socket.socket()
     collector.bind(("127.0.0.1", 0))
     collector.listen(1)
@@ -159,7 +160,7 @@ def latency(workdir, rate, seconds):
     while time.perf_counter() < t_end:
         s.sendall(noise_block)
         now = time.perf_counter()
-        if now - last_misuse >= 0.05:
+        if now - last_misuse >= misuse_every:
             name = f"lat{k}"
             k += 1
             line = frame(rfc5424(tgs(f"{name}@HG.TEST", "host/legacy1.hg.test@HG.TEST"),
@@ -188,31 +189,66 @@ def pct(values, p):
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
+def run_latency(build, a, base):
+    daemon_harness.HOPGUARDD = os.path.join(build, "agent", "daemon", "hopguardd")
+    with tempfile.TemporaryDirectory(prefix="hg-bench-", dir=base) as w:
+        return latency(w, a.rate, a.seconds, a.misuse_every_ms / 1000)
+
+
+def run_throughput(build, a, base):
+    daemon_harness.HOPGUARDD = os.path.join(build, "agent", "daemon", "hopguardd")
+    with tempfile.TemporaryDirectory(prefix="hg-bench-", dir=base) as w:
+        return throughput(w, a.messages)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(SOURCE, "build"))
+    ap.add_argument("--reference-build", help="a second build measured in the same run, "
+                    "alternating with --build (before/after figures on the same machine load)")
     ap.add_argument("--messages", type=int, default=10_000_000)
     ap.add_argument("--rate", type=int, default=100_000)
     ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--misuse-every-ms", type=float, default=50,
+                    help="one misuse line (one alarm) per this many ms during the latency run")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--skip-latency", action="store_true")
     ap.add_argument("--tmpfs", action="store_true", help="state and alarm log on /dev/shm")
     a = ap.parse_args()
-    daemon_harness.HOPGUARDD = os.path.join(a.build, "agent", "daemon", "hopguardd")
     base = "/dev/shm" if a.tmpfs else None
-    rates = []
-    for run in range(a.runs):
-        with tempfile.TemporaryDirectory(prefix="hg-bench-", dir=base) as w:
-            r, sent, t_send, t_all, rss0, peak = throughput(w, a.messages)
-            rates.append(r)
-            print(f"throughput run {run + 1}: {sent} frames in {t_all:.2f} s "
-                  f"({r / 1e6:.2f} M/s; sender done after {t_send:.2f} s); "
-                  f"RSS before {rss0 / 1024:.1f} MiB, peak {peak / 1024:.1f} MiB")
-    print(f"throughput median: {statistics.median(rates) / 1e6:.2f} M frames/s (one TCP sender)")
-    with tempfile.TemporaryDirectory(prefix="hg-bench-", dir=base) as w:
-        lat, missing = latency(w, a.rate, a.seconds)
-    print(f"latency at {a.rate} msg/s over {a.seconds:.0f} s, {len(lat)} alarms "
-          f"({missing} not received): p50 {pct(lat, 50):.2f} ms, p90 {pct(lat, 90):.2f} ms, "
-          f"p99 {pct(lat, 99):.2f} ms, max {max(lat) if lat else float('nan'):.2f} ms")
+    builds = [("reference", a.reference_build)] if a.reference_build else []
+    builds.append(("build", a.build))
+    if not a.skip_throughput:
+        rates = {label: [] for label, _ in builds}
+        for run in range(a.runs):
+            for label, build in builds:
+                r, sent, t_send, t_all, rss0, peak = run_throughput(build, a, base)
+                rates[label].append(r)
+                print(f"{label:9s} throughput run {run + 1}: {sent} frames in {t_all:.2f} s "
+                      f"({r / 1e6:.2f} M/s; sender done after {t_send:.2f} s); "
+                      f"RSS before {rss0 / 1024:.1f} MiB, peak {peak / 1024:.1f} MiB", flush=True)
+        for label, _ in builds:
+            print(f"{label:9s} throughput median: {statistics.median(rates[label]) / 1e6:.2f} M frames/s "
+                  "(one TCP sender)")
+    if not a.skip_latency:
+        lats = {label: [] for label, _ in builds}
+        lost = {label: 0 for label, _ in builds}
+        for run in range(a.runs):
+            for label, build in builds:
+                lat, missing = run_latency(build, a, base)
+                lats[label].append(lat)
+                lost[label] += missing
+                print(f"{label:9s} latency run {run + 1}: {len(lat)} alarms, p50 {pct(lat, 50):.2f} ms, "
+                      f"p99 {pct(lat, 99):.2f} ms, max {max(lat) if lat else float('nan'):.2f} ms", flush=True)
+        for label, _ in builds:
+            runs = lats[label]
+            allv = sorted(v for r in runs for v in r)
+            print(f"{label:9s} latency at {a.rate} msg/s, {a.runs} x {a.seconds:.0f} s, {len(allv)} alarms "
+                  f"({lost[label]} not received): median of runs p50 "
+                  f"{statistics.median(pct(r, 50) for r in runs):.2f} ms, p99 "
+                  f"{statistics.median(pct(r, 99) for r in runs):.2f} ms; pooled p50 {pct(allv, 50):.2f} ms, "
+                  f"p90 {pct(allv, 90):.2f} ms, p99 {pct(allv, 99):.2f} ms, max {allv[-1] if allv else float('nan'):.2f} ms")
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ SinkSpool::~SinkSpool() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  stop_position_writer();
   if (write_fd_ >= 0) ::close(write_fd_);
   if (read_fd_ >= 0) ::close(read_fd_);
 }
@@ -75,7 +76,10 @@ std::string SinkSpool::open() {
   return {};
 }
 
-void SinkSpool::start() { thread_ = std::thread([this] { run(); }); }
+void SinkSpool::start() {
+  thread_ = std::thread([this] { run(); });
+  position_thread_ = std::thread([this] { write_positions(); });
+}
 
 bool SinkSpool::append(std::string_view alarm_json) {
   std::string line(alarm_json);
@@ -138,8 +142,8 @@ bool SinkSpool::read_next(std::string& line) {
   return false;
 }
 
-void SinkSpool::persist_position() {
-  if (auto err = write_state_file(dir_, pos_name_, std::to_string(position_)))
+void SinkSpool::persist_position(std::uint64_t position) {
+  if (auto err = write_state_file(dir_, pos_name_, std::to_string(position)))
     LogLine("spool-position-failed").kv("sink", sink_->name()).kv("error", err->to_string());
 }
 
@@ -187,18 +191,55 @@ void SinkSpool::run() {
     attempt = 0;
     backoff = std::chrono::milliseconds(1000);
     delivered_->fetch_add(1, std::memory_order_relaxed);
-    std::lock_guard lock(mutex_);
-    position_ += line.size() + 1;
-    --queued_;
-    if (queued_ == 0 && position_ == size_) {
-      // All delivered: start the files over so the spool does not grow forever.
-      if (::ftruncate(write_fd_, 0) == 0) {
-        size_ = 0;
-        position_ = 0;
-      }
+    {
+      std::lock_guard lock(mutex_);
+      position_ += line.size() + 1;
+      --queued_;
+      position_dirty_ = true;
     }
-    persist_position();
+    position_wake_.notify_one();
   }
+}
+
+// The position file costs two fsyncs; written here, off the delivery thread, so a delivery never
+// waits for the disk, and the scan stage's append() never waits for it either (mutex_ is not
+// held meanwhile). Positions coalesce: the latest one wins. At least once still holds: the file
+// never names a position past an undelivered alarm.
+void SinkSpool::write_positions() {
+  for (;;) {
+    std::uint64_t at = 0, size = 0;
+    {
+      std::unique_lock lock(mutex_);
+      position_wake_.wait(lock, [&] { return position_dirty_ || positions_stop_; });
+      if (!position_dirty_) return;  // stopping, and the last position is written
+      position_dirty_ = false;
+      at = position_;
+      size = size_;
+    }
+    if (at != size) {
+      persist_position(at);
+      continue;
+    }
+    // All delivered: start the files over so the spool does not grow forever. Position 0 is
+    // made durable first: a crash before the truncation re-delivers the old alarms (at least
+    // once), never skips new ones. The truncation happens only if nothing was appended
+    // meanwhile; otherwise the next delivery's position is written as usual.
+    persist_position(0);
+    std::lock_guard lock(mutex_);
+    if (size_ == size && position_ == size && ::ftruncate(write_fd_, 0) == 0) {
+      size_ = 0;
+      position_ = 0;
+    }
+  }
+}
+
+void SinkSpool::stop_position_writer() {
+  {
+    std::lock_guard lock(mutex_);
+    positions_stop_ = true;
+  }
+  position_wake_.notify_all();
+  if (position_thread_.joinable()) position_thread_.join();
 }
 
 std::uint64_t SinkSpool::drain(std::chrono::milliseconds deadline) {
@@ -219,6 +260,7 @@ std::uint64_t SinkSpool::drain(std::chrono::milliseconds deadline) {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  stop_position_writer();  // the last delivered position is on disk before drain() returns
   const std::uint64_t left = pending();
   if (left > 0) LogLine("spool-pending").kv("sink", sink_->name()).kv("alarms", left);
   return left;

@@ -2,12 +2,14 @@
 // or failing sink never blocks the scan stage or the other sinks, and nothing is lost.
 //
 // Files in state_dir: spool-<sink>.jsonl (alarms, one per line, appended by the scan stage)
-// and spool-<sink>.pos (the byte offset of the first undelivered alarm, replaced atomically
-// after each delivery). Delivery is in order and at least once: a crash between a delivery and
-// the position update delivers that one alarm again after restart, and so does a crash
-// between an append (delivery starts at once) and the scan stage's commit. A failed delivery is retried
-// after a backoff of 1 s doubling up to 60 s (event=sink-failed names the sink, the error,
-// the attempt and the delay). When everything is delivered the files are truncated.
+// and spool-<sink>.pos (the byte offset of the first undelivered alarm, replaced atomically by a
+// writer thread of its own after deliveries, the latest position winning: neither a delivery nor
+// the scan stage waits for its fsyncs). Delivery is in order and at least once: a crash after
+// deliveries whose position was not yet written delivers those alarms again after restart, and
+// so does a crash between an append (delivery starts at once) and the scan stage's commit. A
+// failed delivery is retried after a backoff of 1 s doubling up to 60 s (event=sink-failed names
+// the sink, the error, the attempt and the delay). When everything is delivered the files are
+// truncated.
 #pragma once
 
 #include "../metrics.hpp"
@@ -49,7 +51,9 @@ class SinkSpool {
  private:
   void run();
   bool read_next(std::string& line);
-  void persist_position();
+  void write_positions();  // the position writer thread
+  void stop_position_writer();
+  void persist_position(std::uint64_t position);  // position writer, without mutex_
 
   std::unique_ptr<Sink> sink_;
   std::string dir_;
@@ -66,6 +70,10 @@ class SinkSpool {
   std::chrono::steady_clock::time_point drain_deadline_{};
   bool draining_ = false;
   std::thread thread_;
+  std::condition_variable position_wake_;
+  bool position_dirty_ = false;  // a delivery moved position_ since it was last written
+  bool positions_stop_ = false;
+  std::thread position_thread_;
   Metrics::Counter* delivered_;
   Metrics::Counter* failures_;
 };
