@@ -4,13 +4,18 @@
 # and a KDC-only corpus, plus peak RSS of the scan at two corpus sizes (flat memory), and a check
 # that the scan finds exactly the corpus' ground-truth misuse.
 #
-#   bench/scan/run_bench.sh [BUILD_DIR] [LINES] [RUNS]      (defaults: build 2000000 5)
+#   bench/scan/run_bench.sh [BUILD_DIR] [LINES] [RUNS] [BASELINE_BUILD_DIR]
+#                                                         (defaults: build 2000000 5, no baseline)
+# With BASELINE_BUILD_DIR, that build's `hopguard scan` is timed in the same rounds (before/after
+# in one run). Each row gives the median wall time and the median CPU time (user + sys): on a
+# shared, loaded machine a process may get half a core, and CPU time shows what it cost.
 # Corpora are generated once into $HOPGUARD_BENCH_DIR (default /tmp/hopguard-bench), seeded.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../../build}
 lines=${2:-2000000}
 runs=${3:-5}
+baseline=${4:-}
 dir=${HOPGUARD_BENCH_DIR:-/tmp/hopguard-bench}
 hg=$build/agent/hopguard
 site=$here/site.toml
@@ -24,31 +29,42 @@ gen() {  # mode lines
   echo "$f"
 }
 
-median_seconds() {  # command...
-  local times=()
+median_seconds() {  # command...  -> "WALL CPU" (medians of RUNS runs, seconds)
+  local walls=() cpus=()
   for _ in $(seq "$runs"); do
-    local t0 t1
-    t0=$(date +%s.%N)
     # Not /dev/null: GNU grep stops at the first match when its output is /dev/null. cat's
     # output does go to /dev/null (it would only measure the disk otherwise).
-    if [ "$1" = cat ]; then "$@" > /dev/null 2>&1 || true; else "$@" > "$dir/out" 2>/dev/null || true; fi
-    t1=$(date +%s.%N)
-    times+=("$(echo "$t1 - $t0" | bc -l)")
+    if [ "$1" = cat ]; then
+      /usr/bin/time -o "$dir/time" -f '%e %U %S' "$@" > /dev/null 2>&1 || true
+    else
+      /usr/bin/time -o "$dir/time" -f '%e %U %S' "$@" > "$dir/out" 2>/dev/null || true
+    fi
+    walls+=("$(tail -1 "$dir/time" | awk '{print $1}')")
+    cpus+=("$(tail -1 "$dir/time" | awk '{print $2 + $3}')")
   done
-  printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+  local w c
+  w=$(printf '%s\n' "${walls[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  c=$(printf '%s\n' "${cpus[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  echo "$w $c"
 }
 
 report() {  # label file
   local f=$2 n
   n=$(wc -l < "$f")
   printf '\n== %s: %s lines, %s MB\n' "$1" "$n" "$(( $(stat -c %s "$f") / 1000000 ))"
+  printf '  %-26s %9s %14s %9s %14s\n' "" "wall s" "lines/s" "cpu s" "lines/s (cpu)"
   local labels=("cat" "wc -l" "grep -c krb5kdc" "hopguard scan --json")
   local cmds=("cat $f" "wc -l $f" "grep -c krb5kdc $f" "$hg scan --config $site --json $f")
-  for i in 0 1 2 3; do
-    local s
+  if [ -n "$baseline" ]; then
+    labels+=("hopguard scan (baseline)")
+    cmds+=("$baseline/agent/hopguard scan --config $site --json $f")
+  fi
+  for i in "${!cmds[@]}"; do
+    local w c
     # shellcheck disable=SC2086
-    s=$(median_seconds ${cmds[$i]})
-    printf '  %-22s %8.3f s  %12.0f lines/s\n' "${labels[$i]}" "$s" "$(echo "$n / $s" | bc -l)"
+    read -r w c <<< "$(median_seconds ${cmds[$i]})"
+    printf '  %-26s %9.3f %14.0f %9.3f %14.0f\n' "${labels[$i]}" "$w" "$(echo "$n / $w" | bc -l)" "$c" \
+      "$(echo "$n / ($c + 0.0005)" | bc -l)"
   done
   /usr/bin/time -o "$dir/rss" -f '%M' "$hg" scan --config "$site" --json "$f" > "$dir/alarms.jsonl" 2>/dev/null || true
   printf '  peak RSS of the scan: %s KB\n' "$(tail -1 "$dir/rss")"
@@ -61,7 +77,12 @@ small=$(gen mixed $((lines / 4)))
 report "mixed (80% noise, KDC, sshd, 0.1% misuse)" "$mixed"
 report "KDC only" "$kdc"
 printf '\n== memory: peak RSS at %s lines vs %s lines\n' $((lines / 4)) "$lines"
-for f in "$small" "$mixed"; do
+for f in "$small" "$mixed" "$kdc"; do
   /usr/bin/time -o "$dir/rss" -f '%M' "$hg" scan --config "$site" --json "$f" > /dev/null 2>&1 || true
-  printf '  %s: %s KB\n' "$(basename "$f")" "$(tail -1 "$dir/rss")"
+  printf '  %-22s %s KB' "$(basename "$f"):" "$(tail -1 "$dir/rss")"
+  if [ -n "$baseline" ]; then
+    /usr/bin/time -o "$dir/rss" -f '%M' "$baseline/agent/hopguard" scan --config "$site" --json "$f" > /dev/null 2>&1 || true
+    printf '   (baseline %s KB)' "$(tail -1 "$dir/rss")"
+  fi
+  printf '\n'
 done
