@@ -5,9 +5,10 @@
    unrelated noise, the rest KDC and sshd lines, ~0.1% misuse) as fast as the socket takes
    them; the clock stops when hopguardd's scanned-frames counter reaches N. Target >= 1M/s.
 2. latency: a background sender paced at R msg/s (default 100k/s) of noise, plus one misuse
-   line every 50 ms carrying a unique principal; latency = when an RFC 5424 collector (the
-   syslog sink, fed right after the alarm is durable) receives that alarm, minus when the line
-   was sent. --emit first-evidence. Percentiles p50/p90/p99/max. Target p99 < 5 ms.
+   line every --misuse-every-ms (50) carrying a unique principal; latency = when an RFC 5424
+   collector (the syslog sink: its spool delivers an alarm as soon as it is appended, at least
+   once, while the scan stage makes it durable) receives that alarm, minus when the line was
+   sent. --emit first-evidence. Percentiles p50/p90/p99/max. Target p99 < 5 ms.
 3. memory: VmRSS before, VmHWM (peak) after the throughput run's N messages.
 
 Usage: bench/agent/hopguardd_bench.py [--build DIR] [--reference-build DIR] [--messages 10000000]
