@@ -106,7 +106,7 @@ class PrincipalCache {
     s.key_size = static_cast<std::uint32_t>(name.size());
     s.used = true;
     if (inline_key) {
-      std::memcpy(s.key, name.data(), name.size());
+      std::copy_n(name.data(), name.size(), s.key);  // data() may be null when empty
     } else {
       s.key_offset = static_cast<std::uint32_t>(arena_.size());
       arena_.append(name);
@@ -165,7 +165,7 @@ class InlineMemo {
     if (key.size() > kMaxKey) return;
     Entry& e = entries_[next_];
     next_ = (next_ + 1) % kEntries;
-    std::memcpy(e.key, key.data(), key.size());
+    std::copy_n(key.data(), key.size(), e.key);  // data() may be null when empty
     e.size = key.size();
     e.value = value;
   }
@@ -416,8 +416,9 @@ struct Engine::Impl {
     if (memo) {
       key[0] = static_cast<char>(ev.kind);
       key[1] = static_cast<char>(ev.status.size());
-      std::memcpy(key + 2, ev.status.data(), ev.status.size());
-      std::memcpy(key + 2 + ev.status.size(), ev.rule.data(), ev.rule.size());
+      // copy_n, not memcpy: an empty field's data() may be null (UB for memcpy).
+      std::copy_n(ev.status.data(), ev.status.size(), key + 2);
+      std::copy_n(ev.rule.data(), ev.rule.size(), key + 2 + ev.status.size());
       if (const FieldVerdicts* v = field_memo.find(std::string_view(key, key_size))) return *v;
     }
     FieldVerdicts m;
