@@ -348,6 +348,11 @@ SyslogRecord parse_syslog_record(std::string_view t, std::int64_t receive_ms, co
     if (p < t.size() && t[p] == ' ') ++p;
     // A UTF-8 BOM may start MSG.
     if (t.substr(p, 3) == "\xEF\xBB\xBF") p += 3;
+    // rsyslog's msg property keeps the space that followed "TAG:" in the local message, so
+    // every record it forwards with RSYSLOG_SyslogProtocol23Format (or the shipped template)
+    // has MSG " Accepted ...". Decoders match from the first character: drop leading spaces
+    // (no decoder gives them meaning, so nothing can be smuggled through them).
+    while (p < t.size() && t[p] == ' ') ++p;
     r.message = t.substr(std::min(p, t.size()));
     return r;
   }

@@ -120,10 +120,6 @@ class HostRecordForwarding(unittest.TestCase):
     is " pam_hopguard(...": the shipped snippet (etc/rsyslog.d/60-hopguard-forward.conf) sends
     exactly this."""
 
-    # Known bug (scanner/syslog_record.cpp, reported with issue 6): the RFC 5424 message keeps
-    # rsyslog's leading space and no sshd/PAM/localauth decoder matches it, so every host record
-    # forwarded by rsyslog is lost. Remove this marker with the fix.
-    @unittest.expectedFailure
     def test_sshd_and_pam_records_through_imuxsock(self):
         with tempfile.TemporaryDirectory(prefix="hg-rsyslog-host-") as work:
             d = Daemon(work, listen=["tcp://127.0.0.1:0"], window_seconds=2, skew_seconds=1).start()

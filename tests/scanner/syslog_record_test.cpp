@@ -79,6 +79,18 @@ TEST(SyslogRecord, Rfc5424NilValues) {
   EXPECT_EQ(r.message, "msg");
 }
 
+TEST(SyslogRecord, Rfc5424FromRsyslogKeepsNoLeadingSpace) {
+  // What rsyslogd sends with RSYSLOG_SyslogProtocol23Format for a local "sshd[4242]: Accepted
+  // ..." (its msg property starts with the space after the tag), with and without a BOM.
+  const auto r = parse_syslog_record(
+      "<38>1 2026-11-22T13:45:58+00:00 legacy1 sshd 4242 - -  Accepted password for a", kReceive);
+  EXPECT_EQ(r.program, "sshd");
+  EXPECT_EQ(r.message, "Accepted password for a");
+  const auto b = parse_syslog_record(
+      "<38>1 2026-11-22T13:45:58+00:00 legacy1 sshd 4242 - [x@1 a=\"b\"] \xEF\xBB\xBF Accepted", kReceive);
+  EXPECT_EQ(b.message, "Accepted");
+}
+
 TEST(SyslogRecord, RsyslogFileFormat) {
   const auto r = parse_syslog_record("2026-11-22T13:45:58.123456+00:00 bastion sshd[9]: Accepted", kReceive);
   EXPECT_EQ(r.format, SyslogFormat::file_3339);
