@@ -44,6 +44,9 @@ struct CompiledRule {
   std::string name;
   int severity = 50;
   std::string source;  // the file's source = "..."
+  // The events this rule sees: those of its own source (an sshd rule never sees a hopguard
+  // record's event of the same kind, e.g. syslog.sender-mismatch); none for syslog user rules.
+  EventSource event_source = EventSource::none;
   std::string file;
   std::uint32_t line = 0;
 

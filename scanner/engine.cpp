@@ -409,12 +409,14 @@ struct Engine::Impl {
   InlineMemo<FieldVerdicts> field_memo;
 
   FieldVerdicts field_verdicts(const Event& ev, const std::vector<const CompiledRule*>& candidates) {
-    // The key: kind byte, status length byte, status, rule (unambiguous whatever the bytes).
+    // The key: kind and source byte, status length byte, status, rule (unambiguous whatever
+    // the bytes).
     char key[InlineMemo<FieldVerdicts>::kMaxKey];
     const std::size_t key_size = 2 + ev.status.size() + ev.rule.size();
     const bool memo = key_size <= sizeof key;
     if (memo) {
-      key[0] = static_cast<char>(ev.kind);
+      static_assert(static_cast<unsigned>(EventKind::count_) <= 32, "kind and source share a byte");
+      key[0] = static_cast<char>(static_cast<unsigned>(ev.kind) | (static_cast<unsigned>(ev.source) << 5));
       key[1] = static_cast<char>(ev.status.size());
       // copy_n, not memcpy: an empty field's data() may be null (UB for memcpy).
       std::copy_n(ev.status.data(), ev.status.size(), key + 2);
@@ -554,6 +556,16 @@ struct Engine::Impl {
     return true;
   }
 
+  // sshd logs the outcome of authentication (auth_log) from its privileged monitor, which
+  // runs as root; only the post-authentication child runs as the user, and it logs none of
+  // these. So an authentication line whose kernel-verified sender is not uid 0 is forged,
+  // even from an executable named sshd (any user can copy a binary under that name).
+  static bool privileged_enough(const Event& ev, const SyslogRecord& rec) noexcept {
+    const bool auth_outcome = ev.kind == EventKind::ssh_accepted || ev.kind == EventKind::ssh_failed ||
+                              ev.kind == EventKind::ssh_postponed || ev.kind == EventKind::ssh_authorized;
+    return !auth_outcome || rec.trusted_uid.empty() || rec.trusted_uid == "0";
+  }
+
   // Record -> decoder -> event. Returns the decode result; fills entry (null: skipped).
   DecodeResult decode(SyslogRecord& rec, Event& ev, const DecoderEntry*& entry) {
     entry = find_decoder(rec.program);
@@ -564,7 +576,10 @@ struct Engine::Impl {
         entry = &kPam;
       }
       if (rec.has_trusted && !sender_matches(*entry, rec)) return mismatch(rec, *entry, ev);
-      return entry->decode(rec, ev, scratch);
+      const DecodeResult result = entry->decode(rec, ev, scratch);
+      if (result == DecodeResult::event && rec.has_trusted && !privileged_enough(ev, rec))
+        return mismatch(rec, *entry, ev);
+      return result;
     }
     if (is_pam_record(rec.message)) {
       // pam_syslog logs under the PAM application's name (login, su, sudo, ...).

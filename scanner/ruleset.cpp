@@ -191,6 +191,9 @@ class RulesetCompiler {
                                              const std::string& prefix, Reporter& rep) {
     auto r = std::make_unique<CompiledRule>();
     r->source = source;
+    if (source == "kdc") r->event_source = EventSource::kdc;
+    else if (source == "sshd") r->event_source = EventSource::sshd;
+    else if (source == "hopguard") r->event_source = EventSource::hopguard;
     r->file = rep.file;
     r->line = t.source().begin.line;
     const std::size_t errors_before = errors_.size();
@@ -469,6 +472,7 @@ inline bool same_word(std::string_view a, std::string_view b) noexcept {
 bool rule_may_match(const CompiledRule& r, const Event& ev, bool& refusal) noexcept {
   refusal = false;
   if ((r.event_mask & (1u << static_cast<unsigned>(ev.kind))) == 0) return false;
+  if (r.event_source != EventSource::none && r.event_source != ev.source) return false;
   if (!r.refusal_word.empty() && same_word(ev.status, r.refusal_word)) {
     refusal = true;
     return true;

@@ -1,0 +1,126 @@
+"""Forged sshd lines through the SHIPPED forwarding snippet (etc/rsyslog.d/60-hopguard-forward.conf)
+and a real rsyslogd into a real hopguardd (DESIGN section 9).
+
+rsyslogd's imuxsock listens on a private socket (standing in for /dev/log) with Annotate and
+ParseTrusted, as the snippet sets for the system socket, and forwards with the snippet's own
+ruleset and template: the kernel-verified pid, uid and executable of each sender travel as
+[trusted@32473 ...]. Senders are real processes: logger, and a copy of logger named "sshd",
+run as root and as nobody. Only the snippet's module line (it binds the real /dev/log) and its
+target address are changed here.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from daemon_harness import Daemon, SOURCE  # noqa: E402
+
+RSYSLOGD = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
+LOGGER = shutil.which("logger") or "/usr/bin/logger"
+SETPRIV = shutil.which("setpriv") or "/usr/bin/setpriv"
+NOBODY = 65534
+
+
+def snippet_for_test(port: int, sock: str) -> str:
+    """The shipped snippet with its system-socket module line replaced by a private socket."""
+    with open(os.path.join(SOURCE, "etc", "rsyslog.d", "60-hopguard-forward.conf")) as f:
+        text = f.read()
+    module_line = 'module(load="imuxsock" SysSock.Annotate="on" SysSock.ParseTrusted="on")'
+    assert module_line in text, "the snippet's imuxsock line changed; update this test"
+    assert 'target="hopguard.example" port="5514"' in text
+    text = text.replace(module_line, 'module(load="imuxsock" SysSock.Use="off")')
+    text = text.replace('target="hopguard.example" port="5514"', f'target="127.0.0.1" port="{port}"')
+    return text + (f'\ninput(type="imuxsock" Socket="{sock}" HostName="legacy1" Annotate="on" '
+                   f'ParseTrusted="on" Ruleset="hopguard_forward" RateLimit.Interval="0")\n')
+
+
+class TrustedSender(unittest.TestCase):
+    def test_forged_sshd_lines_are_told_from_the_real_sender(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root to send as another user (setpriv)")
+        work = tempfile.mkdtemp(prefix="hg-trusted-")
+        os.chmod(work, 0o755)  # nobody must reach the socket
+        d = Daemon(os.path.join(work, "d"), listen=["tcp://127.0.0.1:0"], window_seconds=2,
+                   skew_seconds=1).start()
+        rsyslog = None
+        try:
+            port = d.addresses("tcp")[0][1]
+            sock = os.path.join(work, "log.sock")
+            spool = os.path.join(work, "rsyslog")
+            os.makedirs(spool)
+            conf = os.path.join(work, "rsyslog.conf")
+            with open(conf, "w") as f:
+                f.write(f'global(workDirectory="{spool}")\n' + snippet_for_test(port, sock))
+            err_path = os.path.join(work, "rsyslogd.err")
+            with open(err_path, "w") as err:
+                rsyslog = subprocess.Popen([RSYSLOGD, "-n", "-f", conf, "-i", os.path.join(work, "pid")],
+                                           stdout=subprocess.DEVNULL, stderr=err)
+            deadline = time.monotonic() + 10
+            while not os.path.exists(sock):
+                self.assertLess(time.monotonic(), deadline, open(err_path).read())
+                time.sleep(0.05)
+            os.chmod(sock, 0o666)
+            # A binary named sshd that is not sshd: a copy of logger, world-executable.
+            bindir = os.path.join(work, "bin")
+            os.makedirs(bindir, mode=0o755)
+            fake_sshd = os.path.join(bindir, "sshd")
+            shutil.copy(LOGGER, fake_sshd)
+            os.chmod(fake_sshd, 0o755)
+
+            def send(argv0, message, as_nobody=False):
+                cmd = [argv0, "-u", sock, "--socket-errors=on", "-t", "sshd", "--id",
+                       "-p", "authpriv.info", message]
+                if as_nobody:
+                    cmd = [SETPRIV, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"] + cmd
+                subprocess.run(cmd, check=True)
+
+            # 1. A local user's own "sshd" claims an ordinary credential was used on legacy1
+            #    (row 1): without the uid check this would be a forged regular-cred-on-legacy.
+            send(fake_sshd, "Accepted gssapi-with-mic for alice from 127.0.0.2 port 5 ssh2: "
+                            "alice@HG.TEST", as_nobody=True)
+            # 2. A local user's logger writing as sshd. rsyslog reads the executable from /proc
+            #    and finds none once the sender has exited (logger exits at once), so the exe
+            #    check alone would race; the uid comes with the message (SCM_CREDENTIALS) and
+            #    an sshd login outcome is only ever logged by root.
+            send(LOGGER, "Accepted password for bob from 127.0.0.2 port 6 ssh2", as_nobody=True)
+            # 3. A root process whose executable is named sshd (what the real sshd looks like to
+            #    the check): decoded as the login it shows - from outside, so row 5.
+            send(fake_sshd, "Accepted password for carol from 127.0.0.4 port 7 ssh2")
+
+            def done(alarms):
+                return sum(a["hopguard"]["count"] for a in alarms) >= 3
+
+            try:
+                alarms = d.wait_alarms(done, timeout=30)
+            except AssertionError:
+                raise AssertionError("rsyslogd stderr:\n" + open(err_path).read() +
+                                     "\nhopguardd log:\n" + d.log_text(0))
+            time.sleep(2.5)  # anything more (a forged alarm of another rule) shows up now
+            alarms = d.alarms()
+            got = sorted((a["rule"]["id"], a["hopguard"]["target"], a["hopguard"]["count"])
+                         for a in alarms)
+            evidence = [e["line"] for a in alarms for e in a["hopguard"]["evidence"]]
+            self.assertEqual(got, [("forged-log-sender", "legacy1", 2),
+                                   ("legacy-login-not-via-bastion", "legacy1", 1)], evidence)
+            self.assertNotIn("regular-cred-on-legacy", [a["rule"]["id"] for a in alarms])
+            forged = next(a for a in alarms if a["rule"]["id"] == "forged-log-sender")
+            lines = [e["line"] for e in forged["hopguard"]["evidence"]]
+            # The evidence shows what the kernel said about each sender.
+            self.assertEqual(len(lines), 2, lines)
+            for l in lines:
+                self.assertIn(f'uid="{NOBODY}"', l)
+        finally:
+            if rsyslog:
+                rsyslog.send_signal(signal.SIGTERM)
+                rsyslog.wait(20)
+            d.stop()
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
