@@ -76,16 +76,12 @@ def rsyslog_conf(rs, kdc_log, port, host_sockets):
   action(type="omfile" file="{rs}/forwarded.log" template="{{template}}")'''
     hosts = ""
     if host_sockets:
-        # RSYSLOG_SyslogProtocol23Format, but without the space rsyslog keeps at the start of
-        # a local program's message (" Accepted ..."): the scanner does not strip it yet and
-        # would decode no sshd, PAM or localauth line (see the issue-6 report).
-        hosts = ('template(name="HostForward" type="string" string="<%PRI%>1 %TIMESTAMP:::date-rfc3339% '
-                 '%HOSTNAME% %APP-NAME% %PROCID% %MSGID% %STRUCTURED-DATA% %$.msg%\\n")\n'
-                 'module(load="imuxsock" SysSock.Use="off")\n' + "".join(
-                     f'input(type="imuxsock" Socket="{sock}" HostName="{name}" Ruleset="hosts" '
-                     f'RateLimit.Interval="0")\n' for name, sock in host_sockets.items())
-                 + 'ruleset(name="hosts") {\n  set $.msg = ltrim($msg);\n  '
-                 + forward.format(template="HostForward") + "\n}\n")
+        # The hosts forward exactly as the shipped etc/rsyslog.d/60-hopguard-forward.conf does
+        # (its template carries each sender's kernel-verified pid, uid and executable).
+        # The demo also keeps a copy of what they forward in forwarded.log.
+        hosts = (daemon_harness.shipped_forward_snippet(port, host_sockets, ruleset="hosts") +
+                 'ruleset(name="hosts") {\n  call hopguard_forward\n'
+                 f'  action(type="omfile" file="{rs}/forwarded.log" template="HopguardForward")\n}}\n')
     return f'''global(workDirectory="{rs}")
 module(load="imfile" mode="polling" PollingInterval="1")
 input(type="imfile" File="{kdc_log}" Tag="krb5kdc" ruleset="kdc")

@@ -59,6 +59,26 @@ def noise(i, t=None):
     return f"{stamp(t)} web3 nginx[77]: GET /item/{i} HTTP/1.1 200 512"
 
 
+def shipped_forward_snippet(port, sockets, host="127.0.0.1", ruleset="hopguard_forward"):
+    """etc/rsyslog.d/60-hopguard-forward.conf as a host runs it, for a private rsyslogd: its
+    ruleset and template unchanged, the system-socket module line (it would bind the real
+    /dev/log) replaced, the target set to host:port, and one imuxsock input per
+    {host name: socket path} with the snippet's Annotate/ParseTrusted, bound to `ruleset` (the
+    snippet's own, or one of the caller's that calls it)."""
+    root = SOURCE or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    with open(os.path.join(root, "etc", "rsyslog.d", "60-hopguard-forward.conf")) as f:
+        text = f.read()
+    module_line = 'module(load="imuxsock" SysSock.Annotate="on" SysSock.ParseTrusted="on")'
+    target = 'target="hopguard.example" port="5514"'
+    if module_line not in text or target not in text:
+        raise AssertionError("60-hopguard-forward.conf changed shape; update shipped_forward_snippet")
+    text = text.replace(module_line, 'module(load="imuxsock" SysSock.Use="off")')
+    text = text.replace(target, f'target="{host}" port="{port}"')
+    return text + "".join(
+        f'input(type="imuxsock" Socket="{sock}" HostName="{name}" Annotate="on" ParseTrusted="on" '
+        f'Ruleset="{ruleset}" RateLimit.Interval="0")\n' for name, sock in sockets.items())
+
+
 def toml_list(items):
     return "[" + ", ".join(json.dumps(i) for i in items) + "]"
 

@@ -18,25 +18,12 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_harness import Daemon, SOURCE  # noqa: E402
+from daemon_harness import Daemon, shipped_forward_snippet  # noqa: E402
 
 RSYSLOGD = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
 LOGGER = shutil.which("logger") or "/usr/bin/logger"
 SETPRIV = shutil.which("setpriv") or "/usr/bin/setpriv"
 NOBODY = 65534
-
-
-def snippet_for_test(port: int, sock: str) -> str:
-    """The shipped snippet with its system-socket module line replaced by a private socket."""
-    with open(os.path.join(SOURCE, "etc", "rsyslog.d", "60-hopguard-forward.conf")) as f:
-        text = f.read()
-    module_line = 'module(load="imuxsock" SysSock.Annotate="on" SysSock.ParseTrusted="on")'
-    assert module_line in text, "the snippet's imuxsock line changed; update this test"
-    assert 'target="hopguard.example" port="5514"' in text
-    text = text.replace(module_line, 'module(load="imuxsock" SysSock.Use="off")')
-    text = text.replace('target="hopguard.example" port="5514"', f'target="127.0.0.1" port="{port}"')
-    return text + (f'\ninput(type="imuxsock" Socket="{sock}" HostName="legacy1" Annotate="on" '
-                   f'ParseTrusted="on" Ruleset="hopguard_forward" RateLimit.Interval="0")\n')
 
 
 class TrustedSender(unittest.TestCase):
@@ -55,7 +42,8 @@ class TrustedSender(unittest.TestCase):
             os.makedirs(spool)
             conf = os.path.join(work, "rsyslog.conf")
             with open(conf, "w") as f:
-                f.write(f'global(workDirectory="{spool}")\n' + snippet_for_test(port, sock))
+                f.write(f'global(workDirectory="{spool}")\n' +
+                        shipped_forward_snippet(port, {"legacy1": sock}))
             err_path = os.path.join(work, "rsyslogd.err")
             with open(err_path, "w") as err:
                 rsyslog = subprocess.Popen([RSYSLOGD, "-n", "-f", conf, "-i", os.path.join(work, "pid")],
