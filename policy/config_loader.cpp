@@ -275,6 +275,35 @@ Binder collector(std::optional<Endpoint>& dst) {
   };
 }
 
+// [agent] metrics: "" off, "file:/ABSOLUTE/PATH" (a textfile for node_exporter), or
+// tcp://ADDR:PORT with a literal address (the listener binds it as written, like [agent] listen).
+Binder metrics_target(std::string& dst) {
+  return [&dst](const toml::node& n, const std::string& key, Diagnostics& d) {
+    if (!expect(n, toml::node_type::string, key, d)) return;
+    const std::string v = *n.value<std::string>();
+    dst.clear();
+    if (v.empty()) return;
+    if (v.starts_with("file:")) {
+      if (v.size() < 7 || v[5] != '/') {
+        d.add(ErrorCode::bad_value, n.source(), key,
+              "\"" + v.substr(0, 200) + "\": file: needs an absolute path (file:/PATH)");
+        return;
+      }
+      dst = v;
+      return;
+    }
+    auto ep = parse_endpoint(v, key);
+    if (!ep) {
+      d.add(ErrorCode::bad_value, n.source(), key, ep.errors().front().message);
+    } else if (ep->transport != Transport::tcp || !parse_address(ep->host)) {
+      d.add(ErrorCode::bad_value, n.source(), key,
+            "\"" + v.substr(0, 200) + "\": expected tcp://ADDR:PORT with a literal address, or file:/PATH");
+    } else {
+      dst = v;
+    }
+  };
+}
+
 // [alarms] exec: an argv run without a shell, so the program is an absolute path (no PATH
 // search, no word splitting); no element may be empty.
 Binder program_argv(std::vector<std::string>& dst) {
@@ -476,7 +505,7 @@ Expected<Policy> PolicyBuilder::build(const toml::table& root, Diagnostics& d) {
                     {"allowed_peers", cidr_array(cfg.agent.allowed_peers)},
                     {"max_frame_bytes", u32(cfg.agent.max_frame_bytes, 480, 16u << 20)},
                     {"queue_messages", u32(cfg.agent.queue_messages, 16, 1u << 24)},
-                    {"metrics", text(cfg.agent.metrics)},
+                    {"metrics", metrics_target(cfg.agent.metrics)},
                     {"silence_seconds", u32(cfg.agent.silence_seconds, 0, 30 * kDay)},
                 })},
       {"alarms", section({

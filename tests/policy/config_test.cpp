@@ -292,6 +292,22 @@ TEST(Config, ListenerErrors) {
   EXPECT_LT(p.errors().front().message.size(), 300u);
 }
 
+TEST(Config, MetricsTarget) {
+  const auto agent = [](const std::string& v) { return std::string(kGood) + "[agent]\nmetrics = " + v + "\n"; };
+  for (const char* ok : {"\"\"", "\"tcp://127.0.0.1:9514\"", "\"tcp://[::1]:9514\"", "\"file:/var/lib/m.prom\""}) {
+    auto p = Policy::load(agent(ok), "site.toml");
+    EXPECT_TRUE(p.ok()) << ok << ": " << to_string(p.errors());
+  }
+  expect_errors(agent("\"file:m.prom\""),
+                {{ErrorCode::bad_value, 12, "agent.metrics", "\"file:m.prom\": file: needs an absolute path (file:/PATH)"}});
+  expect_errors(agent("\"udp://127.0.0.1:9514\""),
+                {{ErrorCode::bad_value, 12, "agent.metrics",
+                  "\"udp://127.0.0.1:9514\": expected tcp://ADDR:PORT with a literal address, or file:/PATH"}});
+  expect_errors(agent("\"tcp://metrics.hg.test:9514\""),
+                {{ErrorCode::bad_value, 12, "agent.metrics", "with a literal address, or file:/PATH"}});
+  expect_errors(agent("\"tcp://127.0.0.1\""), {{ErrorCode::bad_value, 12, "agent.metrics", "missing :PORT"}});
+}
+
 TEST(Config, AlarmSinkErrors) {
   const auto alarms = [](const std::string& line) { return std::string(kGood) + "[alarms]\n" + line + "\n"; };
   expect_errors(alarms("syslog_target = \"tcp://collector.hg.test:0\""),
