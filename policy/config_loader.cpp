@@ -307,24 +307,19 @@ Binder metrics_target(std::string& dst) {
 // [alarms] exec: an argv run without a shell, so the program is an absolute path (no PATH
 // search, no word splitting); no element may be empty.
 Binder program_argv(std::vector<std::string>& dst) {
-  return [&dst](const toml::node& n, const std::string& key, Diagnostics& d) {
-    if (!expect(n, toml::node_type::array, key, d)) return;
-    dst.clear();
-    std::size_t i = 0;
-    for (const toml::node& e : *n.as_array()) {
-      const std::string ekey = key + "[" + std::to_string(i++) + "]";
-      if (!expect(e, toml::node_type::string, ekey, d)) continue;
-      std::string v = *e.value<std::string>();
-      if (v.empty()) {
-        d.add(ErrorCode::bad_value, e.source(), ekey, "must not be empty");
-      } else if (i == 1 && v.front() != '/') {
-        d.add(ErrorCode::bad_value, e.source(), ekey,
-              "\"" + v.substr(0, 200) + "\": the program must be an absolute path (no shell, no PATH search)");
-      } else {
-        dst.push_back(std::move(v));
-      }
+  return text_array(dst, [](const std::string& v, const toml::node& e, const std::string& ekey,
+                            Diagnostics& d) {
+    if (v.empty()) {
+      d.add(ErrorCode::bad_value, e.source(), ekey, "must not be empty");
+      return false;
     }
-  };
+    if (ekey.ends_with("[0]") && v.front() != '/') {
+      d.add(ErrorCode::bad_value, e.source(), ekey,
+            "\"" + v.substr(0, 200) + "\": the program must be an absolute path (no shell, no PATH search)");
+      return false;
+    }
+    return true;
+  });
 }
 
 // [alarms] webhook: "" off, else http:// or https:// with a host, and no space or control
