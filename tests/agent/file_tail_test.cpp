@@ -41,6 +41,15 @@ class FileTailTest : public ::testing::Test {
     return lines(c);
   }
 
+  // What a hopguardd that read the whole file and then stopped would have saved.
+  std::optional<TailMark> mark_after_reading_all() {
+    FileTail t(0, path_, 1, 1024);
+    t.restore(std::nullopt);
+    std::optional<TailMark> m;
+    poll(t, &m);
+    return m;
+  }
+
   std::string dir_, path_;
 };
 
@@ -97,14 +106,7 @@ TEST_F(FileTailTest, TheRenamedFileIsReadUntilIdleForTheGrace) {
 
 TEST_F(FileTailTest, ARotationMissedWhileCatchingUpIsReadBeforeTheCurrentFile) {
   append("a1\n");
-  std::optional<TailMark> m;
-  {
-    FileTail t(0, path_, 1, 1024, std::chrono::milliseconds(0));
-    t.restore(std::nullopt);
-    Chunk c;
-    t.poll(c, 1 << 20);
-    m = c.mark;
-  }
+  const std::optional<TailMark> m = mark_after_reading_all();
   // While stopped: rotated twice.
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   append("a2\n");
@@ -161,14 +163,7 @@ TEST_F(FileTailTest, TruncatedAndRewrittenPastThePositionWithTheSameHeadStartsOv
 TEST_F(FileTailTest, RestoreOfAFileTruncatedAndRewrittenPastTheMarkStartsOver) {
   const std::string head(kFingerprintBytes + 20, 'h');
   append(head + "\nuser1\n");
-  std::optional<TailMark> m;
-  {
-    FileTail t(0, path_, 1, 1024);
-    t.restore(std::nullopt);
-    Chunk c;
-    t.poll(c, 1 << 20);
-    m = c.mark;
-  }
+  const std::optional<TailMark> m = mark_after_reading_all();
   ASSERT_TRUE(m);
   EXPECT_EQ(m->fingerprint_len, kFingerprintBytes);
   EXPECT_EQ(m->edge_len, kFingerprintBytes);
@@ -181,14 +176,7 @@ TEST_F(FileTailTest, RestoreOfAFileTruncatedAndRewrittenPastTheMarkStartsOver) {
 
 TEST_F(FileTailTest, RestoreResumesAtTheSavedOffset) {
   append("a1\na2\n");
-  std::optional<TailMark> m;
-  {
-    FileTail t(0, path_, 1, 1024);
-    t.restore(std::nullopt);
-    Chunk c;
-    t.poll(c, 1 << 20);
-    m = c.mark;
-  }
+  const std::optional<TailMark> m = mark_after_reading_all();
   append("a3\n");
   FileTail t2(0, path_, 1, 1024);
   t2.restore(FileTail::decode_mark(FileTail::encode_mark(*m)));
@@ -197,14 +185,7 @@ TEST_F(FileTailTest, RestoreResumesAtTheSavedOffset) {
 
 TEST_F(FileTailTest, RestoreFindsTheSavedFileRenamedWhileStopped) {
   append("a1\n");
-  std::optional<TailMark> m;
-  {
-    FileTail t(0, path_, 1, 1024);
-    t.restore(std::nullopt);
-    Chunk c;
-    t.poll(c, 1 << 20);
-    m = c.mark;
-  }
+  const std::optional<TailMark> m = mark_after_reading_all();
   append("a2\n");
   fs::rename(path_, path_ + ".1");
   append("b1\n");
@@ -216,14 +197,7 @@ TEST_F(FileTailTest, RestoreFindsTheSavedFileRenamedWhileStopped) {
 
 TEST_F(FileTailTest, RestoreOfAFileThatShrankStartsOver) {
   append("a1\na2\na3\n");
-  std::optional<TailMark> m;
-  {
-    FileTail t(0, path_, 1, 1024);
-    t.restore(std::nullopt);
-    Chunk c;
-    t.poll(c, 1 << 20);
-    m = c.mark;
-  }
+  const std::optional<TailMark> m = mark_after_reading_all();
   fs::resize_file(path_, 0);
   append("b1\n");
   FileTail t2(0, path_, 1, 1024);
