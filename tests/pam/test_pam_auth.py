@@ -25,27 +25,12 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.environ.get("HOPGUARD_SOURCE_DIR", os.path.abspath(os.path.join(HERE, "../..")))
-BUILD = os.environ["HOPGUARD_BUILD_DIR"]
-MODULE = os.path.join(BUILD, "pam_hopguard.so")
-CONFIG = os.path.join(HERE, "data", "hopguard.toml")
+sys.path.insert(0, HERE)
+from pam_common import SRC, check, failures, legacy_login_site, with_preload  # noqa: E402
 sys.path.insert(0, os.path.join(SRC, "tests", "harness"))
-
-failures: list[str] = []
-# HOPGUARD_TEST_PRELOAD: libraries put first in LD_PRELOAD of every process that loads a built
-# module (the sanitizer runtimes when the modules are built with HOPGUARD_SANITIZE=ON).
-def with_preload(value: str) -> str:
-    first = os.environ.get("HOPGUARD_TEST_PRELOAD", "")
-    return f"{first}:{value}" if first else value
 
 
 SYSLOG_RE = re.compile(r"SYSLOG\((\d)\): (.*)$")
-
-
-def check(cond: bool, what: str) -> None:
-    if not cond:
-        failures.append(what)
-        print(f"FAIL: {what}", flush=True)
 
 
 def main() -> int:
@@ -59,22 +44,7 @@ def main() -> int:
             print(f"SKIP: {prog} not installed (scripts/install-deps)")
             return 77
     work = tempfile.mkdtemp(prefix="hg-pam-auth-")
-    keytab = os.path.join(work, "legacy1.keytab")
-    ccdir = os.path.join(work, "ccache-users")
-    os.makedirs(ccdir, mode=0o1777)
-    os.chmod(ccdir, 0o1777)
-    svc = os.path.join(work, "pam.d")
-    os.makedirs(svc)
-    args = f"config={CONFIG} role=legacy host=legacy1 keytab=FILE:{keytab} ccache_dir={ccdir}"
-    with open(os.path.join(svc, "legacy-login"), "w") as f:
-        f.write(f"auth     required  {MODULE} {args}\n"
-                f"account  required  {MODULE} {args}\n"
-                f"session  required  {MODULE} {args}\n")
-    # alice exists only for the module's getpwnam (nss_wrapper): uid 2001.
-    with open(os.path.join(work, "passwd"), "w") as f:
-        f.write(f"alice:x:2001:2001:Alice:{work}:/bin/sh\n")
-    with open(os.path.join(work, "group"), "w") as f:
-        f.write("alice:x:2001:\n")
+    svc, keytab, ccdir = legacy_login_site(work)
 
     with harness.Realm(os.path.join(work, "realm")) as realm:
         realm.keytab(["host/legacy1.hg.test"], keytab)

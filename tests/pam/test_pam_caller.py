@@ -40,26 +40,13 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.environ.get("HOPGUARD_SOURCE_DIR", os.path.abspath(os.path.join(HERE, "../..")))
-BUILD = os.environ["HOPGUARD_BUILD_DIR"]
-MODULE = os.path.join(BUILD, "pam_hopguard.so")
-CONFIG = os.path.join(HERE, "data", "hopguard.toml")
+sys.path.insert(0, HERE)
+from pam_common import (CONFIG, SRC, check, failures, legacy_login_site,  # noqa: E402
+                        with_preload, write_service)
 DEFAULT_CONFIG = "/etc/hopguard/hopguard.toml"
 sys.path.insert(0, os.path.join(SRC, "tests", "harness"))
 
-failures: list[str] = []
 LINE_RE = re.compile(r"SYSLOG\((\d)\): pam_hopguard\([^:]+:(\w+)\): (.*)$")
-
-
-def check(cond: bool, what: str) -> None:
-    if not cond:
-        failures.append(what)
-        print(f"FAIL: {what}", flush=True)
-
-
-def with_preload(value: str) -> str:
-    first = os.environ.get("HOPGUARD_TEST_PRELOAD", "")
-    return f"{first}:{value}" if first else value
 
 
 class Run:
@@ -84,13 +71,6 @@ class Run:
 
     def __repr__(self) -> str:
         return self.raw
-
-
-def write_service(svc_dir: str, name: str, args: str) -> None:
-    with open(os.path.join(svc_dir, name), "w") as f:
-        f.write(f"auth     required  {MODULE} {args}\n"
-                f"account  required  {MODULE} {args}\n"
-                f"session  required  {MODULE} {args}\n")
 
 
 def free_port() -> int:
@@ -260,18 +240,7 @@ def test_setuid(caller: str, work: str) -> int:
 
 def test_retry(caller: str, work: str) -> int:
     import realm as harness
-    keytab = os.path.join(work, "legacy1.keytab")
-    ccdir = os.path.join(work, "ccache-users")
-    os.makedirs(ccdir, mode=0o1777)
-    os.chmod(ccdir, 0o1777)
-    svc = os.path.join(work, "pam.d")
-    os.makedirs(svc)
-    write_service(svc, "legacy-login",
-                  f"config={CONFIG} role=legacy host=legacy1 keytab=FILE:{keytab} ccache_dir={ccdir}")
-    with open(os.path.join(work, "passwd"), "w") as f:
-        f.write(f"alice:x:2001:2001:Alice:{work}:/bin/sh\n")
-    with open(os.path.join(work, "group"), "w") as f:
-        f.write("alice:x:2001:\n")
+    svc, keytab, ccdir = legacy_login_site(work)
 
     with harness.Realm(os.path.join(work, "realm")) as realm:
         realm.keytab(["host/legacy1.hg.test"], keytab)
