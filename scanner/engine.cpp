@@ -15,6 +15,7 @@
 #include <type_traits>
 #include <optional>
 #include <unordered_map>
+#include <vector>
 
 namespace hopguard::scanner {
 
@@ -31,13 +32,87 @@ bool is_pam_record(std::string_view message) noexcept {
   return !message.empty() && message.front() == 'p' && starts_with(message, "pam_hopguard(");
 }
 
-// Transparent hashing: the principal cache is probed with the line's string_view, no copy.
-// Deliberately not noexcept: libstdc++ then stores each node's hash code, so walking a bucket
-// compares stored hashes instead of rehashing every key it passes (measured: a quarter of the
-// KDC path's time went there).
-struct ViewHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+// Probe limit of the open-addressed tables below. The hash's seed is fixed (as std::hash's
+// was), so names and addresses made to collide (a client chooses the name a failed KDC request
+// logs) could otherwise make every lookup walk a chain as long as the table: past this many
+// slots a lookup gives up (the caches then compute the answer without keeping it; the keyed
+// maps are emptied as when full). Honest keys at the tables' load (at most half) almost never
+// probe more than a few slots.
+constexpr std::size_t kMaxProbe = 64;
+
+// A bounded map from short texts (addresses, host names, sshd processes) to a trivially
+// copyable value: open addressing over 2 x max_entries slots of (hash, entry index), entries
+// and their keys kept densely (the keys back to back in one string), emptied whole when
+// max_entries are held -- the behaviour of the std::unordered_map it replaces (cleared when
+// full), without its heap node per key and chain walk per lookup. Views returned by find() and
+// insert() stay valid until the next insert() or clear().
+template <typename V>
+class FlatTextMap {
+ public:
+  explicit FlatTextMap(std::size_t max_entries) : max_entries_(max_entries) {
+    std::size_t n = 16;
+    while (n < max_entries * 2) n <<= 1;
+    slots_.assign(n, Slot{});
+    mask_ = n - 1;
+  }
+
+  V* find(std::string_view key, std::uint64_t hash) noexcept {
+    std::size_t i = hash & mask_;
+    for (std::size_t probe = 0; probe < kMaxProbe; ++probe, i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.index == 0) return nullptr;
+      if (s.hash != hash) continue;
+      Entry& e = entries_[s.index - 1];
+      if (e.key_size == key.size() && equal_bytes(keys_.data() + e.key_offset, key.data(), key.size())) {
+        return &e.value;
+      }
+    }
+    return nullptr;
+  }
+
+  // key must not be present. Empties the map first when it holds max_entries keys (or when
+  // the key's probe run is longer than kMaxProbe).
+  V& insert(std::string_view key, std::uint64_t hash) {
+    if (entries_.size() >= max_entries_) clear();
+    std::size_t i = hash & mask_;
+    std::size_t probe = 0;
+    while (slots_[i].index != 0) {
+      if (++probe >= kMaxProbe) {
+        clear();
+        i = hash & mask_;
+        break;
+      }
+      i = (i + 1) & mask_;
+    }
+    slots_[i] = Slot{hash, static_cast<std::uint32_t>(entries_.size() + 1)};
+    entries_.push_back(Entry{keys_.size(), key.size(), V{}});
+    keys_.append(key);
+    return entries_.back().value;
+  }
+
+  std::size_t size() const noexcept { return entries_.size(); }
+
+  void clear() {
+    if (entries_.empty()) return;
+    std::fill(slots_.begin(), slots_.end(), Slot{});
+    entries_.clear();
+    keys_.clear();
+  }
+
+ private:
+  struct Slot {
+    std::uint64_t hash = 0;
+    std::uint32_t index = 0;  // entries_ index + 1; 0: free
+  };
+  struct Entry {
+    std::size_t key_offset, key_size;
+    V value;
+  };
+  std::size_t max_entries_;
+  std::size_t mask_ = 0;
+  std::vector<Slot> slots_;
+  std::vector<Entry> entries_;
+  std::string keys_;
 };
 
 // What a KDC line's rules need of a principal: its class and, for a special principal, its
@@ -80,7 +155,8 @@ class PrincipalCache {
   }
 
   const PrincipalFacts* find(std::string_view name, std::uint64_t hash) const noexcept {
-    for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
+    std::size_t i = hash & mask_;
+    for (std::size_t probe = 0; probe < kMaxProbe; ++probe, i = (i + 1) & mask_) {
       const Slot& s = slots_[i];
       if (!s.used) return nullptr;
       if (s.hash == hash && s.key_size == name.size() &&
@@ -88,6 +164,7 @@ class PrincipalCache {
         return &s.facts;
       }
     }
+    return nullptr;
   }
 
   // A hint: starts loading the slot where a lookup of hash begins.
@@ -95,11 +172,14 @@ class PrincipalCache {
 
   // name must not be present. Empties the cache first when it holds max_entries names or
   // kMaxArenaBytes of long ones (names come from log lines: each may be as long as a frame).
+  // Returns null, keeping nothing, when the name's probe run is longer than kMaxProbe.
   const PrincipalFacts* insert(std::string_view name, std::uint64_t hash, PrincipalFacts facts) {
     const bool inline_key = name.size() <= kInlineKey;
     if (entries_ >= max_entries_ || (!inline_key && arena_.size() + name.size() > kMaxArenaBytes)) clear();
     std::size_t i = hash & mask_;
-    while (slots_[i].used) i = (i + 1) & mask_;
+    for (std::size_t probe = 0; slots_[i].used; ++probe, i = (i + 1) & mask_) {
+      if (probe + 1 >= kMaxProbe) return nullptr;
+    }
     Slot& s = slots_[i];
     s.hash = hash;
     s.facts = facts;
@@ -233,17 +313,16 @@ struct Engine::Impl {
   struct AddressFacts {
     bool parsed = false, bastion = false, allowed = false;
   };
-  std::unordered_map<std::string, const HostEntry*, ViewHash, std::equal_to<>> hosts_by_name;
-  std::unordered_map<std::string, AddressFacts, ViewHash, std::equal_to<>> addresses;
+  FlatTextMap<const HostEntry*> hosts_by_name{kMaxCachedPrincipals / 16};
+  FlatTextMap<AddressFacts> addresses{kMaxCachedPrincipals / 16};
 
   // The configured host named name (short name first, then fqdn or alias), or null.
   const HostEntry* host_named(std::string_view name) {
-    auto it = hosts_by_name.find(name);
-    if (it != hosts_by_name.end()) return it->second;
+    const std::uint64_t hash = hash_bytes(name);
+    if (const HostEntry* const* h = hosts_by_name.find(name, hash)) return *h;
     const HostEntry* h = policy->find_host(name);
     if (h == nullptr) h = policy->find_host_by_fqdn(name);
-    if (hosts_by_name.size() >= kMaxCachedPrincipals / 16) hosts_by_name.clear();
-    hosts_by_name.emplace(std::string(name), h);
+    hosts_by_name.insert(name, hash) = h;
     return h;
   }
 
@@ -262,30 +341,41 @@ struct Engine::Impl {
     return h;
   }
 
-  const AddressFacts& address_facts(std::string_view text) {
-    auto it = addresses.find(text);
-    if (it != addresses.end()) return it->second;
+  AddressFacts address_facts(std::string_view text) {
+    const std::uint64_t hash = hash_bytes(text);
+    if (const AddressFacts* a = addresses.find(text, hash)) return *a;
     AddressFacts a;
     if (const auto addr = parse_address(text)) {
       a.parsed = true;
       a.bastion = policy->is_bastion_address(*addr);
       a.allowed = policy->is_allowed_source(*addr);
     }
-    if (addresses.size() >= kMaxCachedPrincipals / 16) addresses.clear();
-    return addresses.emplace(std::string(text), a).first->second;
+    addresses.insert(text, hash) = a;
+    return a;
   }
   // sshd (host, pid) -> incidents its Accepted line fed, for a later pam_open_session failure.
   std::unordered_map<std::string, std::vector<std::string>> sessions;
   // sshd (host, pid) -> the peer address of its latest auth line ("Postponed ... from IP"): the
   // localauth record that sshd's krb5_kuserok() logs next (ident hopguard, same pid) has no
   // rhost, and its alarm should still name the source (DESIGN section 7: source.ip when known).
-  std::unordered_map<std::string, std::string> peers;
+  // The address (at most 255 bytes) in a fixed field: one entry per sshd process, no heap
+  // string per login.
+  struct PeerAddress {
+    std::uint8_t size = 0;
+    char text[255];
+  };
+  FlatTextMap<PeerAddress> peers{kMaxTrackedSessions};
+  std::string peer_key;  // process_key into a reused buffer
 
   static std::string process_key(const Event& ev) {
-    std::string k(ev.host);
+    std::string k;
+    process_key(ev, k);
+    return k;
+  }
+  static void process_key(const Event& ev, std::string& k) {
+    k.assign(ev.host);
     k.push_back('\x1f');
     k.append(ev.pid);
-    return k;
   }
 
   Impl(std::shared_ptr<const Policy> p, std::shared_ptr<const Ruleset> r, EngineOptions o)
@@ -306,7 +396,7 @@ struct Engine::Impl {
     return c;
   }
 
-  static std::uint64_t name_hash(std::string_view name) noexcept { return std::hash<std::string_view>{}(name); }
+  static std::uint64_t name_hash(std::string_view name) noexcept { return hash_bytes(name); }
 
   const PrincipalFacts* classify(std::string_view name) { return classify(name, name_hash(name)); }
 
@@ -316,8 +406,11 @@ struct Engine::Impl {
     PrincipalFacts facts;
     facts.cls = full.cls;
     if (full.cls == PrincipalClass::special) facts.guest = policy->find_host(full.host);
-    return principals.insert(name, hash, facts);
+    if (const PrincipalFacts* p = principals.insert(name, hash, facts)) return p;
+    uncached_facts = facts;  // not kept (see kMaxProbe): valid until the next classify
+    return &uncached_facts;
   }
+  PrincipalFacts uncached_facts;
 
   // Classifies the event's principal into f (Policy::classify on first sight of a name, then
   // the cache). hash: name_hash(ev.principal) when the caller has it.
@@ -440,15 +533,34 @@ struct Engine::Impl {
   }
 
   void evaluate(const Event& event, std::string_view line, std::int64_t event_ms, const AlarmSink& sink) {
-    const auto& candidates = rules->rules_for(event.kind);
-    Event ev = event;
+    // A decision record without rhost takes the address of its sshd process from peers: only
+    // then is the event copied (it is a few hundred bytes, and most events are KDC lines).
+    if (event.kind == EventKind::hg_decision && event.address.empty() && event.component == "hopguard" &&
+        !event.pid.empty()) {
+      process_key(event, peer_key);
+      if (const PeerAddress* a = peers.find(peer_key, hash_bytes(peer_key))) {
+        Event ev = event;
+        ev.address = std::string_view(a->text, a->size);
+        evaluate_event(ev, line, event_ms, sink);
+        return;
+      }
+    }
+    evaluate_event(event, line, event_ms, sink);
+  }
+
+  void evaluate_event(const Event& ev, std::string_view line, std::int64_t event_ms, const AlarmSink& sink) {
+    const auto& candidates = rules->rules_for(ev.kind);
     if ((ev.kind == EventKind::ssh_postponed || ev.kind == EventKind::ssh_failed ||
          ev.kind == EventKind::ssh_accepted) && !ev.pid.empty() && !ev.address.empty()) {
+      // As the map it replaces: emptied when full before any assignment, then set.
       if (peers.size() >= kMaxTrackedSessions) peers.clear();
-      peers[process_key(ev)] = std::string(ev.address.substr(0, 255));
-    } else if (ev.kind == EventKind::hg_decision && ev.address.empty() && ev.component == "hopguard" &&
-               !ev.pid.empty()) {
-      if (auto it = peers.find(process_key(ev)); it != peers.end()) ev.address = it->second;
+      process_key(ev, peer_key);
+      const std::uint64_t hash = hash_bytes(peer_key);
+      PeerAddress* a = peers.find(peer_key, hash);
+      if (a == nullptr) a = &peers.insert(peer_key, hash);
+      const std::string_view text = ev.address.substr(0, 255);
+      std::copy_n(text.data(), text.size(), a->text);
+      a->size = static_cast<std::uint8_t>(text.size());
     }
     if (ev.kind == EventKind::ssh_session_failed) {
       // The Accepted line of this sshd process did not become a session: its incidents get this

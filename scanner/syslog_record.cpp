@@ -1,5 +1,7 @@
 #include "syslog_record.hpp"
 
+#include "text_search.hpp"
+
 namespace hopguard::scanner {
 
 namespace {
@@ -78,8 +80,7 @@ std::int64_t year_of(std::int64_t ms) noexcept {
 bool parse_3164_time(std::string_view t, std::size_t& pos, std::int64_t receive_ms,
                      const SyslogOptions& opt, SyslogRecord& r, SyslogDateMemo* memo) noexcept {
   // Month: 3 ASCII letters; other letter runs up to 9 bytes (localised) are tolerated.
-  std::size_t p = pos;
-  while (p < t.size() && p - pos < 10 && t[p] != ' ' && !is_digit(t[p])) ++p;
+  std::size_t p = find_space_or_digit(t, pos, 10);
   if (p == pos || p >= t.size() || t[p] != ' ') return false;
   const std::string_view month_text = t.substr(pos, p - pos);
   ++p;
@@ -220,8 +221,7 @@ std::string_view next_token(std::string_view t, std::size_t& pos) noexcept {
 
 // "TAG[PID](level): MSG" at pos. Returns false (nothing set) if there is no such tag.
 bool parse_tag(std::string_view t, std::size_t pos, SyslogRecord& r) noexcept {
-  std::size_t p = pos;
-  while (p < t.size() && t[p] != '[' && t[p] != ':' && t[p] != ' ' && p - pos < 64) ++p;
+  std::size_t p = find_any_of3(t, pos, 64, '[', ':', ' ');
   if (p == pos || p >= t.size()) return false;
   const std::string_view program = t.substr(pos, p - pos);
   std::string_view pid;
@@ -253,12 +253,8 @@ bool parse_tag(std::string_view t, std::size_t pos, SyslogRecord& r) noexcept {
 // ':' or holds '[') means the hostname is missing.
 void parse_host_and_tag(std::string_view t, std::size_t pos, SyslogRecord& r) noexcept {
   // The first token, noting a '[' in it on the way (one pass).
-  std::size_t p = pos;
   bool bracket = false;
-  while (p < t.size() && t[p] != ' ') {
-    bracket |= t[p] == '[';
-    ++p;
-  }
+  std::size_t p = find_space_noting_bracket(t, pos, bracket);
   const std::string_view first = t.substr(pos, p - pos);
   if (p < t.size()) ++p;  // the space
   const bool first_is_tag = !first.empty() && (first.back() == ':' || bracket);
@@ -390,8 +386,7 @@ SyslogRecord parse_syslog_record(std::string_view t, std::int64_t receive_ms, co
 namespace {
 bool may_be_file_header(std::string_view m) noexcept {
   if (m.size() > 4 && is_digit(m[0]) && m[4] == '-') return true;
-  std::size_t p = 0;
-  while (p < m.size() && p < 10 && m[p] != ' ' && !is_digit(m[p])) ++p;
+  std::size_t p = find_space_or_digit(m, 0, 10);
   if (p == 0 || p >= m.size() || m[p] != ' ') return false;
   ++p;
   if (p < m.size() && m[p] == ' ') ++p;

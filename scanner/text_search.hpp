@@ -1,4 +1,5 @@
-// Internal to scanner/: byte-pair search for the decoders' field separators (") ", ": ", ", ").
+// Internal to scanner/: byte-pair search for the decoders' field separators (") ", ": ", ", "),
+// short-key comparison and hashing for the engine's caches and memos.
 #pragma once
 
 #include <cstddef>
@@ -35,6 +36,91 @@ inline std::size_t find_pair(std::string_view s, char a, char b) noexcept {
   return std::string_view::npos;
 }
 
+// The syslog header's byte loops (scanner/syslog_record.cpp), sixteen bytes a step where the
+// text goes on for sixteen more (every header token of every line passes through them; a byte
+// loop is ~10 instructions per byte there). Each returns what its byte loop returns.
+
+// The first i in [from, min(s.size(), from + limit)) with s[i] == a, b or c; that end if none
+// (from itself when from >= s.size()).
+inline std::size_t find_any_of3(std::string_view s, std::size_t from, std::size_t limit, char a, char b,
+                                char c) noexcept {
+  const char* p = s.data();
+  const std::size_t n = s.size();
+  if (from >= n) return from;
+  const std::size_t end = limit < n - from ? from + limit : n;
+  std::size_t i = from;
+#if defined(__SSE2__)
+  const __m128i va = _mm_set1_epi8(a), vb = _mm_set1_epi8(b), vc = _mm_set1_epi8(c);
+  for (; i < end && i + 16 <= n; i += 16) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, va), _mm_cmpeq_epi8(x, vb)), _mm_cmpeq_epi8(x, vc));
+    const int mask = _mm_movemask_epi8(hit);
+    if (mask != 0) {
+      const std::size_t j = i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+      return j < end ? j : end;
+    }
+  }
+  if (i >= end) return end;
+#endif
+  for (; i < end; ++i) {
+    if (p[i] == a || p[i] == b || p[i] == c) return i;
+  }
+  return end;
+}
+
+// The first i in [from, min(s.size(), from + limit)) with s[i] a space or an ASCII digit; that
+// end if none.
+inline std::size_t find_space_or_digit(std::string_view s, std::size_t from, std::size_t limit) noexcept {
+  const char* p = s.data();
+  const std::size_t n = s.size();
+  if (from >= n) return from;
+  const std::size_t end = limit < n - from ? from + limit : n;
+  std::size_t i = from;
+#if defined(__SSE2__)
+  const __m128i space = _mm_set1_epi8(' '), below0 = _mm_set1_epi8('0' - 1), above9 = _mm_set1_epi8('9' + 1);
+  for (; i < end && i + 16 <= n; i += 16) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    // Signed compares: bytes >= 0x80 are negative, never between '0' and '9'.
+    const __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(x, below0), _mm_cmplt_epi8(x, above9));
+    const int mask = _mm_movemask_epi8(_mm_or_si128(digit, _mm_cmpeq_epi8(x, space)));
+    if (mask != 0) {
+      const std::size_t j = i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+      return j < end ? j : end;
+    }
+  }
+  if (i >= end) return end;
+#endif
+  for (; i < end; ++i) {
+    if (p[i] == ' ' || (p[i] >= '0' && p[i] <= '9')) return i;
+  }
+  return end;
+}
+
+// The first space at or after from (s.size() if none, from if from > s.size()); bracket: whether
+// a '[' comes before it.
+inline std::size_t find_space_noting_bracket(std::string_view s, std::size_t from, bool& bracket) noexcept {
+  const char* p = s.data();
+  const std::size_t n = s.size();
+  bracket = false;
+  std::size_t i = from;
+#if defined(__SSE2__)
+  const __m128i space = _mm_set1_epi8(' '), open = _mm_set1_epi8('[');
+  for (; i + 16 <= n; i += 16) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    const unsigned ms = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, space)));
+    const unsigned mb = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, open)));
+    if (ms != 0) {
+      const unsigned k = static_cast<unsigned>(__builtin_ctz(ms));
+      bracket = bracket || (mb & ((1u << k) - 1)) != 0;
+      return i + k;
+    }
+    bracket = bracket || mb != 0;
+  }
+#endif
+  for (; i < n && p[i] != ' '; ++i) bracket = bracket || p[i] == '[';
+  return i;
+}
+
 // std::memcmp(a, b, n) == 0 for the short keys of the engine's memos and caches (names,
 // status words: tens of bytes), eight bytes a step, inlined: the library call costs more than
 // the comparison there.
@@ -51,5 +137,58 @@ inline bool equal_bytes(const char* a, const char* b, std::size_t n) noexcept {
   }
   return true;
 }
+
+namespace detail {
+__extension__ typedef unsigned __int128 u128;
+inline std::uint64_t mix64(std::uint64_t a, std::uint64_t b) noexcept {
+  const u128 r = static_cast<u128>(a) * b;
+  return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
+}
+inline std::uint64_t load64(const char* p) noexcept {
+  std::uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+inline std::uint64_t load32(const char* p) noexcept {
+  std::uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+}  // namespace detail
+
+// A 64-bit hash of n bytes for the engine's caches of names and addresses (tens of bytes):
+// 16 bytes per 128-bit multiply-fold step (the wyhash construction), short keys read with two
+// overlapping loads, inlined. std::hash (murmur, a library call) cost about twice as much per
+// key. Like std::hash its seed is fixed: the tables that use it bound their probe work by
+// their load factor, not by the hash being secret (see engine.cpp).
+inline std::uint64_t hash_bytes(const char* p, std::size_t n) noexcept {
+  using detail::load32;
+  using detail::load64;
+  using detail::mix64;
+  constexpr std::uint64_t k0 = 0xa0761d6478bd642full, k1 = 0xe7037ed1a0b428dbull, k2 = 0x8ebc6af09c88c6e3ull;
+  std::uint64_t seed = k0 ^ (static_cast<std::uint64_t>(n) * k2);
+  std::uint64_t a = 0, b = 0;
+  if (n <= 16) {
+    if (n >= 8) {
+      a = load64(p);
+      b = load64(p + n - 8);
+    } else if (n >= 4) {
+      a = load32(p);
+      b = load32(p + n - 4);
+    } else if (n > 0) {
+      a = (static_cast<std::uint64_t>(static_cast<unsigned char>(p[0])) << 16) |
+          (static_cast<std::uint64_t>(static_cast<unsigned char>(p[n >> 1])) << 8) |
+          static_cast<unsigned char>(p[n - 1]);
+    }
+  } else {
+    std::size_t i = 0;
+    for (; i + 16 < n; i += 16) seed = mix64(load64(p + i) ^ k1, load64(p + i + 8) ^ seed);
+    a = load64(p + n - 16);
+    b = load64(p + n - 8);
+  }
+  return mix64(k1 ^ n, mix64(a ^ k1, b ^ seed));
+}
+
+inline std::uint64_t hash_bytes(std::string_view s) noexcept { return hash_bytes(s.data(), s.size()); }
 
 }  // namespace hopguard::scanner

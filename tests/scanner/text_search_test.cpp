@@ -38,5 +38,32 @@ TEST(EqualBytes, SameAsMemcmp) {
   }
 }
 
+// The header helpers against the byte loops they replace in syslog_record.cpp, on random texts
+// of every length around the 16-byte steps, from every start (also past the end) and limit.
+TEST(HeaderScans, SameAsByteLoops) {
+  std::mt19937 rnd(17);
+  const std::string alphabet = "ab[: 09\x80";
+  for (int i = 0; i < 40000; ++i) {
+    std::string s(rnd() % 70, 'a');
+    for (char& c : s) c = alphabet[rnd() % alphabet.size()];
+    const std::size_t off = rnd() % 8;
+    const std::string_view t = std::string_view(s).substr(std::min(off, s.size()));
+    const std::size_t from = rnd() % (t.size() + 3);
+    const std::size_t limit = rnd() % 2 ? 64 : rnd() % 24;
+    std::size_t p = from;
+    while (p < t.size() && t[p] != '[' && t[p] != ':' && t[p] != ' ' && p - from < limit) ++p;
+    ASSERT_EQ(find_any_of3(t, from, limit, '[', ':', ' '), p) << '"' << t << "\" from " << from;
+    p = from;
+    while (p < t.size() && p - from < limit && t[p] != ' ' && !(t[p] >= '0' && t[p] <= '9')) ++p;
+    ASSERT_EQ(find_space_or_digit(t, from, limit), p) << '"' << t << "\" from " << from;
+    p = from;
+    bool bracket = false;
+    while (p < t.size() && t[p] != ' ') bracket |= t[p++] == '[';
+    bool got_bracket = true;
+    ASSERT_EQ(find_space_noting_bracket(t, from, got_bracket), p) << '"' << t << "\" from " << from;
+    ASSERT_EQ(got_bracket, bracket) << '"' << t << "\" from " << from;
+  }
+}
+
 }  // namespace
 }  // namespace hopguard::scanner
