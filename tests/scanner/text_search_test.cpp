@@ -1,5 +1,5 @@
 // find_pair (scanner/text_search.hpp) against its reference, std::string_view::find of the
-// two-byte string, on many random texts of every length around the 16-byte steps.
+// two-byte string, on many random texts of every length around the 16- and 32-byte steps.
 #include <scanner/text_search.hpp>
 
 #include <gtest/gtest.h>
@@ -15,7 +15,7 @@ TEST(FindPair, SameAsStringViewFind) {
   std::mt19937 rnd(11);
   const std::string alphabet = ") :,x";
   for (int i = 0; i < 50000; ++i) {
-    std::string s(rnd() % 80, 'x');
+    std::string s(rnd() % 200, 'x');  // past 64 bytes: the AVX2 steps where the CPU has them
     for (char& c : s) c = alphabet[rnd() % alphabet.size()];
     const char a = alphabet[rnd() % 4];
     const char b = alphabet[rnd() % 4];
@@ -62,6 +62,20 @@ TEST(HeaderScans, SameAsByteLoops) {
     bool got_bracket = true;
     ASSERT_EQ(find_space_noting_bracket(t, from, got_bracket), p) << '"' << t << "\" from " << from;
     ASSERT_EQ(got_bracket, bracket) << '"' << t << "\" from " << from;
+  }
+}
+
+TEST(SkipDigits, SameAsByteLoop) {
+  std::mt19937 rnd(19);
+  const std::string alphabet = "0123456789x,\x80";
+  for (int i = 0; i < 40000; ++i) {
+    std::string s(rnd() % 50, '0');
+    for (char& c : s) c = rnd() % 4 == 0 ? alphabet[rnd() % alphabet.size()] : static_cast<char>('0' + rnd() % 10);
+    const std::string_view t = std::string_view(s).substr(std::min<std::size_t>(rnd() % 4, s.size()));
+    const std::size_t from = rnd() % (t.size() + 1);
+    std::size_t p = from;
+    while (p < t.size() && t[p] >= '0' && t[p] <= '9') ++p;
+    ASSERT_EQ(skip_digits(t, from), p) << '"' << t << "\" from " << from;
   }
 }
 
