@@ -8,8 +8,9 @@
 // deliveries whose position was not yet written delivers those alarms again after restart, and
 // so does a crash between an append (delivery starts at once) and the scan stage's commit. A
 // failed delivery is retried after a backoff of 1 s doubling up to 60 s (event=sink-failed names
-// the sink, the error, the attempt and the delay). When everything is delivered the files are
-// truncated.
+// the sink, the error, the attempt and the delay). When everything is delivered and the spool
+// file holds at least kSpoolTruncateBytes, the files are truncated (not after every alarm: a
+// truncation blocks the next append for as long as the file system takes).
 #pragma once
 
 #include "../metrics.hpp"
@@ -25,6 +26,8 @@
 #include <thread>
 
 namespace hopguard::agent {
+
+inline constexpr std::uint64_t kSpoolTruncateBytes = 1 << 20;
 
 class SinkSpool {
  public:
