@@ -6,7 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <deque>
+#include <utility>
 
 namespace hopguard::agent {
 
@@ -62,15 +64,27 @@ void AlarmDispatch::add(const Alarm& alarm) {
   }
   metrics_.counter("hopguard_alarms_total", "Alarms raised, by rule", "rule", alarm.rule_id)
       .fetch_add(1, std::memory_order_relaxed);
+  // Spools first: their delivery starts now, and the committer's sync of them (which follows its
+  // taking this alarm below) covers the line.
   for (auto& s : spools_) s->append(json);
-  jsonl_->deliver(json);
-  uncommitted_ = true;
+  ++added_local_;
+  {
+    std::lock_guard lock(mutex_);
+    pending_.push_back(std::move(json));
+    added_ = added_local_;
+  }
+  work_.notify_one();
 }
 
-bool AlarmDispatch::commit() {
-  if (!uncommitted_) return true;
+void AlarmDispatch::start() {
+  committer_ = std::thread([this] { run_committer(); });
+}
+
+bool AlarmDispatch::commit_batch(const std::vector<std::string>& batch) {
   for (auto& s : spools_)
     if (!s->sync()) LogLine("spool-sync-failed").kv("sink", s->name());
+  for (const std::string& line : batch) jsonl_->deliver(line);
+  // On failure the JSONL sink keeps the lines (in order) and the next flush retries them.
   const Delivery d = jsonl_->flush();
   if (!d.ok) {
     if (!jsonl_failing_) LogLine("sink-failed").kv("sink", "jsonl").kv("error", d.error);
@@ -79,13 +93,80 @@ bool AlarmDispatch::commit() {
   }
   if (jsonl_failing_) LogLine("sink-recovered").kv("sink", "jsonl");
   jsonl_failing_ = false;
-  uncommitted_ = false;
   return true;
 }
 
+void AlarmDispatch::run_committer() {
+  bool failed = false;  // the last attempt failed: alarms wait in the JSONL sink's buffer
+  for (;;) {
+    std::vector<std::string> batch;
+    std::uint64_t upto = 0;
+    bool reopen = false, stopping = false;
+    {
+      std::unique_lock lock(mutex_);
+      const auto ready = [&] { return stop_ || reopen_ || !pending_.empty(); };
+      if (failed)
+        work_.wait_for(lock, std::chrono::milliseconds(100), ready);  // retry at least every 100 ms
+      else
+        work_.wait(lock, ready);
+      batch.swap(pending_);
+      upto = added_;
+      reopen = std::exchange(reopen_, false);
+      stopping = stop_;
+    }
+    if (reopen) {
+      jsonl_->reopen();
+      for (auto& s : spools_) s->reopen();
+    }
+    if (!batch.empty() || failed) {
+      failed = !commit_batch(batch);
+      if (!failed) {
+        {
+          std::lock_guard lock(mutex_);
+          durable_count_ = upto;
+        }
+        durable_.notify_all();
+      }
+    }
+    if (stopping) {
+      // Everything added before stop() was in this round's batch; a failure here is final
+      // (the checkpoint does not move, so a restart produces those alarms again).
+      {
+        std::lock_guard lock(mutex_);
+        stopped_ = true;
+      }
+      durable_.notify_all();
+      return;
+    }
+  }
+}
+
+bool AlarmDispatch::wait_durable(std::uint64_t count) {
+  std::unique_lock lock(mutex_);
+  durable_.wait(lock, [&] { return durable_count_ >= count || stopped_; });
+  return durable_count_ >= count;
+}
+
+bool AlarmDispatch::stop() {
+  if (!committer_.joinable()) return false;
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  work_.notify_one();
+  committer_.join();
+  std::lock_guard lock(mutex_);
+  return durable_count_ >= added_;
+}
+
+AlarmDispatch::~AlarmDispatch() { stop(); }
+
 void AlarmDispatch::reopen() {
-  jsonl_->reopen();
-  for (auto& s : spools_) s->reopen();
+  {
+    std::lock_guard lock(mutex_);
+    reopen_ = true;
+  }
+  work_.notify_one();
 }
 
 }  // namespace hopguard::agent

@@ -3,8 +3,9 @@
 // the dispatch and writes checkpoints.
 //
 // Checkpoint (state_dir/checkpoint.json, replaced atomically): the engine's correlation
-// snapshot and, for each tailed file, the mark after the last chunk scanned. It is written
-// only after AlarmDispatch::commit() succeeded: at once when a tailed file was rotated, and
+// snapshot and, for each tailed file, the mark after the last chunk scanned. Built by the scan
+// thread, written by a writer thread only once AlarmDispatch::wait_durable() says the alarms
+// produced up to the snapshot are durable: at once when a tailed file was rotated, and
 // otherwise at most once a second while anything moved (less often when building it takes long:
 // at most 0.5% of the scan's time, and at least every 10 s). So after kill -9 the daemon restores
 // the snapshot, re-reads each file from its mark, and reproduces exactly the alarms not yet
@@ -26,6 +27,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -82,7 +84,11 @@ class ScanStage {
   Metrics::Counter* checkpoint_build_us_;
   std::mutex checkpoint_mutex_;
   std::condition_variable checkpoint_cv_;
-  std::optional<std::string> checkpoint_pending_;  // latest text wins
+  struct PendingCheckpoint {
+    std::string text;
+    std::uint64_t alarms = 0;  // AlarmDispatch::added() when the snapshot was taken
+  };
+  std::optional<PendingCheckpoint> checkpoint_pending_;  // latest wins
   bool checkpoint_stop_ = false;
 };
 
