@@ -358,14 +358,25 @@ struct Engine::Impl {
   // sshd (host, pid) -> the peer address of its latest auth line ("Postponed ... from IP"): the
   // localauth record that sshd's krb5_kuserok() logs next (ident hopguard, same pid) has no
   // rhost, and its alarm should still name the source (DESIGN section 7: source.ip when known).
-  // The address (at most 255 bytes) in a fixed field: one entry per sshd process, no heap
-  // string per login.
+  // The address (at most 255 bytes, as before) is kept in peer_text: room for 46 bytes (an IPv6
+  // text) when first set, overwritten in place while it fits, else moved once to 255 bytes of
+  // room; so at most 301 bytes per entry, and peer_text is emptied with the map. No heap node
+  // or string per sshd login line.
   struct PeerAddress {
-    std::uint8_t size = 0;
-    char text[255];
+    std::uint32_t offset = 0;
+    std::uint8_t size = 0, room = 0;
   };
   FlatTextMap<PeerAddress> peers{kMaxTrackedSessions};
+  std::string peer_text;
   std::string peer_key;  // process_key into a reused buffer
+
+  std::string_view peer_address(const PeerAddress& a) const noexcept {
+    return std::string_view(peer_text).substr(a.offset, a.size);
+  }
+  void clear_peers() {
+    peers.clear();
+    peer_text.clear();
+  }
 
   static std::string process_key(const Event& ev) {
     std::string k;
@@ -540,7 +551,7 @@ struct Engine::Impl {
       process_key(event, peer_key);
       if (const PeerAddress* a = peers.find(peer_key, hash_bytes(peer_key))) {
         Event ev = event;
-        ev.address = std::string_view(a->text, a->size);
+        ev.address = peer_address(*a);
         evaluate_event(ev, line, event_ms, sink);
         return;
       }
@@ -553,13 +564,21 @@ struct Engine::Impl {
     if ((ev.kind == EventKind::ssh_postponed || ev.kind == EventKind::ssh_failed ||
          ev.kind == EventKind::ssh_accepted) && !ev.pid.empty() && !ev.address.empty()) {
       // As the map it replaces: emptied when full before any assignment, then set.
-      if (peers.size() >= kMaxTrackedSessions) peers.clear();
+      if (peers.size() >= kMaxTrackedSessions) clear_peers();
       process_key(ev, peer_key);
       const std::uint64_t hash = hash_bytes(peer_key);
       PeerAddress* a = peers.find(peer_key, hash);
-      if (a == nullptr) a = &peers.insert(peer_key, hash);
+      if (a == nullptr) {
+        a = &peers.insert(peer_key, hash);
+        if (peers.size() == 1) peer_text.clear();  // insert may have emptied the map itself
+      }
       const std::string_view text = ev.address.substr(0, 255);
-      std::copy_n(text.data(), text.size(), a->text);
+      if (text.size() > a->room) {
+        a->room = static_cast<std::uint8_t>(a->room == 0 ? std::max<std::size_t>(text.size(), 46) : 255);
+        a->offset = static_cast<std::uint32_t>(peer_text.size());
+        peer_text.resize(peer_text.size() + a->room);
+      }
+      std::copy_n(text.data(), text.size(), peer_text.data() + a->offset);
       a->size = static_cast<std::uint8_t>(text.size());
     }
     if (ev.kind == EventKind::ssh_session_failed) {
@@ -785,7 +804,7 @@ void Engine::flush(std::int64_t now_ms, const AlarmSink& sink) {
 void Engine::finish(const AlarmSink& sink) {
   impl_->correlator.close_all([&](const Alarm& a) { impl_->count_alarm(a, sink); });
   impl_->sessions.clear();
-  impl_->peers.clear();
+  impl_->clear_peers();
 }
 
 const EngineStats& Engine::stats() const noexcept {
@@ -802,7 +821,7 @@ Expected<bool> Engine::restore(std::string_view text) {
   if (!w) return w.errors();
   impl_->watermark = w.value();
   impl_->sessions.clear();
-  impl_->peers.clear();
+  impl_->clear_peers();
   return true;
 }
 

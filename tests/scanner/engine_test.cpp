@@ -304,5 +304,27 @@ TEST(Ruleset, InvalidUserRegexIsACompileError) {
   EXPECT_NE(to_string(r.errors()).find("u.toml:7"), std::string::npos) << to_string(r.errors());
 }
 
+// A localauth record without rhost takes the address of the latest auth line of its sshd
+// process, whatever the lengths of the addresses that process logged before (the engine keeps
+// them in reused room: 46 bytes first, 255 when a longer one comes).
+TEST(Engine, LocalauthRecordTakesLatestPeerAddressOfItsProcess) {
+  const std::string long_address = "2001:0db8:0000:0000:0000:ff00:0042:8329%" + std::string(60, 'z');
+  const auto postponed = [](const std::string& address) {
+    return "Nov 22 10:00:01 bastion sshd[30186]: Postponed gssapi-with-mic for alice from " + address +
+           " port 40185 ssh2 [preauth]";
+  };
+  const std::string record =
+      "Nov 22 10:00:01 bastion hopguard[30186]: verdict=deny rule=special-cred-on-bastion role=bastion host=bastion "
+      "user=alice principal=alice-legacy1@HG.TEST rhost=\"\" stage=session reason=\"x\"";
+  for (const auto& [first, latest] : {std::pair{std::string("127.0.0.5"), long_address},
+                                      std::pair{long_address, std::string("127.0.0.6")},
+                                      std::pair{std::string("127.0.0.5"), std::string("127.0.0.7")}}) {
+    const auto alarms = scan({postponed(first), postponed(latest), record});
+    ASSERT_EQ(alarms.size(), 1u) << first << " then " << latest;
+    EXPECT_EQ(alarms[0].rule_id, "special-cred-on-bastion");
+    EXPECT_EQ(alarms[0].source_ip, latest);
+  }
+}
+
 }  // namespace
 }  // namespace hopguard::scanner
