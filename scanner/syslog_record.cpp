@@ -77,33 +77,67 @@ std::int64_t year_of(std::int64_t ms) noexcept {
 
 // RFC 3164 "Mmm dd HH:MM:SS[.frac]" at pos. Returns true and advances pos if the shape is there
 // (the month may be unknown: then time_unknown is set).
-bool parse_3164_time(std::string_view t, std::size_t& pos, std::int64_t receive_ms,
-                     const SyslogOptions& opt, SyslogRecord& r, SyslogDateMemo* memo) noexcept {
-  // Month: 3 ASCII letters; other letter runs up to 9 bytes (localised) are tolerated.
-  std::size_t p = find_space_or_digit(t, pos, 10);
-  if (p == pos || p >= t.size() || t[p] != ' ') return false;
-  const std::string_view month_text = t.substr(pos, p - pos);
-  ++p;
-  if (p < t.size() && t[p] == ' ') ++p;  // "Nov  2"
-  unsigned day = 0;
-  if (p + 1 < t.size() && is_digit(t[p]) && is_digit(t[p + 1])) {
-    day = static_cast<unsigned>((t[p] - '0') * 10 + (t[p + 1] - '0'));
-    p += 2;
-  } else if (p < t.size() && is_digit(t[p])) {
-    day = static_cast<unsigned>(t[p] - '0');
-    p += 1;
+// "Mmm dd HH:MM:SS" or "Mmm  d HH:MM:SS" at pos, the shape of nearly every RFC 3164 header:
+// the fields the general parse in parse_3164_time finds for these bytes, read at their fixed
+// offsets without its loops. False when the 15 bytes are not exactly this shape (the general
+// parse then decides).
+bool fixed_3164_time(std::string_view t, std::size_t pos, unsigned& day, unsigned& h, unsigned& mi,
+                     unsigned& s) noexcept {
+  if (pos > t.size() || t.size() - pos < 15) return false;
+  const char* c = t.data() + pos;
+  const auto word = [](char b) { return b != ' ' && !is_digit(b); };
+  const auto two = [&](std::size_t i) { return static_cast<unsigned>((c[i] - '0') * 10 + (c[i + 1] - '0')); };
+  if (!word(c[0]) || !word(c[1]) || !word(c[2]) || c[3] != ' ' || !is_digit(c[5]) || c[6] != ' ' ||
+      !is_digit(c[7]) || !is_digit(c[8]) || c[9] != ':' || !is_digit(c[10]) || !is_digit(c[11]) ||
+      c[12] != ':' || !is_digit(c[13]) || !is_digit(c[14])) {
+    return false;
+  }
+  if (is_digit(c[4])) {
+    day = two(4);
+  } else if (c[4] == ' ') {
+    day = static_cast<unsigned>(c[5] - '0');
   } else {
     return false;
   }
-  unsigned h = 0, mi = 0, s = 0;
-  if (p >= t.size() || t[p] != ' ') return false;
-  ++p;
-  if (!read_digits(t, p, 2, h) || p + 2 >= t.size() || t[p + 2] != ':' ||
-      !read_digits(t, p + 3, 2, mi) || p + 5 >= t.size() || t[p + 5] != ':' ||
-      !read_digits(t, p + 6, 2, s)) {
-    return false;
+  h = two(7);
+  mi = two(10);
+  s = two(13);
+  return true;
+}
+
+bool parse_3164_time(std::string_view t, std::size_t& pos, std::int64_t receive_ms,
+                     const SyslogOptions& opt, SyslogRecord& r, SyslogDateMemo* memo) noexcept {
+  std::size_t p = pos;
+  std::string_view month_text;
+  unsigned day = 0, h = 0, mi = 0, s = 0;
+  if (fixed_3164_time(t, pos, day, h, mi, s)) {
+    month_text = t.substr(pos, 3);
+    p = pos + 15;
+  } else {
+    // Month: 3 ASCII letters; other letter runs up to 9 bytes (localised) are tolerated.
+    p = find_space_or_digit(t, pos, 10);
+    if (p == pos || p >= t.size() || t[p] != ' ') return false;
+    month_text = t.substr(pos, p - pos);
+    ++p;
+    if (p < t.size() && t[p] == ' ') ++p;  // "Nov  2"
+    if (p + 1 < t.size() && is_digit(t[p]) && is_digit(t[p + 1])) {
+      day = static_cast<unsigned>((t[p] - '0') * 10 + (t[p + 1] - '0'));
+      p += 2;
+    } else if (p < t.size() && is_digit(t[p])) {
+      day = static_cast<unsigned>(t[p] - '0');
+      p += 1;
+    } else {
+      return false;
+    }
+    if (p >= t.size() || t[p] != ' ') return false;
+    ++p;
+    if (!read_digits(t, p, 2, h) || p + 2 >= t.size() || t[p + 2] != ':' ||
+        !read_digits(t, p + 3, 2, mi) || p + 5 >= t.size() || t[p + 5] != ':' ||
+        !read_digits(t, p + 6, 2, s)) {
+      return false;
+    }
+    p += 8;
   }
-  p += 8;
   const unsigned ms = read_fraction(t, p);
   pos = p;
   const unsigned month = month_number(month_text);

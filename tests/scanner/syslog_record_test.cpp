@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <random>
+#include <string>
+
 namespace hopguard::scanner {
 namespace {
 
@@ -126,6 +130,76 @@ TEST(SyslogRecord, NoTagKeepsMessage) {
   EXPECT_EQ(r.hostname, "host");
   EXPECT_EQ(r.program, "");
   EXPECT_EQ(r.message, "just some text");
+}
+
+// RFC 3164 dates of the usual shape are read at fixed offsets, others by the general loops:
+// on dates made from perturbed bytes, the record must be what the general loops give. The
+// reference here is those loops (month word, one optional extra space, one or two day digits,
+// HH:MM:SS); a date they accept means the same as its canonical "Mmm dd HH:MM:SS" spelling.
+TEST(SyslogRecord, Rfc3164DatesOfAnyShapeAsTheGeneralParse) {
+  struct Ref {
+    bool ok = false;
+    std::string month;
+    unsigned day = 0, h = 0, mi = 0, s = 0;
+  };
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  const auto ref = [&](std::string_view t) {
+    Ref r;
+    std::size_t p = 0;
+    while (p < t.size() && p < 10 && t[p] != ' ' && !digit(t[p])) ++p;
+    if (p == 0 || p >= t.size() || t[p] != ' ') return r;
+    r.month = std::string(t.substr(0, p));
+    ++p;
+    if (p < t.size() && t[p] == ' ') ++p;
+    if (p + 1 < t.size() && digit(t[p]) && digit(t[p + 1])) {
+      r.day = static_cast<unsigned>((t[p] - '0') * 10 + (t[p + 1] - '0'));
+      p += 2;
+    } else if (p < t.size() && digit(t[p])) {
+      r.day = static_cast<unsigned>(t[p] - '0');
+      p += 1;
+    } else {
+      return r;
+    }
+    if (p >= t.size() || t[p] != ' ') return r;
+    ++p;
+    unsigned v[3];
+    for (int k = 0; k < 3; ++k, p += 3) {
+      if (p + 1 >= t.size() || !digit(t[p]) || !digit(t[p + 1]) || (k < 2 && (p + 2 >= t.size() || t[p + 2] != ':'))) return r;
+      v[k] = static_cast<unsigned>((t[p] - '0') * 10 + (t[p + 1] - '0'));
+    }
+    if (p - 1 != t.size()) return r;  // the whole date (no fraction in these)
+    r.h = v[0];
+    r.mi = v[1];
+    r.s = v[2];
+    r.ok = true;
+    return r;
+  };
+  std::mt19937 rnd(23);
+  const std::string bases[] = {"Nov 21 10:20:30", "Nov  2 03:04:05", "Nov 2 03:04:05", "Sept 9 23:59:60", "Feb 29 12:00:00"};
+  const std::string noise = "0123456789 :Nx";
+  for (int i = 0; i < 30000; ++i) {
+    std::string date = bases[rnd() % 5];
+    for (auto k = rnd() % 3; k > 0; --k) date[rnd() % date.size()] = noise[rnd() % noise.size()];
+    if (date[0] >= '0' && date[0] <= '9') date[0] = 'x';  // not an RFC 3339 start
+    const std::string line = date + " host prog: message";
+    const SyslogRecord r = parse_syslog_record(line, kReceive);
+    const Ref e = ref(date);
+    if (!e.ok) {
+      // The general parse may still accept a shorter date followed by other bytes; then the
+      // host is not "host". Only the accepted dates are compared.
+      if (r.format == SyslogFormat::file_3164 && r.hostname == "host") ADD_FAILURE() << '"' << date << '"';
+      continue;
+    }
+    ASSERT_EQ(r.format, SyslogFormat::file_3164) << '"' << date << '"';
+    ASSERT_EQ(r.hostname, "host") << '"' << date << '"';
+    ASSERT_EQ(r.program, "prog") << '"' << date << '"';
+    char canonical[64];
+    std::snprintf(canonical, sizeof canonical, "%s %02u %02u:%02u:%02u host prog: message", e.month.c_str(), e.day,
+                  e.h, e.mi, e.s);
+    const SyslogRecord c = parse_syslog_record(canonical, kReceive);
+    ASSERT_EQ(r.time_unknown, c.time_unknown) << '"' << date << "\" / " << canonical;
+    ASSERT_EQ(r.event_ms, c.event_ms) << '"' << date << "\" / " << canonical;
+  }
 }
 
 }  // namespace
