@@ -1,5 +1,6 @@
 #include "alarm_dispatch.hpp"
 
+#include "background_thread.hpp"
 #include "daemon_log.hpp"
 
 #include <fcntl.h>
@@ -77,7 +78,10 @@ void AlarmDispatch::add(const Alarm& alarm) {
 }
 
 void AlarmDispatch::start() {
-  committer_ = std::thread([this] { run_committer(); });
+  committer_ = std::thread([this] {
+    lower_this_thread_priority();
+    run_committer();
+  });
 }
 
 bool AlarmDispatch::commit_batch(const std::vector<std::string>& batch) {

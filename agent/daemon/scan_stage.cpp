@@ -1,5 +1,6 @@
 #include "scan_stage.hpp"
 
+#include "background_thread.hpp"
 #include "daemon_log.hpp"
 #include "file_tail.hpp"
 #include "state_store.hpp"
@@ -185,7 +186,10 @@ void ScanStage::publish_stats() {
 
 void ScanStage::run(bool finish_incidents) {
   dispatch_.start();
-  std::thread writer([this] { write_checkpoints(); });
+  std::thread writer([this] {
+    lower_this_thread_priority();
+    write_checkpoints();
+  });
   auto last_flush = std::chrono::steady_clock::now();
   for (;;) {
     heartbeat_.store(steady_ms());

@@ -1,5 +1,6 @@
 #include "sink_spool.hpp"
 
+#include "../background_thread.hpp"
 #include "../daemon_log.hpp"
 #include "../state_store.hpp"
 
@@ -78,7 +79,10 @@ std::string SinkSpool::open() {
 
 void SinkSpool::start() {
   thread_ = std::thread([this] { run(); });
-  position_thread_ = std::thread([this] { write_positions(); });
+  position_thread_ = std::thread([this] {
+    lower_this_thread_priority();
+    write_positions();
+  });
 }
 
 bool SinkSpool::append(std::string_view alarm_json) {
@@ -223,6 +227,10 @@ void SinkSpool::write_positions() {
     }
     if (at != size || size < kSpoolTruncateBytes) {
       persist_position(at);
+      // At most one position write (two fsyncs) per kPositionInterval: later deliveries are
+      // coalesced into the next one. A crash re-delivers at most that much (at least once).
+      std::unique_lock lock(mutex_);
+      position_wake_.wait_for(lock, kPositionInterval, [&] { return positions_stop_; });
       continue;
     }
     // All delivered and the spool is large: start the files over so it does not grow forever.

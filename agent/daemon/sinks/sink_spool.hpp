@@ -3,10 +3,11 @@
 //
 // Files in state_dir: spool-<sink>.jsonl (alarms, one per line, appended by the scan stage)
 // and spool-<sink>.pos (the byte offset of the first undelivered alarm, replaced atomically by a
-// writer thread of its own after deliveries, the latest position winning: neither a delivery nor
-// the scan stage waits for its fsyncs). Delivery is in order and at least once: a crash after
-// deliveries whose position was not yet written delivers those alarms again after restart, and
-// so does a crash between an append (delivery starts at once) and the scan stage's commit. A
+// writer thread of its own after deliveries, at most every kPositionInterval, the latest position
+// winning: neither a delivery nor the scan stage waits for its fsyncs). Delivery is in order and
+// at least once: a crash after deliveries whose position was not yet written delivers those
+// alarms again after restart, and so does a crash between an append (delivery starts at once)
+// and the sync by AlarmDispatch's committer. A
 // failed delivery is retried after a backoff of 1 s doubling up to 60 s (event=sink-failed names
 // the sink, the error, the attempt and the delay). When everything is delivered and the spool
 // file holds at least kSpoolTruncateBytes, the files are truncated (not after every alarm: a
@@ -28,6 +29,7 @@
 namespace hopguard::agent {
 
 inline constexpr std::uint64_t kSpoolTruncateBytes = 1 << 20;
+inline constexpr std::chrono::milliseconds kPositionInterval{100};
 
 class SinkSpool {
  public:
