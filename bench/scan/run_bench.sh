@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Scan benchmark (DESIGN section 8): lines/s of `hopguard scan` beside cat, wc -l and
-# grep -c krb5kdc on the same file in the same run (median of RUNS runs each), on a mixed corpus
+# grep -c krb5kdc on the same file in the same run (medians of RUNS interleaved rounds), on a mixed corpus
 # and a KDC-only corpus, plus peak RSS of the scan at two corpus sizes (flat memory), and a check
 # that the scan finds exactly the corpus' ground-truth misuse.
 #
@@ -29,24 +29,21 @@ gen() {  # mode lines
   echo "$f"
 }
 
-median_seconds() {  # command...  -> "WALL CPU" (medians of RUNS runs, seconds)
-  local walls=() cpus=()
-  for _ in $(seq "$runs"); do
-    # Not /dev/null: GNU grep stops at the first match when its output is /dev/null. cat's
-    # output does go to /dev/null (it would only measure the disk otherwise).
-    if [ "$1" = cat ]; then
-      /usr/bin/time -o "$dir/time" -f '%e %U %S' "$@" > /dev/null 2>&1 || true
-    else
-      /usr/bin/time -o "$dir/time" -f '%e %U %S' "$@" > "$dir/out" 2>/dev/null || true
-    fi
-    walls+=("$(tail -1 "$dir/time" | awk '{print $1}')")
-    cpus+=("$(tail -1 "$dir/time" | awk '{print $2 + $3}')")
-  done
-  local w c
-  w=$(printf '%s\n' "${walls[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-  c=$(printf '%s\n' "${cpus[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-  echo "$w $c"
+time_once() {  # command... -> "WALL CPU" of one run, seconds
+  # Not /dev/null: GNU grep stops at the first match when its output is /dev/null. cat's
+  # output does go to /dev/null (it would only measure the disk otherwise).
+  # bash's time builtin: milliseconds (/usr/bin/time -f %e %U %S gives 10 ms steps, too coarse
+  # for a 0.3 s scan).
+  local TIMEFORMAT='%3R %3U %3S'
+  if [ "$1" = cat ]; then
+    { time "$@" > /dev/null 2>&1 || true; } 2> "$dir/time"
+  else
+    { time "$@" > "$dir/out" 2>/dev/null || true; } 2> "$dir/time"
+  fi
+  tail -1 "$dir/time" | awk '{print $1, $2 + $3}'
 }
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 report() {  # label file
   local f=$2 n
@@ -59,10 +56,22 @@ report() {  # label file
     labels+=("hopguard scan (baseline)")
     cmds+=("$baseline/agent/hopguard scan --config $site --json $f")
   fi
+  # Rounds of every command one after the other (interleaved), so that a change of load on
+  # this shared machine hits all rows alike; then the median of each.
+  local -a walls cpus
+  for _ in $(seq "$runs"); do
+    for i in "${!cmds[@]}"; do
+      local w c
+      # shellcheck disable=SC2086
+      read -r w c <<< "$(time_once ${cmds[$i]})"
+      walls[i]="${walls[i]:-} $w"
+      cpus[i]="${cpus[i]:-} $c"
+    done
+  done
   for i in "${!cmds[@]}"; do
     local w c
-    # shellcheck disable=SC2086
-    read -r w c <<< "$(median_seconds ${cmds[$i]})"
+    w=$(printf '%s\n' ${walls[i]} | median)
+    c=$(printf '%s\n' ${cpus[i]} | median)
     printf '  %-26s %9.3f %14.0f %9.3f %14.0f\n' "${labels[$i]}" "$w" "$(echo "$n / $w" | bc -l)" "$c" \
       "$(echo "$n / ($c + 0.0005)" | bc -l)"
   done
