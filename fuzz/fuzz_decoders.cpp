@@ -1,5 +1,5 @@
-// libFuzzer: every decoder of the registry on the same record (whatever its program), and the
-// decision-record reader on the raw input. Views must lie inside the line or the scratch buffer.
+// libFuzzer: every decoder of the registry and the kdcpolicy record decoder on the same record
+// (whatever its program), and both record readers on the raw input. Views must lie inside the line or the scratch buffer.
 #include <scanner/decoder.hpp>
 
 #include <cstdint>
@@ -39,6 +39,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const char* prog : {"krb5kdc", "sshd", "hopguard"}) {
     if (find_decoder(prog)->decode(bare, ev, scratch) == DecodeResult::event) check(ev, in, scratch.buffer);
   }
+  if (decode_kdcpolicy(r, ev, scratch) == DecodeResult::event) check(ev, in, scratch.buffer);
+  if (decode_kdcpolicy(bare, ev, scratch) == DecodeResult::event) check(ev, in, scratch.buffer);
   if (decode_decision_record(in, ev, scratch)) check(ev, in, scratch.buffer);
+  if (decode_kdcpolicy_record(in, ev, scratch)) check(ev, in, scratch.buffer);
   return 0;
 }

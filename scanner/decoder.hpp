@@ -33,6 +33,13 @@ DecodeResult decode_sshd(const SyslogRecord& record, Event& event, DecodeScratch
 // optionally preceded by "pam_hopguard(SERVICE:TYPE): " (pam_syslog's prefix).
 DecodeResult decode_hopguard(const SyslogRecord& record, Event& event, DecodeScratch& scratch) noexcept;
 
+// hopguard_kdcpolicy.so writes its decisions into the KDC's own log through krb5kdc's com_err
+// hook, so they arrive as krb5kdc lines whose message starts with this prefix:
+// "hopguard: verdict=deny rule=R exchange=as|tgs principal=P service=S target=T mode=M reason=..."
+// (krb5/kdcpolicy record()). The engine hands such krb5kdc lines to decode_kdcpolicy.
+inline constexpr std::string_view kKdcPolicyPrefix = "hopguard: ";
+DecodeResult decode_kdcpolicy(const SyslogRecord& record, Event& event, DecodeScratch& scratch) noexcept;
+
 using DecodeFn = DecodeResult (*)(const SyslogRecord&, Event&, DecodeScratch&) noexcept;
 
 struct DecoderEntry {
@@ -50,5 +57,8 @@ const DecoderEntry* find_decoder(std::string_view program) noexcept;
 // escapes are unescaped into scratch (views into it stay valid until the next call). Returns
 // false if the text is not such a record (unknown or repeated key, bad quoting, no verdict).
 bool decode_decision_record(std::string_view text, Event& event, DecodeScratch& scratch) noexcept;
+// The same for the kdcpolicy module's record (keys verdict rule exchange principal service target
+// mode reason; all but reason required).
+bool decode_kdcpolicy_record(std::string_view text, Event& event, DecodeScratch& scratch) noexcept;
 
 }  // namespace hopguard::scanner

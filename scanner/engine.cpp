@@ -32,6 +32,10 @@ bool is_pam_record(std::string_view message) noexcept {
   return !message.empty() && message.front() == 'p' && starts_with(message, "pam_hopguard(");
 }
 
+bool is_kdcpolicy_record(std::string_view message) noexcept {
+  return !message.empty() && message.front() == 'h' && starts_with(message, kKdcPolicyPrefix);
+}
+
 // Probe limit of the open-addressed tables below. The hash's seed is fixed (as std::hash's
 // was), so names and addresses made to collide (a client chooses the name a failed KDC request
 // logs) could otherwise make every lookup walk a chain as long as the table: past this many
@@ -270,7 +274,9 @@ std::string_view evidence_source(const Event& ev) noexcept {
   switch (ev.source) {
     case EventSource::kdc: return "kdc";
     case EventSource::sshd: return "sshd";
-    case EventSource::hopguard: return ev.component == "pam_hopguard" ? "pam" : "hopguard";
+    case EventSource::hopguard:
+      if (ev.component == "pam_hopguard") return "pam";
+      return ev.component == "hopguard_kdcpolicy" ? "kdc" : "hopguard";
     case EventSource::none: break;
   }
   return "syslog";
@@ -705,6 +711,10 @@ struct Engine::Impl {
       if (entry->source != EventSource::hopguard && is_pam_record(rec.message)) {
         static constexpr DecoderEntry kPam{"pam_hopguard", EventSource::hopguard, &decode_hopguard};
         entry = &kPam;
+      } else if (entry->source == EventSource::kdc && is_kdcpolicy_record(rec.message)) {
+        // Written by krb5kdc itself (our module inside it): as trustworthy as its request lines.
+        static constexpr DecoderEntry kKdcPolicy{"krb5kdc", EventSource::hopguard, &decode_kdcpolicy};
+        entry = &kKdcPolicy;
       }
       if (rec.has_trusted && !sender_matches(*entry, rec)) return mismatch(rec, *entry, ev);
       const DecodeResult result = entry->decode(rec, ev, scratch);

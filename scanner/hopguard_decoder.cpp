@@ -1,8 +1,11 @@
 // hopguard's own decision records (decision_record.hpp): "verdict=... rule=... role=... host=...
 // user=... principal=... rhost=... stage=... reason=...", through pam_syslog (prefixed
 // "pam_hopguard(SERVICE:TYPE): ", logged under the PAM application's program name) or through
-// syslog with ident "hopguard" (the Kerberos plugins).
+// syslog with ident "hopguard" (the localauth plugin); and the kdcpolicy module's records, which
+// krb5kdc writes into its own log ("krb5kdc[PID](info): hopguard: verdict=...").
 #include "decoder.hpp"
+
+#include <iterator>
 
 namespace hopguard::scanner {
 
@@ -67,11 +70,18 @@ bool read_value(std::string_view text, std::size_t& pos, std::string& out, std::
 
 }  // namespace
 
-bool decode_decision_record(std::string_view text, Event& ev, DecodeScratch& scratch) noexcept {
-  static constexpr std::string_view kKeys[] = {"verdict", "rule", "role", "host", "user",
-                                               "principal", "rhost", "stage", "reason"};
-  std::string_view* slots[] = {&ev.status, &ev.rule, &ev.role, &ev.record_host, &ev.user,
-                               &ev.principal, &ev.address, &ev.stage, &ev.detail};
+namespace {
+
+// One record schema: its keys, the Event field each value goes to (null: checked, not kept),
+// and the keys that must be present.
+struct RecordKey {
+  std::string_view name;
+  std::string_view Event::*slot;
+  bool required;
+};
+
+bool decode_record(std::string_view text, const RecordKey* keys, std::size_t key_count, Event& ev,
+                   DecodeScratch& scratch) noexcept {
   unsigned seen = 0;
   scratch.buffer.clear();
   if (scratch.buffer.capacity() < text.size()) {
@@ -87,18 +97,51 @@ bool decode_decision_record(std::string_view text, Event& ev, DecodeScratch& scr
     if (eq == std::string_view::npos) return false;
     const std::string_view key = text.substr(pos, eq - pos);
     std::size_t k = 0;
-    while (k < 9 && kKeys[k] != key) ++k;
-    if (k == 9 || (seen & (1u << k)) != 0) return false;  // unknown or repeated key
+    while (k < key_count && keys[k].name != key) ++k;
+    if (k == key_count || (seen & (1u << k)) != 0) return false;  // unknown or repeated key
     seen |= 1u << k;
     pos = eq + 1;
-    if (!read_value(text, pos, scratch.buffer, *slots[k])) return false;
+    std::string_view value;
+    if (!read_value(text, pos, scratch.buffer, value)) return false;
+    if (keys[k].slot != nullptr) ev.*keys[k].slot = value;
     if (pos < text.size()) {
       if (text[pos] != ' ') return false;
       ++pos;
     }
   }
-  // verdict and rule are always present (decision_record.hpp: every key is present).
-  return (seen & 1u) != 0 && (seen & 2u) != 0;
+  for (std::size_t k = 0; k < key_count; ++k) {
+    if (keys[k].required && (seen & (1u << k)) == 0) return false;
+  }
+  return true;
+}
+
+// decision_record.hpp: every key is written, but only verdict and rule are needed to match.
+constexpr RecordKey kDecisionKeys[] = {
+    {"verdict", &Event::status, true},     {"rule", &Event::rule, true},
+    {"role", &Event::role, false},         {"host", &Event::record_host, false},
+    {"user", &Event::user, false},         {"principal", &Event::principal, false},
+    {"rhost", &Event::address, false},     {"stage", &Event::stage, false},
+    {"reason", &Event::detail, false},
+};
+
+// krb5/kdcpolicy record(): the ticket exchange (as, tgs) is the decision's stage and the
+// target guest or bastion is the host the decision protects; mode (enforce, monitor) is
+// implied by the verdict (would-deny is monitor mode), so it is checked but not kept.
+constexpr RecordKey kKdcPolicyKeys[] = {
+    {"verdict", &Event::status, true},       {"rule", &Event::rule, true},
+    {"exchange", &Event::stage, true},       {"principal", &Event::principal, true},
+    {"service", &Event::service, true},      {"target", &Event::record_host, true},
+    {"mode", nullptr, true},                 {"reason", &Event::detail, false},
+};
+
+}  // namespace
+
+bool decode_decision_record(std::string_view text, Event& ev, DecodeScratch& scratch) noexcept {
+  return decode_record(text, kDecisionKeys, std::size(kDecisionKeys), ev, scratch);
+}
+
+bool decode_kdcpolicy_record(std::string_view text, Event& ev, DecodeScratch& scratch) noexcept {
+  return decode_record(text, kKdcPolicyKeys, std::size(kKdcPolicyKeys), ev, scratch);
 }
 
 DecodeResult decode_hopguard(const SyslogRecord& record, Event& ev, DecodeScratch& scratch) noexcept {
@@ -118,6 +161,23 @@ DecodeResult decode_hopguard(const SyslogRecord& record, Event& ev, DecodeScratc
   }
   if (!starts_with(m, "verdict=")) return DecodeResult::ignored;  // other messages of the module
   if (!decode_decision_record(m, ev, scratch)) return DecodeResult::failed;
+  return DecodeResult::event;
+}
+
+DecodeResult decode_kdcpolicy(const SyslogRecord& record, Event& ev, DecodeScratch& scratch) noexcept {
+  std::string_view m = record.message;
+  ev = Event{};
+  ev.kind = EventKind::hg_decision;
+  ev.source = EventSource::hopguard;
+  ev.record = &record;
+  ev.host = record.hostname;
+  ev.pid = record.pid;
+  ev.component = "hopguard_kdcpolicy";
+  if (!starts_with(m, kKdcPolicyPrefix)) return DecodeResult::ignored;
+  m.remove_prefix(kKdcPolicyPrefix.size());
+  // Start-up, reload and internal-error lines of the module are not decisions.
+  if (!starts_with(m, "verdict=")) return DecodeResult::ignored;
+  if (!decode_kdcpolicy_record(m, ev, scratch)) return DecodeResult::failed;
   return DecodeResult::event;
 }
 

@@ -61,17 +61,26 @@ class RefusalsDetected(unittest.TestCase):
         got = sorted((a["rule"]["id"], a["hopguard"]["principal"], a["hopguard"]["target"],
                       a["source"]["ip"], a["hopguard"]["count"]) for a in alarms)
         self.assertEqual(got, [
-            # kvno asks twice for a refused ticket: two evidence lines, one incident.
-            ("regular-cred-on-legacy", "alice@HG.TEST", "legacy1", "127.0.0.4", 2),
-            ("special-cred-off-bastion", "alice-legacy1@HG.TEST", "legacy1", "127.0.0.4", 1),
-            ("special-cred-on-bastion", "alice-legacy1@HG.TEST", "bastion", "127.0.0.2", 2),
-            ("special-cred-wrong-target", "alice-legacy1@HG.TEST", "legacy2", "127.0.0.2", 2),
+            # Each refusal is two KDC lines, the module's record and the KDC's request line, and
+            # kvno asks twice for a refused ticket: four evidence lines, one incident.
+            ("regular-cred-on-legacy", "alice@HG.TEST", "legacy1", "127.0.0.4", 4),
+            ("special-cred-off-bastion", "alice-legacy1@HG.TEST", "legacy1", "127.0.0.4", 2),
+            ("special-cred-on-bastion", "alice-legacy1@HG.TEST", "bastion", "127.0.0.2", 4),
+            ("special-cred-wrong-target", "alice-legacy1@HG.TEST", "legacy2", "127.0.0.2", 4),
         ])
         for a in alarms:
-            status = "HOPGUARD_" + a["rule"]["id"].upper().replace("-", "_")
+            rule = a["rule"]["id"]
+            status = "HOPGUARD_" + rule.upper().replace("-", "_")
+            kinds = []
             for e in a["hopguard"]["evidence"]:
                 self.assertEqual(e["source"], "kdc")
-                self.assertIn(f": {status}: ", e["line"])
+                if f": {status}: " in e["line"]:
+                    kinds.append("request")
+                else:
+                    self.assertIn(f"(info): hopguard: verdict=deny rule={rule} ", e["line"])
+                    kinds.append("record")
+            # The module logs its record just before the KDC logs the refused request.
+            self.assertEqual(kinds, ["record", "request"] * (a["hopguard"]["count"] // 2))
 
 
 if __name__ == "__main__":

@@ -220,5 +220,49 @@ TEST(HopguardDecoder, RejectsRepeatedAndUnknownKeys) {
   EXPECT_FALSE(decode_decision_record("verdict=deny  rule=x", ev, s));
 }
 
+// The kdcpolicy module's record as krb5kdc writes it (tests/kdcpolicy/README.md, a real KDC).
+TEST(KdcPolicyDecoder, ModuleRecordInTheKdcLog) {
+  Decoded d;
+  d.line = "Nov 22 18:10:52 vm krb5kdc[5709](info): hopguard: verdict=would-deny rule=special-cred-off-bastion "
+           "exchange=as principal=alice-legacy1@HG.TEST service=krbtgt/HG.TEST@HG.TEST target=legacy1 "
+           "mode=monitor reason=\"initial ticket for \\\"x\\\" requested for 127.0.0.4\"";
+  d.rec = parse_syslog_record(d.line, kReceive);
+  d.result = decode_kdcpolicy(d.rec, d.ev, d.scratch);
+  ASSERT_EQ(d.result, DecodeResult::event);
+  EXPECT_EQ(d.ev.kind, EventKind::hg_decision);
+  EXPECT_EQ(d.ev.source, EventSource::hopguard);
+  EXPECT_EQ(d.ev.component, "hopguard_kdcpolicy");
+  EXPECT_EQ(d.ev.status, "would-deny");
+  EXPECT_EQ(d.ev.rule, "special-cred-off-bastion");
+  EXPECT_EQ(d.ev.stage, "as");
+  EXPECT_EQ(d.ev.principal, "alice-legacy1@HG.TEST");
+  EXPECT_EQ(d.ev.service, "krbtgt/HG.TEST@HG.TEST");
+  EXPECT_EQ(d.ev.record_host, "legacy1");
+  EXPECT_EQ(d.ev.detail, "initial ticket for \"x\" requested for 127.0.0.4");
+  EXPECT_EQ(d.ev.pid, "5709");
+}
+
+TEST(KdcPolicyDecoder, OtherModuleLinesAndBadRecords) {
+  const std::string head = "Nov 22 18:10:52 vm krb5kdc[5709](info): ";
+  const std::string ok = "verdict=deny rule=r exchange=tgs principal=p service=s target=t mode=enforce";
+  const auto result = [&](const std::string& message) {
+    Decoded d;
+    d.line = head + message;
+    d.rec = parse_syslog_record(d.line, kReceive);
+    return decode_kdcpolicy(d.rec, d.ev, d.scratch);
+  };
+  EXPECT_EQ(result("hopguard: " + ok), DecodeResult::event);
+  EXPECT_EQ(result("hopguard: " + ok + " reason=\"why\""), DecodeResult::event);
+  // Start-up, reload and internal-error lines carry no decision.
+  EXPECT_EQ(result("hopguard: config loaded path=/etc/hopguard/hopguard.toml"), DecodeResult::ignored);
+  EXPECT_EQ(result("hopguard: kdcpolicy internal error, ticket refused: out of memory"), DecodeResult::ignored);
+  // Every key but reason is required; a PAM record's keys are not the module's.
+  EXPECT_EQ(result("hopguard: verdict=deny rule=r exchange=tgs principal=p service=s mode=enforce"),
+            DecodeResult::failed);
+  EXPECT_EQ(result("hopguard: " + ok + " role=legacy"), DecodeResult::failed);
+  EXPECT_EQ(result("hopguard: " + ok + " target=u"), DecodeResult::failed);
+  EXPECT_EQ(result("hopguard: verdict=deny rule=\"r"), DecodeResult::failed);
+}
+
 }  // namespace
 }  // namespace hopguard::scanner
