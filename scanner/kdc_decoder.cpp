@@ -3,8 +3,12 @@
 //   TGS_REQ (N etypes {...}) ADDR: STATUS: authtime T, etypes {...}[,] CLIENT for SERVER[, TEXT]
 // The parts up to STATUS are the KDC's own text. CLIENT (and SERVER on AS_REQ) are whatever the
 // client sent on a failed request, spaces and " for " included, so they are split from the
-// right: SERVER starts after the last " for " and ends at the first ", " after it (error texts
-// are the KDC's, and the server of an issued ticket is a database principal).
+// right: SERVER starts after the last " for " whose SERVER (up to the first ", " after it) looks
+// like a unparsed principal, with an '@' and no space; TEXT is the rest. Some of MIT's own error
+// texts hold " for " ("KDC has no support for encryption type", "Ticket is ineligible for
+// postdating"), so the last " for " alone is not enough. The server of an issued or refused
+// ticket is a database principal; when no candidate qualifies (a made-up service name with
+// spaces), the last " for " is taken as before.
 #include "decoder.hpp"
 #include "text_search.hpp"
 
@@ -61,6 +65,46 @@ std::size_t rfind_for(std::string_view m) noexcept {
   return std::string_view::npos;
 }
 
+struct Split {
+  std::size_t sep = std::string_view::npos;  // where " for " starts
+  std::string_view server, detail;
+};
+
+Split split_at(std::string_view m, std::size_t sep) noexcept {
+  Split s{sep, m.substr(sep + 5), {}};
+  const std::size_t comma = find_pair(s.server, ',', ' ');
+  if (comma != std::string_view::npos) {
+    s.detail = s.server.substr(comma + 2);
+    s.server = s.server.substr(0, comma);
+  }
+  return s;
+}
+
+bool looks_like_principal(std::string_view s) noexcept {
+  return !s.empty() && std::memchr(s.data(), '@', s.size()) != nullptr &&
+         std::memchr(s.data(), ' ', s.size()) == nullptr;
+}
+
+// "CLIENT for SERVER[, TEXT]": see the header comment. An error text holds one " for " at most,
+// so a few candidates from the right are enough; the bound keeps a line made of " for "s linear.
+constexpr int kMaxForCandidates = 4;
+
+Split split_client_server(std::string_view m) noexcept {
+  const std::size_t last = rfind_for(m);
+  if (last == std::string_view::npos) return {};
+  Split s = split_at(m, last);
+  if (looks_like_principal(s.server)) return s;
+  std::size_t end = last;
+  for (int tries = 1; tries < kMaxForCandidates && end > 0; ++tries) {
+    const std::size_t sep = rfind_for(m.substr(0, end));
+    if (sep == std::string_view::npos) break;
+    const Split earlier = split_at(m, sep);
+    if (looks_like_principal(earlier.server)) return earlier;
+    end = sep;
+  }
+  return s;
+}
+
 }  // namespace
 
 DecodeResult decode_kdc(const SyslogRecord& record, Event& ev, DecodeScratch&) noexcept {
@@ -106,16 +150,11 @@ DecodeResult decode_kdc(const SyslogRecord& record, Event& ev, DecodeScratch&) n
     if (starts_with(m, ",")) m.remove_prefix(1);
     while (starts_with(m, " ")) m.remove_prefix(1);
   }
-  const std::size_t sep = rfind_for(m);
-  if (sep == std::string_view::npos) return DecodeResult::failed;
-  const std::string_view client = m.substr(0, sep);
-  std::string_view server = m.substr(sep + 5);
-  std::string_view detail;
-  const std::size_t comma = find_pair(server, ',', ' ');
-  if (comma != std::string_view::npos) {
-    detail = server.substr(comma + 2);
-    server = server.substr(0, comma);
-  }
+  const Split split = split_client_server(m);
+  if (split.sep == std::string_view::npos) return DecodeResult::failed;
+  const std::string_view client = m.substr(0, split.sep);
+  const std::string_view server = split.server;
+  const std::string_view detail = split.detail;
   if (server.empty()) return DecodeResult::failed;
 
   ev = Event{};

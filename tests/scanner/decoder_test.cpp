@@ -80,6 +80,42 @@ TEST(KdcDecoder, ClientWithSpacesAndForIsKeptWhole) {
   EXPECT_EQ(d.ev.service, "krbtgt/HG.TEST@HG.TEST");
 }
 
+// MIT's own error texts can hold " for " (krb5 error table: KDC_ERR_ETYPE_NOSUPP,
+// KDC_ERR_CANNOT_POSTDATE, KDC_ERR_MUST_USE_USER2USER): the server is not taken from them.
+TEST(KdcDecoder, ErrorTextWithForIsNotTheServer) {
+  Decoded d;
+  decode(d, kdc("AS_REQ", "127.0.0.4: BAD_ENCRYPTION_TYPE: alice@HG.TEST for krbtgt/HG.TEST@HG.TEST, "
+                          "KDC has no support for encryption type"));
+  ASSERT_EQ(d.result, DecodeResult::event);
+  EXPECT_EQ(d.ev.principal, "alice@HG.TEST");
+  EXPECT_EQ(d.ev.service, "krbtgt/HG.TEST@HG.TEST");
+  EXPECT_EQ(d.ev.detail, "KDC has no support for encryption type");
+  // The client's own " for " and the error text's, on one line.
+  decode(d, kdc("TGS_REQ", "127.0.0.2: CANNOT_POSTDATE: authtime 0, etypes {rep=UNSUPPORTED:(0)} x for y@Z "
+                           "for host/legacy1.hg.test@HG.TEST, Ticket is ineligible for postdating"));
+  ASSERT_EQ(d.result, DecodeResult::event);
+  EXPECT_EQ(d.ev.principal, "x for y@Z");
+  EXPECT_EQ(d.ev.service, "host/legacy1.hg.test@HG.TEST");
+  EXPECT_EQ(d.ev.detail, "Ticket is ineligible for postdating");
+  // No candidate looks like a principal (a made-up service name): the last " for " as before.
+  decode(d, kdc("TGS_REQ", "127.0.0.2: LOOKING_UP_SERVER: authtime 0, etypes {rep=UNSUPPORTED:(0)} carol@HG.TEST "
+                           "for no such service"));
+  ASSERT_EQ(d.result, DecodeResult::event);
+  EXPECT_EQ(d.ev.principal, "carol@HG.TEST");
+  EXPECT_EQ(d.ev.service, "no such service");
+}
+
+// A client name made of " for "s: only a few candidates are tried, so decoding stays linear.
+TEST(KdcDecoder, ManyForsAreBounded) {
+  std::string name;
+  for (int i = 0; i < 8000; ++i) name += "a for b ";
+  Decoded d;
+  decode(d, kdc("AS_REQ", "127.0.0.4: CLIENT_NOT_FOUND: " + name + "for c, d"));
+  ASSERT_EQ(d.result, DecodeResult::event);
+  EXPECT_EQ(d.ev.service, "c");
+  EXPECT_EQ(d.ev.detail, "d");
+}
+
 TEST(KdcDecoder, TruncatedNameMarked) {
   const std::string name = std::string(124, 'a') + "...";
   Decoded d;
