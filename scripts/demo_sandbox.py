@@ -125,8 +125,11 @@ def play_sshd(realm, work):
 
 
 def describe(e):
-    """One evidence item, short: 'kdc ISSUE', 'hopguard@legacy1 deny', 'pam@bastion deny'."""
+    """One evidence item, short: 'kdc ISSUE', 'kdcpolicy deny', 'hopguard@legacy1 deny',
+    'pam@bastion deny'."""
     line = e.get("line", "")
+    if e.get("source") == "kdc" and "): hopguard: verdict=" in line:
+        return "kdcpolicy " + line.split("verdict=", 1)[1].split(" ", 1)[0]
     if e.get("source") == "kdc":
         parts = line.split(": ")
         return "kdc " + (parts[2].split(":")[0][:34] if len(parts) >= 3 else "?")
