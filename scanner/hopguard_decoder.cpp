@@ -144,15 +144,24 @@ bool decode_kdcpolicy_record(std::string_view text, Event& ev, DecodeScratch& sc
   return decode_record(text, kKdcPolicyKeys, std::size(kKdcPolicyKeys), ev, scratch);
 }
 
-DecodeResult decode_hopguard(const SyslogRecord& record, Event& ev, DecodeScratch& scratch) noexcept {
-  std::string_view m = record.message;
+namespace {
+
+// A decision event of record, before its key=value text is read.
+void start_decision(const SyslogRecord& record, std::string_view component, Event& ev) noexcept {
   ev = Event{};
   ev.kind = EventKind::hg_decision;
   ev.source = EventSource::hopguard;
   ev.record = &record;
   ev.host = record.hostname;
   ev.pid = record.pid;
-  ev.component = "hopguard";
+  ev.component = component;
+}
+
+}  // namespace
+
+DecodeResult decode_hopguard(const SyslogRecord& record, Event& ev, DecodeScratch& scratch) noexcept {
+  std::string_view m = record.message;
+  start_decision(record, "hopguard", ev);
   if (starts_with(m, "pam_hopguard(")) {
     const std::size_t close = m.find("): ");
     if (close == std::string_view::npos || close > 80) return DecodeResult::failed;
@@ -166,13 +175,7 @@ DecodeResult decode_hopguard(const SyslogRecord& record, Event& ev, DecodeScratc
 
 DecodeResult decode_kdcpolicy(const SyslogRecord& record, Event& ev, DecodeScratch& scratch) noexcept {
   std::string_view m = record.message;
-  ev = Event{};
-  ev.kind = EventKind::hg_decision;
-  ev.source = EventSource::hopguard;
-  ev.record = &record;
-  ev.host = record.hostname;
-  ev.pid = record.pid;
-  ev.component = "hopguard_kdcpolicy";
+  start_decision(record, "hopguard_kdcpolicy", ev);
   if (!starts_with(m, kKdcPolicyPrefix)) return DecodeResult::ignored;
   m.remove_prefix(kKdcPolicyPrefix.size());
   // Start-up, reload and internal-error lines of the module are not decisions.

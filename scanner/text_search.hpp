@@ -75,60 +75,66 @@ inline std::size_t find_pair(std::string_view s, char a, char b) noexcept {
 // text goes on for sixteen more (every header token of every line passes through them; a byte
 // loop is ~10 instructions per byte there). Each returns what its byte loop returns.
 
-// The first i in [from, min(s.size(), from + limit)) with s[i] == a, b or c; that end if none
-// (from itself when from >= s.size()).
-inline std::size_t find_any_of3(std::string_view s, std::size_t from, std::size_t limit, char a, char b,
-                                char c) noexcept {
+namespace detail {
+// The first i in [from, min(s.size(), from + limit)) whose byte is hit; that end if none (from
+// itself when from >= s.size()). hit16(x) gives a byte mask (0xff where hit) of 16 bytes and
+// must agree with hit(c) on each byte.
+template <typename Hit16, typename Hit>
+inline std::size_t find_bounded(std::string_view s, std::size_t from, std::size_t limit, Hit16 hit16,
+                                Hit hit) noexcept {
   const char* p = s.data();
   const std::size_t n = s.size();
   if (from >= n) return from;
   const std::size_t end = limit < n - from ? from + limit : n;
   std::size_t i = from;
 #if defined(__SSE2__)
-  const __m128i va = _mm_set1_epi8(a), vb = _mm_set1_epi8(b), vc = _mm_set1_epi8(c);
   for (; i < end && i + 16 <= n; i += 16) {
-    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-    const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, va), _mm_cmpeq_epi8(x, vb)), _mm_cmpeq_epi8(x, vc));
-    const int mask = _mm_movemask_epi8(hit);
+    const int mask = _mm_movemask_epi8(hit16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i))));
     if (mask != 0) {
       const std::size_t j = i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
       return j < end ? j : end;
     }
   }
   if (i >= end) return end;
+#else
+  (void)hit16;
 #endif
   for (; i < end; ++i) {
-    if (p[i] == a || p[i] == b || p[i] == c) return i;
+    if (hit(p[i])) return i;
   }
   return end;
+}
+}  // namespace detail
+
+// The first i in [from, min(s.size(), from + limit)) with s[i] == a, b or c; that end if none
+// (from itself when from >= s.size()).
+inline std::size_t find_any_of3(std::string_view s, std::size_t from, std::size_t limit, char a, char b,
+                                char c) noexcept {
+#if defined(__SSE2__)
+  const __m128i va = _mm_set1_epi8(a), vb = _mm_set1_epi8(b), vc = _mm_set1_epi8(c);
+  const auto hit16 = [&](__m128i x) {
+    return _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, va), _mm_cmpeq_epi8(x, vb)), _mm_cmpeq_epi8(x, vc));
+  };
+#else
+  const auto hit16 = [](int) { return 0; };
+#endif
+  return detail::find_bounded(s, from, limit, hit16, [&](char x) { return x == a || x == b || x == c; });
 }
 
 // The first i in [from, min(s.size(), from + limit)) with s[i] a space or an ASCII digit; that
 // end if none.
 inline std::size_t find_space_or_digit(std::string_view s, std::size_t from, std::size_t limit) noexcept {
-  const char* p = s.data();
-  const std::size_t n = s.size();
-  if (from >= n) return from;
-  const std::size_t end = limit < n - from ? from + limit : n;
-  std::size_t i = from;
 #if defined(__SSE2__)
   const __m128i space = _mm_set1_epi8(' '), below0 = _mm_set1_epi8('0' - 1), above9 = _mm_set1_epi8('9' + 1);
-  for (; i < end && i + 16 <= n; i += 16) {
-    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+  const auto hit16 = [&](__m128i x) {
     // Signed compares: bytes >= 0x80 are negative, never between '0' and '9'.
     const __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(x, below0), _mm_cmplt_epi8(x, above9));
-    const int mask = _mm_movemask_epi8(_mm_or_si128(digit, _mm_cmpeq_epi8(x, space)));
-    if (mask != 0) {
-      const std::size_t j = i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
-      return j < end ? j : end;
-    }
-  }
-  if (i >= end) return end;
+    return _mm_or_si128(digit, _mm_cmpeq_epi8(x, space));
+  };
+#else
+  const auto hit16 = [](int) { return 0; };
 #endif
-  for (; i < end; ++i) {
-    if (p[i] == ' ' || (p[i] >= '0' && p[i] <= '9')) return i;
-  }
-  return end;
+  return detail::find_bounded(s, from, limit, hit16, [](char x) { return x == ' ' || (x >= '0' && x <= '9'); });
 }
 
 // The first space at or after from (s.size() if none, from if from > s.size()); bracket: whether
