@@ -36,6 +36,12 @@ bool is_kdcpolicy_record(std::string_view message) noexcept {
   return !message.empty() && message.front() == 'h' && starts_with(message, kKdcPolicyPrefix);
 }
 
+// Records of hopguard inside other programs' lines. pam_syslog logs under the PAM application's
+// name (sshd, login, su, sudo, ...); the kdcpolicy module's records are written by krb5kdc itself,
+// as trustworthy as its request lines.
+constexpr DecoderEntry kPamRecords{"pam_hopguard", EventSource::hopguard, &decode_hopguard};
+constexpr DecoderEntry kKdcPolicyRecords{"krb5kdc", EventSource::hopguard, &decode_kdcpolicy};
+
 // Probe limit of the open-addressed tables below. The hash's seed is fixed (as std::hash's
 // was), so names and addresses made to collide (a client chooses the name a failed KDC request
 // logs) could otherwise make every lookup walk a chain as long as the table: past this many
@@ -709,12 +715,9 @@ struct Engine::Impl {
     if (entry != nullptr) {
       if (may_be_wrapped(rec)) rec = unwrap_inner_record(rec, options.syslog);
       if (entry->source != EventSource::hopguard && is_pam_record(rec.message)) {
-        static constexpr DecoderEntry kPam{"pam_hopguard", EventSource::hopguard, &decode_hopguard};
-        entry = &kPam;
+        entry = &kPamRecords;
       } else if (entry->source == EventSource::kdc && is_kdcpolicy_record(rec.message)) {
-        // Written by krb5kdc itself (our module inside it): as trustworthy as its request lines.
-        static constexpr DecoderEntry kKdcPolicy{"krb5kdc", EventSource::hopguard, &decode_kdcpolicy};
-        entry = &kKdcPolicy;
+        entry = &kKdcPolicyRecords;
       }
       if (rec.has_trusted && !sender_matches(*entry, rec)) return mismatch(rec, *entry, ev);
       const DecodeResult result = entry->decode(rec, ev, scratch);
@@ -723,9 +726,7 @@ struct Engine::Impl {
       return result;
     }
     if (is_pam_record(rec.message)) {
-      // pam_syslog logs under the PAM application's name (login, su, sudo, ...).
-      static constexpr DecoderEntry kPam{"pam_hopguard", EventSource::hopguard, &decode_hopguard};
-      entry = &kPam;
+      entry = &kPamRecords;
       if (rec.has_trusted && !sender_matches(*entry, rec)) return mismatch(rec, *entry, ev);
       return entry->decode(rec, ev, scratch);
     }
