@@ -126,7 +126,7 @@ constexpr RecordKey kDecisionKeys[] = {
 
 // krb5/kdcpolicy record(): the ticket exchange (as, tgs) is the decision's stage and the
 // target guest or bastion is the host the decision protects; mode (enforce, monitor) is
-// implied by the verdict (would-deny is monitor mode), so it is checked but not kept.
+// implied by the verdict (would-deny is monitor mode), so it must be present but is not kept.
 constexpr RecordKey kKdcPolicyKeys[] = {
     {"verdict", &Event::status, true},       {"rule", &Event::rule, true},
     {"exchange", &Event::stage, true},       {"principal", &Event::principal, true},
