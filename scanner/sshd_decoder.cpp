@@ -5,9 +5,15 @@
 //   Authorized to USER, krb5 principal P (krb5_kuserok)
 //   Connection closed by authenticating user USER IP port N [preauth]
 //   [error: ]PAM: pam_open_session(): ERROR
-// USER is attacker text on failures (sshd logs any name, up to 100 bytes, spaces included), so
-// "from IP port N ssh2" is found from the right: the rightmost " from " whose tail has that
-// exact shape.
+// Both ends of "for USER from IP port N ssh2[: EXTRA]" can hold remote-chosen text:
+// - USER of an "invalid user" (sshd logs any name, up to 100 bytes, spaces and ':' included):
+//   there "from IP port N ssh2" is found from the right, the rightmost " from " whose tail has
+//   that exact shape (EXTRA of a failed attempt is sshd's own: a key type and fingerprint);
+// - EXTRA of a valid user: a certificate's key ID ("ID %s (serial N) CA ...") or the GSSAPI
+//   display name of a foreign realm's principal, which may hold "x from IP port N ssh2: y".
+//   USER is then a local account name, which cannot hold ':' (the passwd separator), so a fake
+//   tail inside USER never parses (it is followed by " from ", not ": " nor the end) and the
+//   first " from " from the left whose tail has the shape is sshd's own.
 #include "decoder.hpp"
 
 namespace hopguard::scanner {
@@ -70,21 +76,29 @@ bool parse_auth_line(std::string_view m, Event& ev) noexcept {
   m.remove_prefix(sp);
   if (!starts_with(m, " for ")) return false;
   m.remove_prefix(5);
+  const auto take = [&](std::size_t f) {
+    Event probe = ev;
+    if (!parse_from_tail(m.substr(f + 6), probe)) return false;
+    ev = probe;
+    std::string_view user = m.substr(0, f);
+    if (starts_with(user, "invalid user ")) {
+      ev.invalid_user = true;
+      user.remove_prefix(13);
+    }
+    ev.user = user;
+    return true;
+  };
+  if (!starts_with(m, "invalid user ")) {  // a local account: the first tail (see the header)
+    for (std::size_t f = m.find(" from "); f != std::string_view::npos; f = m.find(" from ", f + 1)) {
+      if (take(f)) return true;
+    }
+    return false;
+  }
   std::size_t pos = m.size();
   while (pos > 0) {
     const std::size_t f = m.rfind(" from ", pos - 1);
     if (f == std::string_view::npos) return false;
-    Event probe = ev;
-    if (parse_from_tail(m.substr(f + 6), probe)) {
-      ev = probe;
-      std::string_view user = m.substr(0, f);
-      if (starts_with(user, "invalid user ")) {
-        ev.invalid_user = true;
-        user.remove_prefix(13);
-      }
-      ev.user = user;
-      return true;
-    }
+    if (take(f)) return true;
     pos = f;
   }
   return false;
