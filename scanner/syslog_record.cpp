@@ -2,6 +2,8 @@
 
 #include "text_search.hpp"
 
+#include <algorithm>
+
 namespace hopguard::scanner {
 
 namespace {
@@ -107,10 +109,18 @@ bool fixed_3164_time(std::string_view t, std::size_t pos, unsigned& day, unsigne
 
 bool parse_3164_time(std::string_view t, std::size_t& pos, std::int64_t receive_ms,
                      const SyslogOptions& opt, SyslogRecord& r, SyslogDateMemo* memo) noexcept {
+  const bool whole_second = pos <= t.size() && t.size() - pos >= 15 && (t.size() - pos == 15 || t[pos + 15] != '.');
+  if (memo != nullptr && memo->stamp_set && whole_second && memo->stamp_receive_ms == receive_ms &&
+      memo->stamp_offset == opt.utc_offset_seconds && equal_bytes(t.data() + pos, memo->stamp, 15)) {
+    r.event_ms = memo->stamp_ms;
+    pos += 15;
+    return true;
+  }
   std::size_t p = pos;
   std::string_view month_text;
   unsigned day = 0, h = 0, mi = 0, s = 0;
-  if (fixed_3164_time(t, pos, day, h, mi, s)) {
+  const bool fixed = fixed_3164_time(t, pos, day, h, mi, s);
+  if (fixed) {
     month_text = t.substr(pos, 3);
     p = pos + 15;
   } else {
@@ -139,7 +149,20 @@ bool parse_3164_time(std::string_view t, std::size_t& pos, std::int64_t receive_
     p += 8;
   }
   const unsigned ms = read_fraction(t, p);
+  const std::size_t stamp_at = pos;
   pos = p;
+  // A known time of the fixed shape without a fraction: kept for the next line of that second.
+  const auto known = [&](std::int64_t event_ms) {
+    r.event_ms = event_ms;
+    if (memo != nullptr && fixed && whole_second) {
+      std::copy_n(t.data() + stamp_at, 15, memo->stamp);
+      memo->stamp_receive_ms = receive_ms;
+      memo->stamp_offset = opt.utc_offset_seconds;
+      memo->stamp_ms = event_ms;
+      memo->stamp_set = true;
+    }
+    return true;
+  };
   const unsigned month = month_number(month_text);
   if (month == 0 || day == 0 || day > 31 || h > 23 || mi > 59 || s > 60) {
     r.time_unknown = true;
@@ -158,7 +181,13 @@ bool parse_3164_time(std::string_view t, std::size_t& pos, std::int64_t receive_
   } else {
     y = year_of(receive_ms);
     days = days_from_civil(y, month, day);
-    if (memo != nullptr) *memo = SyslogDateMemo{receive_ms, y, days, month, day};
+    if (memo != nullptr) {
+      memo->receive_ms = receive_ms;
+      memo->year = y;
+      memo->days = days;
+      memo->month = month;
+      memo->day = day;
+    }
   }
   const std::int64_t limit = receive_ms + kMsPerDay;
   const std::int64_t offset_ms = static_cast<std::int64_t>(opt.utc_offset_seconds) * 1000;
@@ -166,19 +195,12 @@ bool parse_3164_time(std::string_view t, std::size_t& pos, std::int64_t receive_
   if (this_year <= limit) {
     if (this_year + 365 * kMsPerDay <= limit) {
       const std::int64_t next_year = to_ms(days_from_civil(y + 1, month, day), h, mi, s, ms) - offset_ms;
-      if (next_year <= limit) {
-        r.event_ms = next_year;
-        return true;
-      }
+      if (next_year <= limit) return known(next_year);
     }
-    r.event_ms = this_year;
-    return true;
+    return known(this_year);
   }
   const std::int64_t last_year = to_ms(days_from_civil(y - 1, month, day), h, mi, s, ms) - offset_ms;
-  if (last_year <= limit) {
-    r.event_ms = last_year;
-    return true;
-  }
+  if (last_year <= limit) return known(last_year);
   r.event_ms = receive_ms;
   r.time_unknown = true;
   return true;
@@ -283,9 +305,76 @@ bool parse_tag(std::string_view t, std::size_t pos, SyslogRecord& r) noexcept {
   return true;
 }
 
+#if defined(__SSE2__)
+// "HOST TAG[PID]: " or "HOST TAG[PID](level): " or "HOST TAG: " whole within the 32 bytes at
+// pos, the shape of nearly every header: the fields parse_host_and_tag's general loops find for
+// these bytes, from one pass of byte masks over the 32 bytes instead of three scans and a byte
+// loop. False (r untouched) for every other shape and whenever a field reaches past the 32
+// bytes; the general loops then decide. Needs t.size() >= pos + 32.
+bool fast_host_and_tag(std::string_view t, std::size_t pos, SyslogRecord& r) noexcept {
+  const char* c = t.data() + pos;
+  const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(c));
+  const __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(c + 16));
+  const auto mask = [&](char b) {
+    const __m128i v = _mm_set1_epi8(b);
+    return static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(lo, v))) |
+           (static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(hi, v))) << 16);
+  };
+  const std::uint32_t space = mask(' '), open = mask('['), colon = mask(':');
+  if (space == 0) return false;
+  const unsigned host_end = static_cast<unsigned>(__builtin_ctz(space));
+  // An empty first token, or one that is itself a tag (holds '[' or ends with ':'): the
+  // general loops (missing hostname).
+  if (host_end == 0 || (open & ((1u << host_end) - 1)) != 0 || (colon >> (host_end - 1) & 1u) != 0) return false;
+  const unsigned tag = host_end + 1;
+  // parse_tag: the program runs to the first '[', ':' or space.
+  const std::uint32_t stops = (open | colon | space) >> tag;
+  if (stops == 0) return false;
+  unsigned p = tag + static_cast<unsigned>(__builtin_ctz(stops));
+  if (p == tag) return false;
+  const unsigned program_end = p;
+  unsigned pid_begin = p, pid_end = p;
+  if (c[p] == '[') {
+    // "]" within 21 bytes (parse_tag's bound).
+    const std::uint32_t close = p + 1 < 32 ? mask(']') >> (p + 1) : 0;
+    if (close == 0) return false;
+    const unsigned k = p + 1 + static_cast<unsigned>(__builtin_ctz(close));
+    if (k - p > 21) return false;
+    pid_begin = p + 1;
+    pid_end = k;
+    p = k + 1;
+    if (p >= 32) return false;
+    if (c[p] == '(') {
+      // "(info)": ")" within 16 bytes.
+      const std::uint32_t rpar = p + 1 < 32 ? mask(')') >> (p + 1) : 0;
+      if (rpar == 0) return false;
+      const unsigned k2 = p + 1 + static_cast<unsigned>(__builtin_ctz(rpar));
+      if (k2 - p > 16) return false;
+      p = k2 + 1;
+      if (p >= 32) return false;
+    }
+  }
+  if (c[p] != ':') return false;
+  std::size_t m = pos + p + 1;
+  if (m < t.size() && t[m] == ' ') ++m;
+  // Views built directly: every offset is inside t (m <= t.size()).
+  r.hostname = std::string_view(c, host_end);
+  r.program = std::string_view(c + tag, program_end - tag);
+  r.pid = std::string_view(c + pid_begin, pid_end - pid_begin);
+  r.message = std::string_view(t.data() + m, t.size() - m);
+  return true;
+}
+#endif
+
 // After the timestamp: "[HOST ]TAG[PID]: MSG". A first token that is itself a tag (ends with
 // ':' or holds '[') means the hostname is missing.
-void parse_host_and_tag(std::string_view t, std::size_t pos, SyslogRecord& r) noexcept {
+// fast: try fast_host_and_tag first (false only in the tests that compare the two).
+void parse_host_and_tag(std::string_view t, std::size_t pos, SyslogRecord& r, bool fast) noexcept {
+#if defined(__SSE2__)
+  if (fast && pos <= t.size() && t.size() - pos >= 32 && fast_host_and_tag(t, pos, r)) return;
+#else
+  (void)fast;
+#endif
   // The first token, noting a '[' in it on the way (one pass).
   bool bracket = false;
   std::size_t p = find_space_noting_bracket(t, pos, bracket);
@@ -313,8 +402,9 @@ SyslogRecord parse_syslog_record(std::string_view t, std::int64_t receive_ms,
   return parse_syslog_record(t, receive_ms, options, nullptr);
 }
 
-SyslogRecord parse_syslog_record(std::string_view t, std::int64_t receive_ms, const SyslogOptions& options,
-                                 SyslogDateMemo* memo) noexcept {
+namespace {
+SyslogRecord parse_record(std::string_view t, std::int64_t receive_ms, const SyslogOptions& options,
+                          SyslogDateMemo* memo, bool fast) noexcept {
   SyslogRecord r;
   r.raw = t;
   r.receive_ms = receive_ms;
@@ -391,14 +481,14 @@ SyslogRecord parse_syslog_record(std::string_view t, std::int64_t receive_ms, co
   if (p + 4 < t.size() && is_digit(t[p]) && t[p + 4] == '-' && parse_3339_time(t, p, r)) {
     r.format = r.priority >= 0 ? SyslogFormat::rfc3164 : SyslogFormat::file_3339;
     if (p < t.size() && t[p] == ' ') ++p;
-    parse_host_and_tag(t, p, r);
+    parse_host_and_tag(t, p, r, fast);
     return r;
   }
   p = pos;
   if (parse_3164_time(t, p, receive_ms, options, r, memo)) {
     r.format = r.priority >= 0 ? SyslogFormat::rfc3164 : SyslogFormat::file_3164;
     if (p < t.size() && t[p] == ' ') ++p;
-    parse_host_and_tag(t, p, r);
+    parse_host_and_tag(t, p, r, fast);
     return r;
   }
   r.time_unknown = true;
@@ -410,6 +500,17 @@ SyslogRecord parse_syslog_record(std::string_view t, std::int64_t receive_ms, co
   }
   r.format = SyslogFormat::bare;
   return r;
+}
+
+}  // namespace
+
+SyslogRecord parse_syslog_record(std::string_view t, std::int64_t receive_ms, const SyslogOptions& options,
+                                 SyslogDateMemo* memo) noexcept {
+  return parse_record(t, receive_ms, options, memo, /*fast=*/true);
+}
+
+SyslogRecord detail::parse_syslog_record_general(std::string_view t, std::int64_t receive_ms) noexcept {
+  return parse_record(t, receive_ms, SyslogOptions{}, nullptr, /*fast=*/false);
 }
 
 // A necessary condition for parse_syslog_record(m) to return file_3164 or file_3339 (the only

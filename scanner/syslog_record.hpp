@@ -68,6 +68,13 @@ struct SyslogDateMemo {
   std::int64_t year = 0;   // the year of receive_ms
   std::int64_t days = 0;   // days_from_civil(year, month, day)
   unsigned month = 0, day = 0;
+  // The last whole "Mmm dd HH:MM:SS" without a fraction and its event time (lines of the same
+  // second follow each other): the 15 bytes compared instead of read and converted again.
+  bool stamp_set = false;
+  char stamp[15] = {};
+  std::int64_t stamp_receive_ms = 0;
+  std::int32_t stamp_offset = 0;
+  std::int64_t stamp_ms = 0;
 };
 
 // The same, with a date memo (the result does not depend on the memo's content).
@@ -84,6 +91,12 @@ SyslogRecord unwrap_inner_record(const SyslogRecord& outer, const SyslogOptions&
 // False when unwrap_inner_record(outer) returns outer unchanged whatever the options (a check
 // of a few bytes, so that callers copy no record for the lines that are not wrapped: nearly all).
 bool may_be_wrapped(const SyslogRecord& outer) noexcept;
+
+namespace detail {
+// parse_syslog_record without its fast path for the usual "HOST TAG[PID]: " (the general loops
+// only, no date memo): the reference the tests compare the fast path with.
+SyslogRecord parse_syslog_record_general(std::string_view frame, std::int64_t receive_ms) noexcept;
+}  // namespace detail
 
 // Days since 1970-01-01 of a proleptic Gregorian date (exposed for the tests).
 std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept;

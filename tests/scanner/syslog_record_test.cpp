@@ -202,5 +202,74 @@ TEST(SyslogRecord, Rfc3164DatesOfAnyShapeAsTheGeneralParse) {
   }
 }
 
+// The usual "HOST TAG[PID]: " header is read by a fast path of byte masks over 32 bytes, every
+// other shape by the general loops: on headers made from perturbed bytes (delimiters moved,
+// doubled, dropped; fields lengthened past the 32 bytes), every field of the record must be what
+// the general loops alone give.
+TEST(SyslogRecord, HostAndTagFastPathAsTheGeneralParse) {
+  std::mt19937 rnd(29);
+  const std::string bases[] = {
+      "Nov 21 10:20:30 web32 dhclient[29356]: DHCPACK of 10.9.32.7 from 10.9.0.1",
+      "Nov 21 10:20:30 kdc1 krb5kdc[811](info): AS_REQ (4 etypes {aes256-cts-hmac-sha1-96(18)}) 10.0.0.2: ISSUE",
+      "<38>Nov  2 03:04:05 legacy1 sshd[12]: Accepted gssapi-with-mic for alice from 10.0.0.2 port 5 ssh2",
+      "Nov 21 10:20:30 mail30 postfix/smtpd[66337]: connect from unknown[198.51.100.30]",
+      "Nov 21 10:20:30 db28 kernel: [44218.123456] TCP: request_sock_TCP: Possible SYN flooding on port 5432",
+      "2026-11-21T10:20:30.123+01:00 bastion sshd-session[4242]: Postponed gssapi-with-mic for bob from ::1",
+      "Nov 21 10:20:30 sshd[5]: no host in this one, and the message is long enough to read",
+      "Nov 21 10:20:30 h x[1](y): z and more bytes after the tag to make the line long enough",
+  };
+  const std::string noise = " []():x1";
+  for (int i = 0; i < 60000; ++i) {
+    std::string line = bases[rnd() % std::size(bases)];
+    const std::size_t header = 16 + rnd() % 24;  // perturb the host/tag part mostly
+    for (auto k = rnd() % 4; k > 0; --k) {
+      const std::size_t at = std::min(line.size() - 1, static_cast<std::size_t>(rnd() % header) + 4);
+      switch (rnd() % 4) {
+        case 0: line[at] = noise[rnd() % noise.size()]; break;
+        case 1: line.insert(at, 1, noise[rnd() % noise.size()]); break;
+        case 2: line.erase(at, 1); break;
+        default: line.insert(at, rnd() % 20, 'a'); break;
+      }
+    }
+    line.resize(std::min(line.size(), static_cast<std::size_t>(20 + rnd() % 90)));
+    const SyslogRecord f = parse_syslog_record(line, kReceive);
+    const SyslogRecord g = detail::parse_syslog_record_general(line, kReceive);
+    ASSERT_EQ(f.format, g.format) << line;
+    ASSERT_EQ(f.hostname, g.hostname) << line;
+    ASSERT_EQ(f.program, g.program) << line;
+    ASSERT_EQ(f.pid, g.pid) << line;
+    ASSERT_EQ(f.message, g.message) << line;
+    ASSERT_EQ(f.event_ms, g.event_ms) << line;
+    ASSERT_EQ(f.time_unknown, g.time_unknown) << line;
+    ASSERT_EQ(f.priority, g.priority) << line;
+  }
+}
+
+// The date memo (the year of a date, and the event time of the last whole second) changes no
+// record: a stream of lines parsed with one memo, whose dates repeat, differ by a byte, carry
+// fractions, and come with changing receive times and UTC offsets, gives what each line gives
+// parsed alone.
+TEST(SyslogRecord, DateMemoChangesNoRecord) {
+  std::mt19937 rnd(31);
+  const std::string stamps[] = {"Nov 21 10:20:30", "Nov 21 10:20:31", "Nov 21 10:20:30.5", "Dec 31 23:59:59",
+                                "Jan  1 00:00:00", "Nov 24 00:00:00", "Nov 22 23:59:59", "Feb 29 12:00:00",
+                                "Nov 21 10:20:3x", "Xyz 21 10:20:30", "Nov 21 10:20:30.", "Nov 21 25:20:30"};
+  const std::int64_t receives[] = {kReceive, kReceive + 1, kReceive - 86'400'000 * 300LL};
+  const std::int32_t offsets[] = {0, 3600, -18000};
+  SyslogDateMemo memo;
+  for (int i = 0; i < 20000; ++i) {
+    const std::string line = stamps[rnd() % std::size(stamps)] + " host prog[1]: message";
+    const std::int64_t receive = receives[rnd() % 8 == 0 ? rnd() % 3 : 0];
+    const SyslogOptions options{offsets[rnd() % 8 == 0 ? rnd() % 3 : 0]};
+    const SyslogRecord m = parse_syslog_record(line, receive, options, &memo);
+    const SyslogRecord a = parse_syslog_record(line, receive, options);
+    ASSERT_EQ(m.event_ms, a.event_ms) << line << " receive " << receive << " offset " << options.utc_offset_seconds;
+    ASSERT_EQ(m.time_unknown, a.time_unknown) << line;
+    ASSERT_EQ(m.format, a.format) << line;
+    ASSERT_EQ(m.hostname, a.hostname) << line;
+    ASSERT_EQ(m.message, a.message) << line;
+  }
+}
+
 }  // namespace
 }  // namespace hopguard::scanner
