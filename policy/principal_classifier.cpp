@@ -154,19 +154,35 @@ Principal Policy::classify(std::string_view text) const {
   // configured legacy guest, with a non-empty user. Should two guests both fit, the longer host
   // name wins: "x-a-b" with guests "a-b" and "b" is user x on a-b.
   const HostEntry* best = nullptr;
-  std::size_t best_head = 0, best_tail = 0;
-  for (const SpecialPattern& sp : special_patterns_) {
-    const HostEntry& host = config_.hosts[sp.host_index];
-    if (primary.size() <= sp.head.size() + sp.tail.size()) continue;
-    if (primary.compare(0, sp.head.size(), sp.head) != 0) continue;
-    if (primary.compare(primary.size() - sp.tail.size(), sp.tail.size(), sp.tail) != 0) continue;
-    if (best != nullptr && best->name.size() >= host.name.size()) continue;
-    best = &host;
-    best_head = sp.head.size();
-    best_tail = sp.tail.size();
-  }
   std::string best_user;
-  if (best != nullptr) best_user = primary.substr(best_head, primary.size() - best_head - best_tail);
+  const auto match_special = [&](const std::string& name) {
+    std::size_t best_head = 0, best_tail = 0;
+    for (const SpecialPattern& sp : special_patterns_) {
+      const HostEntry& host = config_.hosts[sp.host_index];
+      if (name.size() <= sp.head.size() + sp.tail.size()) continue;
+      if (name.compare(0, sp.head.size(), sp.head) != 0) continue;
+      if (name.compare(name.size() - sp.tail.size(), sp.tail.size(), sp.tail) != 0) continue;
+      if (best != nullptr && best->name.size() >= host.name.size()) continue;
+      best = &host;
+      best_head = sp.head.size();
+      best_tail = sp.tail.size();
+    }
+    if (best != nullptr) best_user = name.substr(best_head, name.size() - best_head - best_tail);
+  };
+  match_special(primary);
+  // An enterprise name (RFC 6806, kinit -E) is one component holding a whole principal name:
+  // the KDC logs "alice-legacy1\@HG.TEST@HG.TEST" for the client as requested and looks it up
+  // as the principal in that component. The text cannot tell it from a name with a literal '@',
+  // so a name that is special either way is special: the enterprise spelling of a host-specific
+  // principal must not dodge the rules that watch it (rows 2, 3, 4 and 7).
+  if (best == nullptr && primary.find('@') != std::string::npos) {
+    ParsedPrincipal inner;
+    std::string inner_why;
+    if ((parse_plain_principal(primary, inner) || parser_->parse(primary, &inner, &inner_why)) &&
+        inner.realm == config_.realm && inner.components.size() == 1 && !inner.components[0].empty()) {
+      match_special(inner.components[0]);
+    }
+  }
   if (best != nullptr) {
     out.cls = PrincipalClass::special;
     out.user = std::move(best_user);

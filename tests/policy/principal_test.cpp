@@ -47,6 +47,12 @@ TEST(Principal, Classes) {
       {"x-b@HG.TEST", PrincipalClass::special, "x", "b"},
       {"bob-legacy1-legacy1@HG.TEST", PrincipalClass::special, "bob-legacy1", "legacy1"},
       {"al\\@ice-legacy1@HG.TEST", PrincipalClass::special, "al@ice", "legacy1"},  // escaped, per libkrb5
+      // Enterprise names (kinit -E), as the KDC logs the client it was asked for: special when
+      // the principal inside is; otherwise the literal reading stands.
+      {"alice-legacy1\\@HG.TEST@HG.TEST", PrincipalClass::special, "alice", "legacy1"},
+      {"alice\\@HG.TEST@HG.TEST", PrincipalClass::regular, "alice@HG.TEST", ""},
+      {"alice-legacy1\\@OTHER.TEST@HG.TEST", PrincipalClass::regular, "alice-legacy1@OTHER.TEST", ""},
+      {"alice-legacy1\\@HG.TEST@OTHER.TEST", PrincipalClass::foreign, "alice-legacy1@HG.TEST", ""},
       {"", PrincipalClass::invalid, "", ""},
       {"@@", PrincipalClass::invalid, "", ""},
       {"@HG.TEST", PrincipalClass::invalid, "", ""},
