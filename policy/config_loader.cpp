@@ -434,7 +434,7 @@ void PolicyBuilder::cross_check(const SiteConfig& cfg, Diagnostics& d) {
     for (std::size_t j = 0; j < i; ++j) {
       const HostEntry& b = cfg.hosts[j];
       const std::string bkey = std::string(b.role == Role::bastion ? "bastion." : "legacy.") + b.name;
-      if (a.name == b.name) {
+      if (lower(a.name) == lower(b.name)) {  // find_host() ignores case
         d.add(ErrorCode::duplicate, a.where, akey, "host name already used by [" + bkey + "]");
       }
       std::vector<std::string> b_names{lower(b.fqdn)};
@@ -585,27 +585,53 @@ Expected<Policy> Policy::load_file(const std::string& path) {
   return load(buf.str(), path);
 }
 
-const HostEntry* Policy::find_host(std::string_view short_name) const noexcept {
-  for (const auto& h : config_.hosts) {
-    if (h.name == short_name) return &h;
+namespace {
+
+// Host names are DNS names: ASCII case does not matter ("LEGACY1" in a syslog header of an old
+// guest, "host/Legacy1@REALM" in a KDC database are legacy1), and "legacy1.hg.test." (the
+// absolute form, with the root's dot) is legacy1.hg.test. Anything else must match exactly:
+// legacy10 and legacy1.evil.example are not legacy1.
+bool same_host_name(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+template <typename Match>
+const HostEntry* find_with_root_dot(std::string_view name, Match match) noexcept {
+  if (const HostEntry* h = match(name)) return h;
+  if (name.size() > 1 && name.back() == '.' && name[name.size() - 2] != '.') {
+    return match(name.substr(0, name.size() - 1));
   }
   return nullptr;
 }
 
-const HostEntry* Policy::find_host_by_fqdn(std::string_view name) const noexcept {
-  auto same = [](std::string_view a, std::string_view b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
-             return std::tolower(x) == std::tolower(y);
-           });
-  };
-  for (const auto& h : config_.hosts) {
-    if (same(h.fqdn, name)) return &h;
-    for (const auto& a : h.aliases) {
-      if (same(a, name)) return &h;
+}  // namespace
+
+const HostEntry* Policy::find_host(std::string_view short_name) const noexcept {
+  return find_with_root_dot(short_name, [this](std::string_view n) -> const HostEntry* {
+    for (const auto& h : config_.hosts) {
+      if (same_host_name(h.name, n)) return &h;
     }
-  }
-  return nullptr;
+    return nullptr;
+  });
+}
+
+const HostEntry* Policy::find_host_by_fqdn(std::string_view name) const noexcept {
+  return find_with_root_dot(name, [this](std::string_view n) -> const HostEntry* {
+    for (const auto& h : config_.hosts) {
+      if (same_host_name(h.fqdn, n)) return &h;
+      for (const auto& a : h.aliases) {
+        if (same_host_name(a, n)) return &h;
+      }
+    }
+    return nullptr;
+  });
 }
 
 const HostEntry* Policy::bastion_at(const Address& address) const noexcept {

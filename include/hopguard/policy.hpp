@@ -130,10 +130,10 @@ class Policy {
 
   const SiteConfig& config() const noexcept { return config_; }
 
-  // The configured host with this short name, or null.
+  // The configured host with this short name, or null. Both lookups compare host names as DNS
+  // names: ASCII case ignored, and one trailing root dot ("legacy1.hg.test.") too.
   const HostEntry* find_host(std::string_view short_name) const noexcept;
-  // The configured host whose fqdn or alias equals name (DNS names compare case-insensitively),
-  // or null.
+  // The configured host whose fqdn or alias equals name, or null.
   const HostEntry* find_host_by_fqdn(std::string_view name) const noexcept;
 
   // Classifies a principal name (DESIGN section 4). Never fails: bad input is class invalid.

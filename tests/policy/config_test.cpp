@@ -136,6 +136,9 @@ TEST(Config, MissingKeys) {
 TEST(Config, DuplicateAndEmptyNames) {
   expect_errors(std::string(kGood) + "[legacy.b]\nfqdn = \"other.hg.test\"\n",
                 {{ErrorCode::duplicate, 11, "legacy.b", "already used by [bastion.b]"}});
+  // Host names compare as DNS names (find_host ignores case): B is b.
+  expect_errors(std::string(kGood) + "[legacy.B]\nfqdn = \"other.hg.test\"\n",
+                {{ErrorCode::duplicate, 11, "legacy.B", "already used by [bastion.b]"}});
   expect_errors(std::string(kGood) + "[legacy.\"\"]\nfqdn = \"x.hg.test\"\n",
                 {{ErrorCode::bad_value, 11, "legacy.", "short name"}});
   std::string t = kGood;

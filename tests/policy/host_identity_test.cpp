@@ -21,6 +21,14 @@ aliases = ["old-name.hg.test"]
   EXPECT_EQ(resolve_host(*p, "", "", "LEGACY1.hg.test").value()->name, "legacy1");
   EXPECT_EQ(resolve_host(*p, "", "", "old-name.hg.test").value()->name, "legacy1");
   EXPECT_EQ(resolve_host(*p, "", "", "bastion.other.domain").value()->name, "bastion");
+  // DNS names: case and the root's trailing dot do not matter; nothing else is loosened.
+  EXPECT_EQ(resolve_host(*p, "LEGACY1", "", "x").value()->name, "legacy1");
+  EXPECT_EQ(resolve_host(*p, "", "", "Legacy1.HG.test.").value()->name, "legacy1");
+  EXPECT_EQ(p->find_host("legacy1."), p->find_host("legacy1"));
+  EXPECT_EQ(p->find_host_by_fqdn("OLD-NAME.hg.test."), p->find_host("legacy1"));
+  EXPECT_EQ(p->find_host("legacy1.."), nullptr);
+  EXPECT_EQ(p->find_host("legacy10"), nullptr);
+  EXPECT_EQ(p->find_host_by_fqdn("legacy1.hg.test.evil"), nullptr);
   // An explicit name that is not configured is an error, never a fall-through to the system name.
   auto bad = resolve_host(*p, "nosuch", "", "legacy1");
   ASSERT_FALSE(bad.ok());
