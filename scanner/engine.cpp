@@ -311,6 +311,7 @@ void split_service(std::string_view s, std::string_view& primary, std::string_vi
 struct Engine::Impl {
   std::shared_ptr<const Policy> policy;
   std::shared_ptr<const Ruleset> rules;
+  bool regex_rules = false;  // rules->has_regex_rules(), asked once per ruleset, not per line
   EngineOptions options;
   EngineStats stats;
   Correlator correlator;
@@ -405,6 +406,7 @@ struct Engine::Impl {
       : policy(std::move(p)), rules(std::move(r)), options(o), correlator(make_options(*policy, o)) {
     skew_ms = skew_of(*policy, o);
     tgs_name = "krbtgt/" + policy->config().realm + "@" + policy->config().realm;
+    regex_rules = rules->has_regex_rules();
   }
 
   static std::int64_t skew_of(const Policy& p, const EngineOptions& o) {
@@ -777,7 +779,7 @@ struct Engine::Impl {
     advance_to(rec, sink);
     if (entry == nullptr) {
       ++stats.skipped;
-      if (rules->has_regex_rules()) evaluate_regex(rec, line, sink);
+      if (regex_rules) evaluate_regex(rec, line, sink);
       return;
     }
     const auto src = static_cast<std::size_t>(entry->source);
@@ -789,7 +791,7 @@ struct Engine::Impl {
         evaluate(ev, line, rec.event_ms, sink);
         break;
     }
-    if (rules->has_regex_rules()) evaluate_regex(rec, line, sink);
+    if (regex_rules) evaluate_regex(rec, line, sink);
   }
 
   // Event time moves the watermark forward before the line is matched, so a line after a
@@ -818,6 +820,7 @@ void Engine::replace(std::shared_ptr<const Policy> policy, std::shared_ptr<const
   impl_->logging_host_memo.clear();
   impl_->policy = std::move(policy);
   impl_->rules = std::move(rules);
+  impl_->regex_rules = impl_->rules->has_regex_rules();
   impl_->tgs_name = "krbtgt/" + impl_->policy->config().realm + "@" + impl_->policy->config().realm;
   impl_->skew_ms = Impl::skew_of(*impl_->policy, impl_->options);
 }

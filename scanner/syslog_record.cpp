@@ -107,11 +107,16 @@ bool fixed_3164_time(std::string_view t, std::size_t pos, unsigned& day, unsigne
   return true;
 }
 
+// a[0, 15) == b[0, 15): two overlapping 8-byte compares.
+bool same_stamp(const char* a, const char* b) noexcept {
+  return detail::load64(a) == detail::load64(b) && detail::load64(a + 7) == detail::load64(b + 7);
+}
+
 bool parse_3164_time(std::string_view t, std::size_t& pos, std::int64_t receive_ms,
                      const SyslogOptions& opt, SyslogRecord& r, SyslogDateMemo* memo) noexcept {
   const bool whole_second = pos <= t.size() && t.size() - pos >= 15 && (t.size() - pos == 15 || t[pos + 15] != '.');
   if (memo != nullptr && memo->stamp_set && whole_second && memo->stamp_receive_ms == receive_ms &&
-      memo->stamp_offset == opt.utc_offset_seconds && equal_bytes(t.data() + pos, memo->stamp, 15)) {
+      memo->stamp_offset == opt.utc_offset_seconds && same_stamp(t.data() + pos, memo->stamp)) {
     r.event_ms = memo->stamp_ms;
     pos += 15;
     return true;

@@ -37,6 +37,32 @@ void decode(Decoded& d, std::string line, DecodeFn fn = nullptr) {
   d.result = fn(d.rec, d.ev, d.scratch);
 }
 
+// The registry matches program names exactly: each name is found, and no name one byte off
+// (changed, added, dropped, case), a prefix or an extension of it is.
+TEST(DecoderRegistry, ExactProgramNamesOnly) {
+  for (const std::string name : {"krb5kdc", "sshd", "sshd-session", "hopguard"}) {
+    const DecoderEntry* e = find_decoder(name);
+    ASSERT_NE(e, nullptr) << name;
+    EXPECT_EQ(e->program, name);
+    for (std::size_t i = 0; i < name.size(); ++i) {
+      std::string changed = name;
+      changed[i] = static_cast<char>(changed[i] ^ 0x20);  // case, or another byte
+      EXPECT_EQ(find_decoder(changed), nullptr) << changed;
+      std::string dropped = name;
+      dropped.erase(i, 1);
+      EXPECT_EQ(find_decoder(dropped), nullptr) << dropped;
+      if (name.substr(0, i) != "sshd") {  // "sshd-session" starts with another registered name
+        EXPECT_EQ(find_decoder(name.substr(0, i)), nullptr) << name.substr(0, i);
+      }
+    }
+    EXPECT_EQ(find_decoder(name + "x"), nullptr);
+    EXPECT_EQ(find_decoder("x" + name), nullptr);
+    EXPECT_EQ(find_decoder(name + std::string(1, '\0')), nullptr);
+  }
+  EXPECT_EQ(find_decoder(""), nullptr);
+  EXPECT_EQ(find_decoder("sshd-session-sshd-session"), nullptr);
+}
+
 std::string kdc(const std::string& kind, const std::string& rest) {
   return "Nov 22 18:10:52 vm krb5kdc[5709](info): " + kind + " " + kEtypes + " " + rest;
 }
