@@ -334,7 +334,8 @@ class RulesetCompiler {
     if (str("service", text, false)) {
       if (text == "tgt") r->service = ServiceCond::tgt;
       else if (text == "not-tgt") r->service = ServiceCond::not_tgt;
-      else bad("service", "service must be tgt or not-tgt");
+      else if (text == "not-tgt-nor-password-change") r->service = ServiceCond::not_tgt_nor_password_change;
+      else bad("service", "service must be tgt, not-tgt or not-tgt-nor-password-change");
     }
     if (str("address", text, false)) {
       static const std::map<std::string, AddressCond> kAddr = {
@@ -507,6 +508,15 @@ bool rule_needs_principal(const CompiledRule& r) noexcept {
 }
 
 namespace {
+// ev.service is kadmin/changepw@R with R the client's realm (as the kdcpolicy module's
+// is_password_change, whose realm is the site's: a host-specific client is always in it).
+bool is_password_change(const Event& ev) noexcept {
+  constexpr std::string_view kChangepw = "kadmin/changepw@";
+  const std::size_t at = ev.principal.rfind('@');
+  if (at == std::string_view::npos || !ev.service.starts_with(kChangepw)) return false;
+  return ev.service.substr(kChangepw.size()) == ev.principal.substr(at + 1);
+}
+
 bool fail(std::string* why, const char* text) {
   if (why != nullptr) *why = text;
   return false;
@@ -556,7 +566,13 @@ bool rule_facts_hold(const CompiledRule& r, const Event& ev, const EventFacts& f
     if ((r.class_mask & bit) == 0) return fail(why, "principal class not listed");
   }
   if (r.service == ServiceCond::tgt && !f.service_is_tgt) return fail(why, "service is not the TGS");
-  if (r.service == ServiceCond::not_tgt && f.service_is_tgt) return fail(why, "service is the TGS");
+  if ((r.service == ServiceCond::not_tgt || r.service == ServiceCond::not_tgt_nor_password_change) &&
+      f.service_is_tgt) {
+    return fail(why, "service is the TGS");
+  }
+  if (r.service == ServiceCond::not_tgt_nor_password_change && is_password_change(ev)) {
+    return fail(why, "service is the password change service");
+  }
   const HostEntry* target = rule_target(r, f);
   if (r.target != TargetFrom::none && r.role_mask != 0 &&
       !(f.principal_pending && r.target == TargetFrom::principal)) {

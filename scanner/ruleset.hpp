@@ -16,7 +16,8 @@
 //                                         # target host comes from (see ruleset.cpp)
 //   target_role = "legacy"                # optional: legacy | bastion | configured | unknown
 //   target_vs_principal_host = "different"  # optional: same | different
-//   service = "not-tgt"                   # optional: tgt | not-tgt (krbtgt/REALM@REALM)
+//   service = "not-tgt"                   # optional: tgt | not-tgt (krbtgt/REALM@REALM) |
+//                                         # not-tgt-nor-password-change (nor kadmin/changepw@REALM)
 //   address = "not-bastion"               # optional: bastion | not-bastion | allowed-source |
 //                                         # not-allowed-source | not-bastion-nor-allowed | present
 //   verdict = ["deny", "would-deny"]      # optional, hopguard records
