@@ -623,7 +623,7 @@ const HostEntry* Policy::find_host(std::string_view short_name) const noexcept {
 }
 
 const HostEntry* Policy::find_host_by_fqdn(std::string_view name) const noexcept {
-  return find_with_root_dot(name, [this](std::string_view n) -> const HostEntry* {
+  const HostEntry* by_name = find_with_root_dot(name, [this](std::string_view n) -> const HostEntry* {
     for (const auto& h : config_.hosts) {
       if (same_host_name(h.fqdn, n)) return &h;
       for (const auto& a : h.aliases) {
@@ -632,6 +632,17 @@ const HostEntry* Policy::find_host_by_fqdn(std::string_view name) const noexcept
     }
     return nullptr;
   });
+  if (by_name != nullptr) return by_name;
+  // An address literal names the host it is configured for: a relay fills the syslog HOSTNAME of
+  // an old guest's header-less message with the sender's IP when it has no DNS name for it.
+  if (const auto address = parse_address(name)) {
+    for (const auto& h : config_.hosts) {
+      for (const auto& c : h.addresses) {
+        if (c.contains(*address)) return &h;
+      }
+    }
+  }
+  return nullptr;
 }
 
 const HostEntry* Policy::bastion_at(const Address& address) const noexcept {

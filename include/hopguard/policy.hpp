@@ -133,7 +133,8 @@ class Policy {
   // The configured host with this short name, or null. Both lookups compare host names as DNS
   // names: ASCII case ignored, and one trailing root dot ("legacy1.hg.test.") too.
   const HostEntry* find_host(std::string_view short_name) const noexcept;
-  // The configured host whose fqdn or alias equals name, or null.
+  // The configured host whose fqdn or alias equals name, or whose addresses hold name when it is
+  // an IP address literal, or null.
   const HostEntry* find_host_by_fqdn(std::string_view name) const noexcept;
 
   // Classifies a principal name (DESIGN section 4). Never fails: bad input is class invalid.

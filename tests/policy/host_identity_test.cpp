@@ -29,6 +29,11 @@ aliases = ["old-name.hg.test"]
   EXPECT_EQ(p->find_host("legacy1.."), nullptr);
   EXPECT_EQ(p->find_host("legacy10"), nullptr);
   EXPECT_EQ(p->find_host_by_fqdn("legacy1.hg.test.evil"), nullptr);
+  // An address literal names the host configured with it (a relay's HOSTNAME for a sender
+  // without a DNS name); other addresses name nothing.
+  EXPECT_EQ(p->find_host_by_fqdn("127.0.0.2"), p->find_host("bastion"));
+  EXPECT_EQ(p->find_host_by_fqdn("::ffff:127.0.0.2"), p->find_host("bastion"));
+  EXPECT_EQ(p->find_host_by_fqdn("127.0.0.20"), nullptr);
   // An explicit name that is not configured is an error, never a fall-through to the system name.
   auto bad = resolve_host(*p, "nosuch", "", "legacy1");
   ASSERT_FALSE(bad.ok());
