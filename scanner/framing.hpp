@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -58,6 +59,13 @@ class Framer {
   // Feeds the next bytes of the stream; calls on_frame for every frame completed by them.
   // Complete frames inside `bytes` are passed without copying.
   void feed(std::string_view bytes, const FrameCallback& on_frame);
+  // The same as feed(bytes, on_frame), for a caller that passes its own callable: complete lines
+  // of an LF stream go to it directly, without a std::function call per line (a file scan's
+  // lines are a few hundred instructions each; the indirection was a tenth of a short one).
+  // Lines that continue a held partial line, and every other framing, take feed()'s path.
+  template <typename F>
+  void feed_each(std::string_view bytes, F&& on_frame);
+
   // End of stream: a partial frame still held is emitted, marked truncated (LF framing: a last
   // line without LF is emitted as a clean frame, since files commonly end that way).
   void finish(const FrameCallback& on_frame);
@@ -84,5 +92,41 @@ class Framer {
   std::uint64_t remaining_ = 0;  // bytes of the current message still to come
   std::uint64_t skip_ = 0;       // bytes of an oversized message still to drop
 };
+
+template <typename F>
+void Framer::feed_each(std::string_view bytes, F&& on_frame) {
+  if (bytes.empty()) return;
+  if (framing_ == Framing::unknown) {
+    const char c = bytes.front();
+    framing_ = (c >= '1' && c <= '9') ? Framing::octet_counted : Framing::lf;
+  }
+  const FrameCallback slow = [&on_frame](const Frame& f) { on_frame(f); };
+  if (framing_ != Framing::lf) {
+    feed_octet(bytes, slow);
+    return;
+  }
+  const std::size_t max = options_.max_frame_bytes;
+  while (!bytes.empty()) {
+    const char* nl = static_cast<const char*>(std::memchr(bytes.data(), '\n', bytes.size()));
+    if (nl == nullptr) {  // a partial line: held by feed_lf
+      feed_lf(bytes, slow);
+      return;
+    }
+    const std::size_t n = static_cast<std::size_t>(nl - bytes.data());
+    if (!buffer_.empty() || discarding_ || n > max) {
+      // Ends a held or dropped line, or is oversized: feed_lf's rules, up to and including the LF
+      // (after which nothing is held and nothing is being dropped).
+      feed_lf(bytes.substr(0, n + 1), slow);
+    } else {
+      std::string_view line(bytes.data(), n);
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);  // strip_cr
+      if (!line.empty()) {
+        ++stats_.frames;
+        on_frame(Frame{line, false, FrameIssue::oversized});
+      }
+    }
+    bytes.remove_prefix(n + 1);
+  }
+}
 
 }  // namespace hopguard::scanner

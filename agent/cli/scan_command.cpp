@@ -95,11 +95,13 @@ bool open_input(Input& in) {
   return true;
 }
 
-// Reads the next chunk and passes its complete lines to on_frame; false at end of input.
-bool read_chunk(Input& in, std::vector<char>& buf, const scanner::Framer::FrameCallback& on_frame) {
+// Reads the next chunk and passes its complete lines to on_frame (a callable taking a
+// scanner::Frame); false at end of input.
+template <typename OnFrame>
+bool read_chunk(Input& in, std::vector<char>& buf, OnFrame&& on_frame) {
   if (in.eof) return false;
   const std::size_t n = std::fread(buf.data(), 1, buf.size(), in.f);
-  if (n > 0) in.framer.feed(std::string_view(buf.data(), n), on_frame);
+  if (n > 0) in.framer.feed_each(std::string_view(buf.data(), n), on_frame);
   in.done += static_cast<std::int64_t>(n);
   if (n < buf.size()) {
     if (std::ferror(in.f)) {

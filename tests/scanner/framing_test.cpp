@@ -16,16 +16,24 @@ struct Out {
   std::vector<int> issues;  // -1 clean, else FrameIssue
 };
 
-Out run(std::string_view input, FramerOptions opt, std::size_t chunk) {
+// each: through feed_each (the caller's own callable) instead of feed (a std::function).
+Out run(std::string_view input, FramerOptions opt, std::size_t chunk, bool each = false) {
   Out out;
   Framer f(opt);
   const auto cb = [&](const Frame& fr) {
     out.frames.emplace_back(fr.text);
     out.issues.push_back(fr.issue_set ? static_cast<int>(fr.issue) : -1);
   };
-  for (std::size_t i = 0; i < input.size(); i += chunk) f.feed(input.substr(i, chunk), cb);
+  for (std::size_t i = 0; i < input.size(); i += chunk) {
+    if (each) {
+      f.feed_each(input.substr(i, chunk), cb);
+    } else {
+      f.feed(input.substr(i, chunk), cb);
+    }
+  }
   f.finish(cb);
   EXPECT_LE(f.pending_bytes(), opt.max_frame_bytes);
+  EXPECT_EQ(f.stats().frames, out.frames.size());
   return out;
 }
 
@@ -70,9 +78,35 @@ TEST(Framing, LfMatchesReferenceUnderEveryChunking) {
     opt.framing = Framing::lf;
     const Out ref = reference_lf(input, opt.max_frame_bytes);
     for (std::size_t chunk : {std::size_t{1}, std::size_t{3}, std::size_t{7}, std::size_t{1000}}) {
-      const Out got = run(input, opt, chunk);
-      ASSERT_EQ(got.frames, ref.frames) << "round " << round << " chunk " << chunk;
-      ASSERT_EQ(got.issues, ref.issues) << "round " << round << " chunk " << chunk;
+      for (const bool each : {false, true}) {
+        const Out got = run(input, opt, chunk, each);
+        ASSERT_EQ(got.frames, ref.frames) << "round " << round << " chunk " << chunk << " each " << each;
+        ASSERT_EQ(got.issues, ref.issues) << "round " << round << " chunk " << chunk << " each " << each;
+      }
+    }
+  }
+}
+
+// feed_each gives feed's frames on octet-counted streams too (well-formed, bad counts, cut).
+TEST(Framing, FeedEachAsFeedOnOctetCountedStreams) {
+  std::mt19937 rng(43);
+  for (int round = 0; round < 300; ++round) {
+    std::string input;
+    for (auto n = rng() % 6; n > 0; --n) {
+      std::string msg;
+      for (auto k = rng() % 30; k > 0; --k) msg.push_back("ab\n \r"[rng() % 5]);
+      input += std::to_string(msg.size() + rng() % 2) + " " + msg;
+      if (rng() % 5 == 0) input += "\n";
+      if (rng() % 9 == 0) input += "x";  // a bad count
+    }
+    if (input.empty() || input[0] < '1' || input[0] > '9') input.insert(0, "1 a");
+    FramerOptions opt;
+    opt.max_frame_bytes = static_cast<std::uint32_t>(1 + rng() % 40);
+    for (std::size_t chunk : {std::size_t{1}, std::size_t{5}, std::size_t{1000}}) {
+      const Out a = run(input, opt, chunk);
+      const Out b = run(input, opt, chunk, true);
+      ASSERT_EQ(a.frames, b.frames) << "round " << round << " chunk " << chunk;
+      ASSERT_EQ(a.issues, b.issues) << "round " << round << " chunk " << chunk;
     }
   }
 }
