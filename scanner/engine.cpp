@@ -24,16 +24,18 @@ namespace {
 constexpr std::size_t kMaxCachedPrincipals = 65536;
 constexpr std::size_t kMaxTrackedSessions = 4096;
 
-bool starts_with(std::string_view s, std::string_view p) noexcept { return s.substr(0, p.size()) == p; }
-
-// pam_syslog's prefix of a hopguard record; checked on every line of other programs, so the
-// first byte is tested before the comparison.
-bool is_pam_record(std::string_view message) noexcept {
-  return !message.empty() && message.front() == 'p' && starts_with(message, "pam_hopguard(");
+// s starts with the literal p: a compare of a constant size, which the compiler inlines.
+template <std::size_t N>
+inline bool starts_with(std::string_view s, const char (&p)[N]) noexcept {
+  return s.size() >= N - 1 && std::memcmp(s.data(), p, N - 1) == 0;
 }
 
-bool is_kdcpolicy_record(std::string_view message) noexcept {
-  return !message.empty() && message.front() == 'h' && starts_with(message, kKdcPolicyPrefix);
+// pam_syslog's prefix of a hopguard record; checked on every line of other programs.
+inline bool is_pam_record(std::string_view message) noexcept { return starts_with(message, "pam_hopguard("); }
+
+inline bool is_kdcpolicy_record(std::string_view message) noexcept {
+  static_assert(kKdcPolicyPrefix == "hopguard: ");
+  return starts_with(message, "hopguard: ");
 }
 
 // Records of hopguard inside other programs' lines. pam_syslog logs under the PAM application's
@@ -713,7 +715,11 @@ struct Engine::Impl {
 
   // Record -> decoder -> event. Returns the decode result; fills entry (null: skipped).
   DecodeResult decode(SyslogRecord& rec, Event& ev, const DecoderEntry*& entry) {
-    entry = find_decoder(rec.program);
+    return decode(rec, ev, entry, find_decoder(rec.program));
+  }
+  // The same, with found = find_decoder(rec.program).
+  DecodeResult decode(SyslogRecord& rec, Event& ev, const DecoderEntry*& entry, const DecoderEntry* found) {
+    entry = found;
     if (entry != nullptr) {
       if (may_be_wrapped(rec)) rec = unwrap_inner_record(rec, options.syslog);
       if (entry->source != EventSource::hopguard && is_pam_record(rec.message)) {
@@ -773,8 +779,18 @@ struct Engine::Impl {
     ++stats.lines;
     stats.bytes += line.size();
     SyslogRecord rec = parse_syslog_record(line, receive_ms, options.syslog, &date_memo);
+    const DecoderEntry* found = find_decoder(rec.program);
+    if (found == nullptr && !is_pam_record(rec.message)) {
+      // Four lines in five of a mixed log: no decoder takes them (decode() would return
+      // ignored with a null entry, and leave rec as it is).
+      if (rec.time_unknown) ++stats.time_unknown;
+      advance_to(rec, sink);
+      ++stats.skipped;
+      if (regex_rules) evaluate_regex(rec, line, sink);
+      return;
+    }
     const DecoderEntry* entry = nullptr;
-    const DecodeResult result = decode(rec, ev, entry);
+    const DecodeResult result = decode(rec, ev, entry, found);
     if (rec.time_unknown) ++stats.time_unknown;
     advance_to(rec, sink);
     if (entry == nullptr) {
