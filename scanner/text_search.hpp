@@ -183,18 +183,26 @@ inline std::size_t skip_digits(std::string_view s, std::size_t from) noexcept {
 // std::memcmp(a, b, n) == 0 for the short keys of the engine's memos and caches (names,
 // status words: tens of bytes), eight bytes a step, inlined: the library call costs more than
 // the comparison there.
+// The last partial word is compared as an overlapping load (a byte loop there cost up to seven
+// rounds: "krb5kdc", a 7-byte name, is compared on every KDC line).
 inline bool equal_bytes(const char* a, const char* b, std::size_t n) noexcept {
+  const auto word = [](const char* p, std::size_t k) {
+    std::uint64_t v = 0;
+    std::memcpy(&v, p, k);
+    return v;
+  };
+  if (n < 8) {
+    if (n >= 4) return word(a, 4) == word(b, 4) && word(a + n - 4, 4) == word(b + n - 4, 4);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (a[i] != b[i]) return false;
+    }
+    return true;
+  }
   std::size_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    std::uint64_t x, y;
-    std::memcpy(&x, a + i, 8);
-    std::memcpy(&y, b + i, 8);
-    if (x != y) return false;
+    if (word(a + i, 8) != word(b + i, 8)) return false;
   }
-  for (; i < n; ++i) {
-    if (a[i] != b[i]) return false;
-  }
-  return true;
+  return i == n || word(a + n - 8, 8) == word(b + n - 8, 8);
 }
 
 namespace detail {
