@@ -332,6 +332,7 @@ bool fast_host_and_tag(std::string_view t, std::size_t pos, SyslogRecord& r) noe
   // general loops (missing hostname).
   if (host_end == 0 || (open & ((1u << host_end) - 1)) != 0 || (colon >> (host_end - 1) & 1u) != 0) return false;
   const unsigned tag = host_end + 1;
+  if (tag >= 32) return false;  // the tag starts past the 32 bytes (and a 32-bit shift by 32 is undefined)
   // parse_tag: the program runs to the first '[', ':' or space.
   const std::uint32_t stops = (open | colon | space) >> tag;
   if (stops == 0) return false;
