@@ -194,6 +194,19 @@ Principal Policy::classify(std::string_view text) const {
   return out;
 }
 
+bool Policy::is_special_principal_for(std::string_view principal, std::string_view user,
+                                      std::string_view host) const noexcept {
+  const std::string_view first = user_first_ ? user : host;
+  const std::string_view second = user_first_ ? host : user;
+  for (const std::string_view part : {std::string_view(template_prefix_), first, std::string_view(template_middle_),
+                                      second, std::string_view(template_suffix_), std::string_view("@"),
+                                      std::string_view(config_.realm)}) {
+    if (principal.substr(0, part.size()) != part) return false;
+    principal.remove_prefix(part.size());
+  }
+  return principal.empty();
+}
+
 std::string Policy::special_principal_for(std::string_view user, std::string_view host) const {
   std::string primary = template_prefix_;
   if (user_first_) {

@@ -18,7 +18,10 @@ enum class TargetFrom : std::uint8_t { none, service, host, principal, record };
 // not_tgt_nor_password_change: neither the TGS nor kadmin/changepw of the client's realm (the
 // kdcpolicy module lets a host-specific principal change its password: kinit on an expired one).
 enum class ServiceCond : std::uint8_t { any, tgt, not_tgt, not_tgt_nor_password_change };
-enum class VsPrincipalHost : std::uint8_t { any, same, different };
+// different_or_other_account: the target is not the principal's host, or the event's local
+// account (sshd's USER, a record's user=) is not the host-specific principal's user (decide()
+// refuses both as special-cred-wrong-target).
+enum class VsPrincipalHost : std::uint8_t { any, same, different, different_or_other_account };
 enum class AddressCond : std::uint8_t {
   any, bastion, not_bastion, allowed_source, not_allowed_source, not_bastion_nor_allowed, present
 };

@@ -449,7 +449,20 @@ struct Engine::Impl {
     f.has_principal = true;
     f.principal_class = p->cls;
     f.principal_guest = p->guest;
-    if (p->cls == PrincipalClass::special && !f.principal_truncated) f.principal_host = p->guest;
+    if (p->cls == PrincipalClass::special && !f.principal_truncated) {
+      f.principal_host = p->guest;
+      if (!ev.user.empty() && p->guest != nullptr) {
+        f.account_not_principal_user = !principal_user_is(ev.principal, ev.user, *p->guest);
+      }
+    }
+  }
+
+  // Whether the special principal (of guest) belongs to the local account user, as decide()
+  // reads it (Policy::classify's user); the usual spelling is checked by building it, without
+  // classifying the whole name again (a login on a guest logs two such lines).
+  bool principal_user_is(std::string_view principal, std::string_view user, const HostEntry& guest) const {
+    if (policy->is_special_principal_for(principal, user, guest.name)) return true;
+    return policy->classify(principal).user == user;
   }
 
   // Facts of an event; with lazy_principal the principal is left for resolve_principal().
@@ -917,6 +930,9 @@ Explanation Engine::explain(std::string_view line, std::int64_t receive_ms) cons
         x.facts.emplace_back("why_invalid", im.policy->classify(ev.principal).why_invalid);
       }
       if (f.principal_host) x.facts.emplace_back("principal_host", f.principal_host->name);
+      if (f.principal_host && !ev.user.empty()) {
+        x.facts.emplace_back("account_is_principal_user", f.account_not_principal_user ? "false" : "true");
+      }
     }
     if (f.service_host) x.facts.emplace_back("service_host", f.service_host->name + " (" + std::string(to_string(f.service_host->role)) + ")");
     if (!ev.service.empty()) x.facts.emplace_back("service_is_tgt", f.service_is_tgt ? "true" : "false");

@@ -328,7 +328,8 @@ class RulesetCompiler {
     if (str("target_vs_principal_host", text, false)) {
       if (text == "same") r->vs_principal_host = VsPrincipalHost::same;
       else if (text == "different") r->vs_principal_host = VsPrincipalHost::different;
-      else bad("target_vs_principal_host", "must be same or different");
+      else if (text == "different-or-other-account") r->vs_principal_host = VsPrincipalHost::different_or_other_account;
+      else bad("target_vs_principal_host", "must be same, different or different-or-other-account");
       if (r->target == TargetFrom::none) bad("target_vs_principal_host", "needs target");
     }
     if (str("service", text, false)) {
@@ -585,6 +586,9 @@ bool rule_facts_hold(const CompiledRule& r, const Event& ev, const EventFacts& f
     const bool same = target != nullptr && f.principal_host != nullptr && target == f.principal_host;
     if (r.vs_principal_host == VsPrincipalHost::same && !same) return fail(why, "target is not the principal's host");
     if (r.vs_principal_host == VsPrincipalHost::different && same) return fail(why, "target is the principal's host");
+    if (r.vs_principal_host == VsPrincipalHost::different_or_other_account && same && !f.account_not_principal_user) {
+      return fail(why, "target is the principal's host, for its own user");
+    }
   }
   // An address that is present but not parsable counts as neither bastion nor allowed: the
   // conditions that alarm on "not ..." then hold (fail closed toward an alarm).

@@ -15,7 +15,8 @@
 //   target = "service"                    # service | host | principal | record: where the
 //                                         # target host comes from (see ruleset.cpp)
 //   target_role = "legacy"                # optional: legacy | bastion | configured | unknown
-//   target_vs_principal_host = "different"  # optional: same | different
+//   target_vs_principal_host = "different"  # optional: same | different | different-or-other-account
+//                                         # (or the event's local account is not the principal's user)
 //   service = "not-tgt"                   # optional: tgt | not-tgt (krbtgt/REALM@REALM) |
 //                                         # not-tgt-nor-password-change (nor kadmin/changepw@REALM)
 //   address = "not-bastion"               # optional: bastion | not-bastion | allowed-source |
@@ -83,6 +84,9 @@ struct EventFacts {
   const HostEntry* logging_host = nullptr;  // host named by the syslog hostname
   const HostEntry* record_host = nullptr;   // host named by a record's host=
   const HostEntry* principal_host = nullptr;  // the legacy guest of a special principal
+  // The event names a local account (sshd's USER, a record's user=) and its special principal
+  // is another user's ("Authorized to bob, krb5 principal alice-legacy1@R").
+  bool account_not_principal_user = false;
   bool service_is_tgt = false;     // service is krbtgt/REALM@REALM (TGT request or renewal)
   std::string_view service_instance;  // "legacy1.hg.test" of host/legacy1.hg.test@REALM
   bool address_parsed = false;

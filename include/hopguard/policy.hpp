@@ -141,6 +141,9 @@ class Policy {
   Principal classify(std::string_view principal_text) const;
   // "<user>-<host>@REALM" per special_principal.
   std::string special_principal_for(std::string_view user, std::string_view host) const;
+  // principal == special_principal_for(user, host), without building it (the scanner asks this
+  // for every login line of a host-specific principal).
+  bool is_special_principal_for(std::string_view principal, std::string_view user, std::string_view host) const noexcept;
 
   // True iff address is one of some bastion's addresses.
   bool is_bastion_address(const Address& address) const noexcept;

@@ -136,6 +136,11 @@ fqdn = "l1.hg.test"
 )";
   const Policy p = load(host_first);
   EXPECT_EQ(p.special_principal_for("alice", "l1"), "x.l1.alice@HG.TEST");
+  EXPECT_TRUE(p.is_special_principal_for("x.l1.alice@HG.TEST", "alice", "l1"));
+  for (const char* other : {"x.l1.alicex@HG.TEST", "x.l1.alic@HG.TEST", "x.l1.alice@HG.TES", "x.l1.alice@HG.TESTX",
+                            "x.l1alice@HG.TEST", "alice-l1@HG.TEST", "x.l1.alice", ""}) {
+    EXPECT_FALSE(p.is_special_principal_for(other, "alice", "l1")) << other;
+  }
   const Principal pr = p.classify("x.l1.alice@HG.TEST");
   EXPECT_EQ(pr.cls, PrincipalClass::special);
   EXPECT_EQ(pr.user, "alice");

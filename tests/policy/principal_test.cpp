@@ -90,6 +90,12 @@ TEST(Principal, CanonicalNameComesFromLibkrb5) {
   EXPECT_EQ(p.components[1], "legacy1.hg.test");
   EXPECT_EQ(p.realm, "HG.TEST");
   EXPECT_EQ(site().special_principal_for("alice", "legacy1"), "alice-legacy1@HG.TEST");
+  // The same comparison without building the name (the scanner's per-login check).
+  EXPECT_TRUE(site().is_special_principal_for("alice-legacy1@HG.TEST", "alice", "legacy1"));
+  for (const char* other : {"bob-legacy1@HG.TEST", "alice-legacy10@HG.TEST", "alice-legacy1@hg.test",
+                            "alice-legacy1", "alice-legacy1@HG.TEST@HG.TEST", "xalice-legacy1@HG.TEST"}) {
+    EXPECT_FALSE(site().is_special_principal_for(other, "alice", "legacy1")) << other;
+  }
 }
 
 }  // namespace
