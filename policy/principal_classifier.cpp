@@ -78,11 +78,11 @@ bool is_plain_byte(char c) noexcept {
 // parse needs no krb5 context, lock or allocation per component of its own. Returns false
 // (out untouched) for every other text, which then goes to libkrb5 as before; the equivalence
 // is checked against libkrb5 in tests/policy.
-bool parse_plain_principal(std::string_view text, ParsedPrincipal& out) {
+bool plain_shape(std::string_view text, std::string_view& name, std::string_view& realm) noexcept {
   const std::size_t at = text.find('@');
   if (at == std::string_view::npos || at == 0 || at + 1 >= text.size()) return false;
-  const std::string_view name = text.substr(0, at);
-  const std::string_view realm = text.substr(at + 1);
+  name = text.substr(0, at);
+  realm = text.substr(at + 1);
   for (const char c : realm) {
     if (!is_plain_byte(c)) return false;
   }
@@ -95,10 +95,16 @@ bool parse_plain_principal(std::string_view text, ParsedPrincipal& out) {
       return false;
     }
   }
+  return true;
+}
+
+bool parse_plain_principal(std::string_view text, ParsedPrincipal& out) {
+  std::string_view name, realm;
+  if (!plain_shape(text, name, realm)) return false;
   out.name.assign(text);
   out.realm.assign(realm);
   out.components.clear();
-  start = 0;
+  std::size_t start = 0;
   for (std::size_t i = 0; i <= name.size(); ++i) {
     if (i == name.size() || name[i] == '/') {
       out.components.emplace_back(name.substr(start, i - start));
@@ -153,23 +159,10 @@ Principal Policy::classify(std::string_view text) const {
   // Special iff primary == prefix + user + middle + host + suffix (or host before user) for a
   // configured legacy guest, with a non-empty user. Should two guests both fit, the longer host
   // name wins: "x-a-b" with guests "a-b" and "b" is user x on a-b.
-  const HostEntry* best = nullptr;
+  std::size_t user_at = 0, user_size = 0;
+  const HostEntry* best = match_special(primary, user_at, user_size);
   std::string best_user;
-  const auto match_special = [&](const std::string& name) {
-    std::size_t best_head = 0, best_tail = 0;
-    for (const SpecialPattern& sp : special_patterns_) {
-      const HostEntry& host = config_.hosts[sp.host_index];
-      if (name.size() <= sp.head.size() + sp.tail.size()) continue;
-      if (name.compare(0, sp.head.size(), sp.head) != 0) continue;
-      if (name.compare(name.size() - sp.tail.size(), sp.tail.size(), sp.tail) != 0) continue;
-      if (best != nullptr && best->name.size() >= host.name.size()) continue;
-      best = &host;
-      best_head = sp.head.size();
-      best_tail = sp.tail.size();
-    }
-    if (best != nullptr) best_user = name.substr(best_head, name.size() - best_head - best_tail);
-  };
-  match_special(primary);
+  if (best != nullptr) best_user = primary.substr(user_at, user_size);
   // An enterprise name (RFC 6806, kinit -E) is one component holding a whole principal name:
   // the KDC logs "alice-legacy1\@HG.TEST@HG.TEST" for the client as requested and looks it up
   // as the principal in that component. The text cannot tell it from a name with a literal '@',
@@ -180,7 +173,8 @@ Principal Policy::classify(std::string_view text) const {
     std::string inner_why;
     if ((parse_plain_principal(primary, inner) || parser_->parse(primary, &inner, &inner_why)) &&
         inner.realm == config_.realm && inner.components.size() == 1 && !inner.components[0].empty()) {
-      match_special(inner.components[0]);
+      best = match_special(inner.components[0], user_at, user_size);
+      if (best != nullptr) best_user = inner.components[0].substr(user_at, user_size);
     }
   }
   if (best != nullptr) {
@@ -205,6 +199,37 @@ bool Policy::is_special_principal_for(std::string_view principal, std::string_vi
     principal.remove_prefix(part.size());
   }
   return principal.empty();
+}
+
+const HostEntry* Policy::match_special(std::string_view name, std::size_t& user_at,
+                                       std::size_t& user_size) const noexcept {
+  const HostEntry* best = nullptr;
+  for (const SpecialPattern& sp : special_patterns_) {
+    const HostEntry& host = config_.hosts[sp.host_index];
+    if (name.size() <= sp.head.size() + sp.tail.size()) continue;
+    if (name.substr(0, sp.head.size()) != sp.head) continue;
+    if (name.substr(name.size() - sp.tail.size()) != sp.tail) continue;
+    if (best != nullptr && best->name.size() >= host.name.size()) continue;
+    best = &host;
+    user_at = sp.head.size();
+    user_size = name.size() - sp.head.size() - sp.tail.size();
+  }
+  return best;
+}
+
+Policy::ClassOf Policy::classify_class(std::string_view text) const {
+  std::string_view name, realm;
+  if (text.size() <= kMaxPrincipalLength && plain_shape(text, name, realm)) {
+    // libkrb5 would parse this text into exactly these components and realm (see
+    // parse_plain_principal), so the class follows as in classify().
+    if (realm != config_.realm) return {PrincipalClass::foreign, nullptr};
+    if (name.find('/') != std::string_view::npos) return {PrincipalClass::service, nullptr};
+    std::size_t user_at = 0, user_size = 0;
+    if (const HostEntry* guest = match_special(name, user_at, user_size)) return {PrincipalClass::special, guest};
+    return {PrincipalClass::regular, nullptr};
+  }
+  const Principal p = classify(text);
+  return {p.cls, p.cls == PrincipalClass::special ? find_host(p.host) : nullptr};
 }
 
 std::string Policy::special_principal_for(std::string_view user, std::string_view host) const {

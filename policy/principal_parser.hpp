@@ -42,5 +42,8 @@ class PrincipalParser {
 // realm of the same bytes (what libkrb5 would return for it, without libkrb5); false for any
 // other text (out untouched). Defined in principal_classifier.cpp.
 bool parse_plain_principal(std::string_view text, ParsedPrincipal& out);
+// The check of parse_plain_principal alone: name (the components with their '/') and realm of
+// such a text, as views into it; false for every other text.
+bool plain_shape(std::string_view text, std::string_view& name, std::string_view& realm) noexcept;
 
 }  // namespace hopguard

@@ -429,10 +429,10 @@ struct Engine::Impl {
 
   const PrincipalFacts* classify(std::string_view name, std::uint64_t hash) {
     if (const PrincipalFacts* p = principals.find(name, hash)) return p;
-    const Principal full = policy->classify(name);
+    const Policy::ClassOf c = policy->classify_class(name);
     PrincipalFacts facts;
-    facts.cls = full.cls;
-    if (full.cls == PrincipalClass::special) facts.guest = policy->find_host(full.host);
+    facts.cls = c.cls;
+    facts.guest = c.guest;
     if (const PrincipalFacts* p = principals.insert(name, hash, facts)) return p;
     uncached_facts = facts;  // not kept (see kMaxProbe): valid until the next classify
     return &uncached_facts;

@@ -139,6 +139,15 @@ class Policy {
 
   // Classifies a principal name (DESIGN section 4). Never fails: bad input is class invalid.
   Principal classify(std::string_view principal_text) const;
+  // classify(text).cls and, for a special principal, its legacy guest (find_host(.host)); what
+  // the scanner needs of every name it sees first. The usual spelling ([A-Za-z0-9._-]
+  // components, '/', one '@') is classified without building the Principal; every other text
+  // goes through classify().
+  struct ClassOf {
+    PrincipalClass cls = PrincipalClass::invalid;
+    const HostEntry* guest = nullptr;
+  };
+  ClassOf classify_class(std::string_view principal_text) const;
   // "<user>-<host>@REALM" per special_principal.
   std::string special_principal_for(std::string_view user, std::string_view host) const;
   // principal == special_principal_for(user, host), without building it (the scanner asks this
@@ -164,6 +173,9 @@ class Policy {
     std::string head, tail;
   };
   std::vector<SpecialPattern> special_patterns_;
+  // The guest whose pattern fits a primary name (the longer host name wins when two fit), the
+  // user's offset and length in it; null when none fits.
+  const HostEntry* match_special(std::string_view primary, std::size_t& user_at, std::size_t& user_size) const noexcept;
   std::unique_ptr<PrincipalParser> parser_;
   friend class PolicyBuilder;
 };

@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+#include <string>
+#include <vector>
+
 namespace hopguard {
 namespace {
 
@@ -70,6 +74,33 @@ TEST(Principal, Classes) {
     if (p.cls == PrincipalClass::invalid) {
       EXPECT_FALSE(p.why_invalid.empty());
     }
+  }
+}
+
+// classify_class (the scanner's first look at a name) gives classify's class and guest, on
+// the table above and on names built from pieces of them (plain, escaped, enterprise, other
+// realms, several components, control bytes, over-long).
+TEST(Principal, ClassOfAsClassify) {
+  std::vector<std::string> names = {"", "@", "a@", "@R", "alice@HG.TEST", "x-a-b@HG.TEST", "-b@HG.TEST",
+                                    std::string(250, 'a') + "@HG.TEST", std::string(236, 'a') + "-legacy1@HG.TEST",
+                                    std::string(237, 'a') + "-legacy1@HG.TEST"};
+  // user part, host part, realm part, and a piece put anywhere now and then.
+  const char* users[] = {"alice", "x", "", "a", "al\\@ice", "alice/x", "host/", "x-a", "_.-", "\xff"};
+  const char* hosts[] = {"-legacy1", "-a-b", "-b", "-legacy10", "-LEGACY1", "", "-", "legacy1", "-legacy1\\@HG.TEST"};
+  const char* realms[] = {"@HG.TEST", "@hg.test", "@OTHER", "", "@", "@HG.TEST@HG.TEST", "@HG.TES", "@HG.TEST\n"};
+  const char* pieces[] = {"/", "@", "\\", "\n", ".", "-", "\x7f", " "};
+  std::mt19937 rnd(41);
+  for (int i = 0; i < 20000; ++i) {
+    std::string n = std::string(users[rnd() % std::size(users)]) + hosts[rnd() % std::size(hosts)] +
+                    realms[rnd() % std::size(realms)];
+    if (rnd() % 4 == 0) n.insert(rnd() % (n.size() + 1), pieces[rnd() % std::size(pieces)]);
+    names.push_back(n);
+  }
+  for (const std::string& n : names) {
+    const Principal p = site().classify(n);
+    const Policy::ClassOf c = site().classify_class(n);
+    ASSERT_EQ(to_string(c.cls), to_string(p.cls)) << n;
+    ASSERT_EQ(c.guest, p.cls == PrincipalClass::special ? site().find_host(p.host) : nullptr) << n;
   }
 }
 
