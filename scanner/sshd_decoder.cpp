@@ -16,11 +16,17 @@
 //   first " from " from the left whose tail has the shape is sshd's own.
 #include "decoder.hpp"
 
+#include <cstring>
+
 namespace hopguard::scanner {
 
 namespace {
 
-bool starts_with(std::string_view s, std::string_view p) noexcept { return s.substr(0, p.size()) == p; }
+// s starts with the literal p: a compare of a constant size, which the compiler inlines.
+template <std::size_t N>
+bool starts_with(std::string_view s, const char (&p)[N]) noexcept {
+  return s.size() >= N - 1 && std::memcmp(s.data(), p, N - 1) == 0;
+}
 
 bool all_digits(std::string_view s) noexcept {
   if (s.empty() || s.size() > 5) return false;
@@ -41,7 +47,8 @@ bool is_address_text(std::string_view s) noexcept {
   return true;
 }
 
-// "IP port N ssh2" followed by end or ": EXTRA". Fills address, port, detail.
+// "IP port N ssh2" followed by end or ": EXTRA". Fills address, port, detail, and only when it
+// returns true (ev is untouched otherwise).
 bool parse_from_tail(std::string_view tail, Event& ev) noexcept {
   const std::size_t sp = tail.find(' ');
   if (sp == std::string_view::npos) return false;
@@ -57,10 +64,8 @@ bool parse_from_tail(std::string_view tail, Event& ev) noexcept {
   tail.remove_prefix(sp2);
   if (!starts_with(tail, " ssh2")) return false;
   tail.remove_prefix(5);
-  if (!tail.empty()) {
-    if (!starts_with(tail, ": ")) return false;
-    ev.detail = tail.substr(2);
-  }
+  if (!tail.empty() && !starts_with(tail, ": ")) return false;
+  ev.detail = tail.empty() ? std::string_view{} : tail.substr(2);
   ev.address = ip;
   ev.port = port;
   return true;
@@ -77,9 +82,7 @@ bool parse_auth_line(std::string_view m, Event& ev) noexcept {
   if (!starts_with(m, " for ")) return false;
   m.remove_prefix(5);
   const auto take = [&](std::size_t f) {
-    Event probe = ev;
-    if (!parse_from_tail(m.substr(f + 6), probe)) return false;
-    ev = probe;
+    if (!parse_from_tail(m.substr(f + 6), ev)) return false;  // ev untouched then
     std::string_view user = m.substr(0, f);
     if (starts_with(user, "invalid user ")) {
       ev.invalid_user = true;
