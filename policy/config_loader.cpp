@@ -514,7 +514,9 @@ Expected<Policy> PolicyBuilder::build(const toml::table& root, Diagnostics& d) {
       {"rules", section({
                     {"dir", text(cfg.rules.dir)},
                     {"disabled", text_array(cfg.rules.disabled, non_empty_text)},
-                    {"guessing_threshold", u32(cfg.rules.guessing_threshold, 1, 1000000)},
+                    // At most 256: the scanner keeps the times of that many matches per
+                    // (target, address) to find a window holding the threshold (scanner/correlator.hpp).
+                    {"guessing_threshold", u32(cfg.rules.guessing_threshold, 1, 256)},
                     {"guessing_window_seconds", u32(cfg.rules.guessing_window_seconds, 1, 7 * kDay)},
                 })},
       {"kdc", section({

@@ -21,6 +21,36 @@ void widen(Alarm& a, std::int64_t t) {
   a.timestamp_ms = a.end_ms;
 }
 
+// Inserts t into the group's times (sorted by time); past kMaxGroupTimes drops the earliest to
+// arrive.
+void add_time(Correlator::Group& g, std::int64_t t) {
+  auto& v = g.times;
+  const auto at = std::upper_bound(v.begin(), v.end(), t,
+                                   [](std::int64_t x, const Correlator::Hit& h) { return x < h.time_ms; });
+  v.insert(at, Correlator::Hit{t, g.arrivals++});
+  if (v.size() <= Correlator::kMaxGroupTimes) return;
+  v.erase(std::min_element(v.begin(), v.end(), [](const Correlator::Hit& a, const Correlator::Hit& b) {
+    return a.arrival < b.arrival;
+  }));
+}
+
+struct Window {
+  std::uint64_t count = 0;
+  std::int64_t start_ms = 0;
+};
+
+// The most times within window_ms of a first one (two pointers over the sorted times).
+Window densest_window(const std::vector<Correlator::Hit>& times, std::int64_t window_ms) {
+  Window best;
+  std::size_t j = 0;
+  for (std::size_t i = 0; i < times.size(); ++i) {
+    if (j < i) j = i;
+    while (j + 1 < times.size() && times[j + 1].time_ms - times[i].time_ms <= window_ms) ++j;
+    if (j - i + 1 > best.count) best = Window{j - i + 1, times[i].time_ms};
+  }
+  return best;
+}
+
 }  // namespace
 
 std::string Correlator::add(const Match& m, const Sink& sink) {
@@ -47,33 +77,44 @@ std::string Correlator::add(const Match& m, const Sink& sink) {
     if (incidents_.count(key) != 0) return open_or_merge(key, m, sink, 1, nullptr);
   }
   Group& g = groups_[key];
-  if (g.count > 0 && m.event_ms - g.start_ms > r.window_ms) g = Group{};
-  if (g.count == 0) {
-    g.start_ms = m.event_ms;
+  if (g.times.empty()) {
     g.principal = m.principal;
     g.principal_class = m.principal_class;
     g.user = m.user;
   } else if (g.principal != m.principal) {
     g.mixed_principals = true;
   }
-  ++g.count;
+  add_time(g, m.event_ms);
   if (g.evidence.size() < kMaxEvidencePerAlarm) g.evidence.push_back(m.evidence);
-  if (g.count < r.threshold) return {};
+  const Window w = densest_window(g.times, r.window_ms);
+  if (w.count < r.threshold) return {};
   Match first = m;
-  Group held = std::move(g);
-  groups_.erase(key);
-  if (held.mixed_principals) {
+  // Match holds views: the names are copied out of the group, which may be erased below.
+  const std::string principal = g.principal, principal_class = g.principal_class, user = g.user;
+  if (g.mixed_principals) {
     first.principal = {};
     first.principal_class = {};
     first.user = {};
   } else {
-    first.principal = held.principal;
-    first.principal_class = held.principal_class;
-    first.user = held.user;
+    first.principal = principal;
+    first.principal_class = principal_class;
+    first.user = user;
   }
-  std::string k = open_or_merge(key, first, sink, held.count, &held.evidence);
+  // The window that reached the threshold becomes the incident: its times and evidence leave the
+  // group; matches dated elsewhere (forged ones among them) stay and go on counting, and neither
+  // widen the alarm's time range nor take its evidence slots.
+  const auto in_window = [&](std::int64_t t) { return t >= w.start_ms && t - w.start_ms <= r.window_ms; };
+  std::vector<Evidence> evidence;
+  std::erase_if(g.evidence, [&](Evidence& e) {
+    if (!in_window(e.time_ms)) return false;
+    evidence.push_back(std::move(e));
+    return true;
+  });
+  std::erase_if(g.times, [&](const Hit& h) { return in_window(h.time_ms); });
+  if (g.times.empty()) groups_.erase(key);
+  std::string k = open_or_merge(key, first, sink, w.count, &evidence);
   if (auto it = incidents_.find(k); it != incidents_.end()) {
-    it->second.alarm.start_ms = std::min(it->second.alarm.start_ms, held.start_ms);
+    it->second.alarm.start_ms = std::min(it->second.alarm.start_ms, w.start_ms);
   }
   return k;
 }
@@ -96,13 +137,14 @@ std::string Correlator::open_or_merge(const std::string& key, const Match& m, co
     add_evidence(a, m.evidence);
     widen(a, m.event_ms);
     if (a.source_ip.empty()) a.source_ip = m.source_ip;
-    if (a.user.empty()) a.user = m.user;
+    if (a.user.empty() && r.threshold == 0) a.user = m.user;
     if (a.principal.empty() && r.threshold == 0) {
       a.principal = m.principal;
       a.principal_class = m.principal_class;
     } else if (r.threshold != 0 && a.principal != m.principal) {
-      a.principal.clear();  // a threshold incident over several principals names none
+      a.principal.clear();  // a threshold incident over several principals names none (nor a user)
       a.principal_class.clear();
+      a.user.clear();
     }
     return key;
   }
@@ -194,7 +236,7 @@ void Correlator::advance(std::int64_t watermark_ms, const Sink& sink) {
   // Forget threshold groups whose window has passed (bounded memory).
   if (groups_.size() > 1024) {
     std::erase_if(groups_, [&](const auto& kv) {
-      return kv.second.start_ms + options_.window_ms + options_.skew_ms < watermark_ms;
+      return kv.second.times.empty() || kv.second.times.back().time_ms + options_.window_ms + options_.skew_ms < watermark_ms;
     });
   }
 }
@@ -269,7 +311,11 @@ std::string Correlator::snapshot(std::int64_t watermark_ms) const {
     for (const Evidence& e : g.evidence) {
       ev.push_back({{"source", e.source}, {"host", e.host}, {"line", e.line}, {"time_ms", e.time_ms}});
     }
-    groups.push_back({{"key", key}, {"start_ms", g.start_ms}, {"count", g.count},
+    std::vector<Hit> hits = g.times;  // written in arrival order, which restore() keeps
+    std::sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) { return a.arrival < b.arrival; });
+    nlohmann::json times = nlohmann::json::array();
+    for (const Hit& h : hits) times.push_back(h.time_ms);
+    groups.push_back({{"key", key}, {"times", times},
                       {"principal", g.principal}, {"principal_class", g.principal_class},
                       {"user", g.user}, {"mixed", g.mixed_principals}, {"evidence", ev}});
   }
@@ -306,8 +352,13 @@ Expected<std::int64_t> Correlator::restore(std::string_view text) {
     }
     for (const auto& i : j.at("groups")) {
       Group g;
-      g.start_ms = i.at("start_ms").get<std::int64_t>();
-      g.count = i.at("count").get<std::uint64_t>();
+      if (const auto t = i.find("times"); t != i.end()) {
+        for (const auto& v : *t) add_time(g, v.get<std::int64_t>());  // in arrival order
+      } else {
+        // A snapshot written before the times were kept: its count, all at its start.
+        const auto n = std::min<std::uint64_t>(i.at("count").get<std::uint64_t>(), kMaxGroupTimes);
+        for (std::uint64_t k = 0; k < n; ++k) add_time(g, i.at("start_ms").get<std::int64_t>());
+      }
       g.principal = i.at("principal").get<std::string>();
       g.principal_class = i.at("principal_class").get<std::string>();
       g.user = i.at("user").get<std::string>();

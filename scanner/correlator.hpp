@@ -67,13 +67,24 @@ class Correlator {
     bool emitted = false;          // first_evidence mode: already emitted once
     std::uint64_t emitted_count = 0;
   };
-  struct Group {  // threshold counting
-    std::int64_t start_ms = 0;
-    std::uint64_t count = 0;
+  // Threshold counting per (rule, target, address). The event times of the latest
+  // kMaxGroupTimes matches to arrive are kept, sorted by time, and the rule fires once some
+  // window of window_ms holds `threshold` of them, whatever order they came in: a line dated far
+  // later (a forged one) adds a time of its own and cannot restart the count of the others; to
+  // push a burst's first guesses out, kMaxGroupTimes other matches of the same target and
+  // address must arrive during the burst.
+  struct Hit {
+    std::int64_t time_ms = 0;
+    std::uint64_t arrival = 0;
+  };
+  struct Group {
+    std::vector<Hit> times;  // sorted by time_ms
+    std::uint64_t arrivals = 0;
     std::vector<Evidence> evidence;
     std::string principal, principal_class, user;
     bool mixed_principals = false;
   };
+  static constexpr std::size_t kMaxGroupTimes = 256;
 
  private:
   std::string open_or_merge(const std::string& key, const Match& m, const Sink& sink,

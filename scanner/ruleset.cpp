@@ -4,6 +4,7 @@
 #include "ruleset.hpp"
 
 #include "compiled_rule.hpp"
+#include "correlator.hpp"
 
 #include <toml++/toml.h>
 
@@ -362,9 +363,11 @@ class RulesetCompiler {
     }
     if (const toml::node* n = t.get("threshold")) {
       if (const auto* s = n->as_string(); s && s->get() == "config") {
-        r->threshold = std::max<std::uint32_t>(1, config_.guessing_threshold);
+        // The config allows 1..256 (policy/config_loader.cpp), the times a group keeps.
+        r->threshold = std::clamp<std::uint32_t>(config_.guessing_threshold, 1, Correlator::kMaxGroupTimes);
         r->window_ms = static_cast<std::int64_t>(config_.guessing_window_seconds) * 1000;
-      } else if (const auto* i = n->as_integer(); i && i->get() >= 1 && i->get() <= 1000000) {
+      } else if (const auto* i = n->as_integer();
+                 i && i->get() >= 1 && i->get() <= static_cast<std::int64_t>(Correlator::kMaxGroupTimes)) {
         r->threshold = static_cast<std::uint32_t>(i->get());
         const toml::node* w = t.get("window_seconds");
         const auto* wi = w ? w->as_integer() : nullptr;
@@ -374,7 +377,7 @@ class RulesetCompiler {
           r->window_ms = wi->get() * 1000;
         }
       } else {
-        bad("threshold", "threshold must be \"config\" or an integer 1..1000000");
+        bad("threshold", "threshold must be \"config\" or an integer 1..256");
       }
     } else if (t.get("window_seconds")) {
       bad("window_seconds", "window_seconds needs threshold");

@@ -132,6 +132,34 @@ TEST(Engine, GuessingOutsideWindowDoesNotAdd) {
   EXPECT_TRUE(scan(lines).empty());
 }
 
+// The threshold holds for any window of the matches' times, in whatever order they arrive: lines
+// dated out of order, and many scattered lines (each an hour's worth of minutes apart) that fill
+// the kept times, neither hide a burst nor restart its count.
+TEST(Engine, GuessingCountsAnyWindowWhateverTheOrder) {
+  std::vector<std::string> reversed;
+  for (int i = 4; i >= 0; --i) reversed.push_back(as_fail("10:00:0" + std::to_string(i), "127.0.0.4", "alice-legacy1@HG.TEST"));
+  const auto a = scan(reversed);
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].count, 5u);
+
+  std::vector<std::string> lines;
+  char t[16];
+  for (int i = 0; i < 300; ++i) {  // 04:00 hours of scattered single failures, 4 minutes apart
+    std::snprintf(t, sizeof t, "%02d:%02d:00", i * 4 / 60, i * 4 % 60);
+    lines.push_back(as_fail(t, "127.0.0.4", "x" + std::to_string(i) + "-legacy1@HG.TEST"));
+  }
+  const char* later[] = {"23:40:00", "23:46:00", "23:52:00", "23:58:00", "23:59:59"};
+  for (int i = 0; i < 5; ++i) {  // then a burst, sent with a (forged) later line after each
+    lines.push_back(as_fail("23:30:0" + std::to_string(i), "127.0.0.4", "alice-legacy1@HG.TEST"));
+    lines.push_back(as_fail(later[i], "127.0.0.4", "y-legacy1@HG.TEST"));
+  }
+  const auto b = scan(lines);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0].rule_id, "special-cred-guessing");
+  EXPECT_EQ(b[0].count, 5u);
+  EXPECT_EQ(b[0].start_ms, b[0].end_ms - 4000);  // the burst's own times
+}
+
 TEST(Engine, FloodAggregatesAndReportsIt) {
   EngineOptions opt;
   opt.max_open_incidents = 3;
