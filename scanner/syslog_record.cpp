@@ -325,6 +325,14 @@ bool fast_host_and_tag(std::string_view t, std::size_t pos, SyslogRecord& r) noe
     return static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(lo, v))) |
            (static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(hi, v))) << 16);
   };
+  // The first b after position from, at most bound bytes past it and inside the 32 bytes; 0 if
+  // none (parse_tag's bounded searches for the closing ']' and ')').
+  const auto close_of = [&](char b, unsigned from, unsigned bound) -> unsigned {
+    const std::uint32_t after = from + 1 < 32 ? mask(b) >> (from + 1) : 0;
+    if (after == 0) return 0;
+    const unsigned k = from + 1 + static_cast<unsigned>(__builtin_ctz(after));
+    return k - from <= bound ? k : 0;
+  };
   const std::uint32_t space = mask(' '), open = mask('['), colon = mask(':');
   if (space == 0) return false;
   const unsigned host_end = static_cast<unsigned>(__builtin_ctz(space));
@@ -341,21 +349,15 @@ bool fast_host_and_tag(std::string_view t, std::size_t pos, SyslogRecord& r) noe
   const unsigned program_end = p;
   unsigned pid_begin = p, pid_end = p;
   if (c[p] == '[') {
-    // "]" within 21 bytes (parse_tag's bound).
-    const std::uint32_t close = p + 1 < 32 ? mask(']') >> (p + 1) : 0;
-    if (close == 0) return false;
-    const unsigned k = p + 1 + static_cast<unsigned>(__builtin_ctz(close));
-    if (k - p > 21) return false;
+    const unsigned k = close_of(']', p, 21);  // "]" within 21 bytes
+    if (k == 0) return false;
     pid_begin = p + 1;
     pid_end = k;
     p = k + 1;
     if (p >= 32) return false;
-    if (c[p] == '(') {
-      // "(info)": ")" within 16 bytes.
-      const std::uint32_t rpar = p + 1 < 32 ? mask(')') >> (p + 1) : 0;
-      if (rpar == 0) return false;
-      const unsigned k2 = p + 1 + static_cast<unsigned>(__builtin_ctz(rpar));
-      if (k2 - p > 16) return false;
+    if (c[p] == '(') {  // "(info)": ")" within 16 bytes
+      const unsigned k2 = close_of(')', p, 16);
+      if (k2 == 0) return false;
       p = k2 + 1;
       if (p >= 32) return false;
     }

@@ -218,6 +218,17 @@ TEST(SyslogRecord, HostAndTagFastPathAsTheGeneralParse) {
       "Nov 21 10:20:30 sshd[5]: no host in this one, and the message is long enough to read",
       "Nov 21 10:20:30 h x[1](y): z and more bytes after the tag to make the line long enough",
   };
+  // The closing ']' and ')' at and around parse_tag's bounds (21 and 16 bytes), inside the 32.
+  for (std::size_t n = 0; n <= 24; ++n) {
+    for (const std::string& line : {"Nov 21 10:20:30 h x[" + std::string(n, '7') + "]: message of some length here",
+                                    "Nov 21 10:20:30 h x[1](" + std::string(n, 'i') + "): message of some length"}) {
+      const SyslogRecord f = parse_syslog_record(line, kReceive);
+      const SyslogRecord g = detail::parse_syslog_record_general(line, kReceive);
+      ASSERT_EQ(f.program, g.program) << line;
+      ASSERT_EQ(f.pid, g.pid) << line;
+      ASSERT_EQ(f.message, g.message) << line;
+    }
+  }
   const std::string noise = " []():x1";
   for (int i = 0; i < 60000; ++i) {
     std::string line = bases[rnd() % std::size(bases)];
