@@ -85,7 +85,10 @@ std::string Correlator::add(const Match& m, const Sink& sink) {
     g.mixed_principals = true;
   }
   add_time(g, m.event_ms);
-  if (g.evidence.size() < kMaxEvidencePerAlarm) g.evidence.push_back(m.evidence);
+  // The evidence of the latest matches to arrive, as their times: the one that completes a window
+  // is always among it.
+  if (g.evidence.size() >= kMaxEvidencePerAlarm) g.evidence.erase(g.evidence.begin());
+  g.evidence.push_back(m.evidence);
   const Window w = densest_window(g.times, r.window_ms);
   if (w.count < r.threshold) return {};
   Match first = m;

@@ -158,6 +158,8 @@ TEST(Engine, GuessingCountsAnyWindowWhateverTheOrder) {
   EXPECT_EQ(b[0].rule_id, "special-cred-guessing");
   EXPECT_EQ(b[0].count, 5u);
   EXPECT_EQ(b[0].start_ms, b[0].end_ms - 4000);  // the burst's own times
+  ASSERT_EQ(b[0].evidence.size(), 5u);            // and its own lines
+  for (const Evidence& e : b[0].evidence) EXPECT_NE(e.line.find("alice-legacy1@HG.TEST"), std::string::npos) << e.line;
 }
 
 TEST(Engine, FloodAggregatesAndReportsIt) {
