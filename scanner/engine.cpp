@@ -24,12 +24,6 @@ namespace {
 constexpr std::size_t kMaxCachedPrincipals = 65536;
 constexpr std::size_t kMaxTrackedSessions = 4096;
 
-// s starts with the literal p: a compare of a constant size, which the compiler inlines.
-template <std::size_t N>
-inline bool starts_with(std::string_view s, const char (&p)[N]) noexcept {
-  return s.size() >= N - 1 && std::memcmp(s.data(), p, N - 1) == 0;
-}
-
 // pam_syslog's prefix of a hopguard record; checked on every line of other programs.
 inline bool is_pam_record(std::string_view message) noexcept { return starts_with(message, "pam_hopguard("); }
 
@@ -458,7 +452,7 @@ struct Engine::Impl {
   }
 
   // Whether the special principal (of guest) belongs to the local account user, as decide()
-  // reads it (Policy::classify's user); the usual spelling is checked by building it, without
+  // reads it (Policy::classify's user); the usual spelling is compared piece by piece, without
   // classifying the whole name again (a login on a guest logs two such lines).
   bool principal_user_is(std::string_view principal, std::string_view user, const HostEntry& guest) const {
     if (policy->is_special_principal_for(principal, user, guest.name)) return true;

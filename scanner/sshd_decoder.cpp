@@ -15,18 +15,13 @@
 //   tail inside USER never parses (it is followed by " from ", not ": " nor the end) and the
 //   first " from " from the left whose tail has the shape is sshd's own.
 #include "decoder.hpp"
-
-#include <cstring>
+#include "text_search.hpp"
 
 namespace hopguard::scanner {
 
 namespace {
 
-// s starts with the literal p: a compare of a constant size, which the compiler inlines.
-template <std::size_t N>
-bool starts_with(std::string_view s, const char (&p)[N]) noexcept {
-  return s.size() >= N - 1 && std::memcmp(s.data(), p, N - 1) == 0;
-}
+
 
 bool all_digits(std::string_view s) noexcept {
   if (s.empty() || s.size() > 5) return false;

@@ -183,6 +183,13 @@ inline std::size_t skip_digits(std::string_view s, std::size_t from) noexcept {
 // std::memcmp(a, b, n) == 0 for the short keys of the engine's memos and caches (names,
 // status words: tens of bytes), eight bytes a step, inlined: the library call costs more than
 // the comparison there.
+// s starts with the literal p: a compare of a constant size, which the compiler inlines (a
+// string_view compare calls memcmp with a size it cannot see).
+template <std::size_t N>
+inline bool starts_with(std::string_view s, const char (&p)[N]) noexcept {
+  return s.size() >= N - 1 && std::memcmp(s.data(), p, N - 1) == 0;
+}
+
 // The last partial word is compared as an overlapping load (a byte loop there cost up to seven
 // rounds: "krb5kdc", a 7-byte name, is compared on every KDC line).
 inline bool equal_bytes(const char* a, const char* b, std::size_t n) noexcept {
