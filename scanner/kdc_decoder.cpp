@@ -46,8 +46,7 @@ bool is_status_word(std::string_view s, std::size_t readable) noexcept {
   return true;
 }
 
-// Inlined compare against a literal: this runs several times on every KDC line.
-inline bool starts_with(std::string_view s, std::string_view p) noexcept { return s.starts_with(p); }
+// starts_with (text_search.hpp): inlined compares against literals, several on every KDC line.
 
 // m.rfind(" for "), without libstdc++'s rfind, which calls memcmp at every position from the
 // end: memrchr finds each space from the end (the server and an error text hold few), and a
