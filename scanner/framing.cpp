@@ -25,11 +25,6 @@ std::string_view to_string(Framing framing) noexcept {
 
 namespace {
 constexpr std::uint32_t kMaxCountDigits = 9;  // 999,999,999: far beyond any max_frame_bytes
-
-std::string_view strip_cr(std::string_view text) noexcept {
-  if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
-  return text;
-}
 }  // namespace
 
 Framer::Framer(FramerOptions options) : options_(options), framing_(options.framing) {
@@ -47,10 +42,7 @@ void Framer::emit(std::string_view text, bool issue_set, FrameIssue issue, const
 
 void Framer::feed(std::string_view bytes, const FrameCallback& on_frame) {
   if (bytes.empty()) return;
-  if (framing_ == Framing::unknown) {
-    const char c = bytes.front();
-    framing_ = (c >= '1' && c <= '9') ? Framing::octet_counted : Framing::lf;
-  }
+  detect_framing(bytes);
   if (framing_ == Framing::lf) {
     feed_lf(bytes, on_frame);
   } else {
@@ -73,7 +65,7 @@ void Framer::feed_lf(std::string_view bytes, const FrameCallback& cb) {
       continue;
     }
     if (buffer_.empty() && complete && chunk.size() <= max) {
-      const std::string_view line = strip_cr(chunk);
+      const std::string_view line = detail::strip_cr(chunk);
       if (!line.empty()) emit(line, false, FrameIssue::oversized, cb);
       continue;
     }
@@ -88,7 +80,7 @@ void Framer::feed_lf(std::string_view bytes, const FrameCallback& cb) {
     }
     buffer_.append(chunk);
     if (complete) {
-      const std::string_view line = strip_cr(buffer_);
+      const std::string_view line = detail::strip_cr(buffer_);
       if (!line.empty()) emit(line, false, FrameIssue::oversized, cb);
       buffer_.clear();
     }
@@ -178,7 +170,7 @@ void Framer::feed_octet(std::string_view bytes, const FrameCallback& cb) {
 void Framer::finish(const FrameCallback& on_frame) {
   if (framing_ == Framing::lf || framing_ == Framing::unknown) {
     if (!buffer_.empty() && !discarding_) {
-      const std::string_view line = strip_cr(buffer_);
+      const std::string_view line = detail::strip_cr(buffer_);
       if (!line.empty()) emit(line, false, FrameIssue::oversized, on_frame);
     }
   } else if (in_count_) {

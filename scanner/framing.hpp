@@ -76,6 +76,12 @@ class Framer {
   std::size_t pending_bytes() const noexcept { return buffer_.size(); }
 
  private:
+  // The stream's framing from its first byte when not known yet (RFC 6587, see above).
+  void detect_framing(std::string_view bytes) noexcept {
+    if (framing_ != Framing::unknown || bytes.empty()) return;
+    const char c = bytes.front();
+    framing_ = (c >= '1' && c <= '9') ? Framing::octet_counted : Framing::lf;
+  }
   void emit(std::string_view text, bool issue_set, FrameIssue issue, const FrameCallback& cb);
   void feed_lf(std::string_view bytes, const FrameCallback& cb);
   void feed_octet(std::string_view bytes, const FrameCallback& cb);
@@ -93,13 +99,18 @@ class Framer {
   std::uint64_t skip_ = 0;       // bytes of an oversized message still to drop
 };
 
+namespace detail {
+// A trailing CR before the LF is removed (CRLF senders).
+inline std::string_view strip_cr(std::string_view text) noexcept {
+  if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+  return text;
+}
+}  // namespace detail
+
 template <typename F>
 void Framer::feed_each(std::string_view bytes, F&& on_frame) {
   if (bytes.empty()) return;
-  if (framing_ == Framing::unknown) {
-    const char c = bytes.front();
-    framing_ = (c >= '1' && c <= '9') ? Framing::octet_counted : Framing::lf;
-  }
+  detect_framing(bytes);
   const FrameCallback slow = [&on_frame](const Frame& f) { on_frame(f); };
   if (framing_ != Framing::lf) {
     feed_octet(bytes, slow);
@@ -118,8 +129,7 @@ void Framer::feed_each(std::string_view bytes, F&& on_frame) {
       // (after which nothing is held and nothing is being dropped).
       feed_lf(bytes.substr(0, n + 1), slow);
     } else {
-      std::string_view line(bytes.data(), n);
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);  // strip_cr
+      const std::string_view line = detail::strip_cr(std::string_view(bytes.data(), n));
       if (!line.empty()) {
         ++stats_.frames;
         on_frame(Frame{line, false, FrameIssue::oversized});
