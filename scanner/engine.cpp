@@ -790,16 +790,14 @@ struct Engine::Impl {
     if (found == nullptr && !is_pam_record(rec.message)) {
       // Four lines in five of a mixed log: no decoder takes them (decode() would return
       // ignored with a null entry, and leave rec as it is).
-      if (rec.time_unknown) ++stats.time_unknown;
-      advance_to(rec, sink);
+      take_time(rec, sink);
       ++stats.skipped;
       if (regex_rules) evaluate_regex(rec, line, sink);
       return;
     }
     const DecoderEntry* entry = nullptr;
     const DecodeResult result = decode(rec, ev, entry, found);
-    if (rec.time_unknown) ++stats.time_unknown;
-    advance_to(rec, sink);
+    take_time(rec, sink);
     if (entry == nullptr) {
       ++stats.skipped;
       if (regex_rules) evaluate_regex(rec, line, sink);
@@ -817,10 +815,24 @@ struct Engine::Impl {
     if (regex_rules) evaluate_regex(rec, line, sink);
   }
 
-  // Event time moves the watermark forward before the line is matched, so a line after a
-  // window's end opens a new incident instead of joining the old one.
-  void advance_to(const SyslogRecord& rec, const AlarmSink& sink) {
-    if (!rec.time_unknown && rec.event_ms > watermark) {
+  // The record's time, before the line is matched: counted when unknown; moved back when it is
+  // more than the skew after the receive time (from a clock far ahead, or forged: anyone who
+  // reaches the syslog listener chooses a line's date), to the receive time plus the skew, and
+  // counted. Such a date moved the watermark past every open window, so that one line between
+  // two pieces of evidence closed the incident early and split it into two alarms (and, in
+  // hopguardd, an incident so dated stayed open until the clock caught up with it). The line's
+  // text, with its own date, stays the evidence. Then event time moves the watermark forward,
+  // so a line after a window's end opens a new incident instead of joining the old one.
+  void take_time(SyslogRecord& rec, const AlarmSink& sink) {
+    if (rec.time_unknown) {
+      ++stats.time_unknown;
+      return;
+    }
+    if (rec.event_ms - rec.receive_ms > skew_ms) {
+      rec.event_ms = rec.receive_ms + skew_ms;
+      ++stats.future_dated;
+    }
+    if (rec.event_ms > watermark) {
       watermark = rec.event_ms;
       correlator.advance(watermark - skew_ms, [&](const Alarm& a) { count_alarm(a, sink); });
     }

@@ -72,6 +72,7 @@ struct EngineStats {
   std::uint64_t alarms = 0;
   std::uint64_t aggregated_incidents = 0;         // incidents folded into aggregate alarms
   std::uint64_t time_unknown = 0;                 // records without a parsable timestamp
+  std::uint64_t future_dated = 0;                 // records dated more than the skew after receipt
   std::map<std::string, std::uint64_t> alarms_by_rule;
   std::map<std::string, std::uint64_t> regex_errors_by_rule;  // match-time Boost.Regex errors
 };

@@ -168,6 +168,9 @@ void print_summary(const scanner::EngineStats& s, const InputTotals& t) {
   std::fprintf(stderr, "  %-28s %llu\n", "lines over max frame size", static_cast<unsigned long long>(t.oversized));
   std::fprintf(stderr, "  %-28s %llu\n", "lines of other programs", static_cast<unsigned long long>(s.skipped));
   std::fprintf(stderr, "  %-28s %llu\n", "lines without a timestamp", static_cast<unsigned long long>(s.time_unknown));
+  if (s.future_dated > 0) {
+    std::fprintf(stderr, "  %-28s %llu\n", "lines dated after receipt", static_cast<unsigned long long>(s.future_dated));
+  }
   std::fprintf(stderr, "  %-10s %10s %10s %14s\n", "source", "decoded", "no event", "parse failures");
   for (EventSource e : {EventSource::kdc, EventSource::sshd, EventSource::hopguard}) {
     std::fprintf(stderr, "  %-10s %10llu %10llu %14llu\n", std::string(scanner::to_string(e)).c_str(),

@@ -94,6 +94,32 @@ TEST(Engine, FlushWithDaemonClockClosesWindows) {
   EXPECT_EQ(out.size(), 1u);
 }
 
+// A line dated more than the skew (300 s in the test site) after its receipt counts as dated
+// then: it cannot move the watermark past the open windows (the rule case of a forged line
+// between two pieces of evidence), and evidence so dated gets that time. Lines dated up to the
+// skew ahead keep their own time.
+TEST(Engine, LineDatedAfterReceiptCountsAsDatedThen) {
+  auto policy = test::test_policy();
+  Engine e(policy, test::shipped_rules(*policy));
+  std::vector<Alarm> out;
+  const AlarmSink sink = [&](const Alarm& a) { out.push_back(a); };
+  const std::int64_t skew = 300'000;
+  // Evidence dated a day after receipt (Nov 23 23:59:50 against Nov 23 00:00:00), then a
+  // forged noise line dated two days after it.
+  e.feed_line("Nov 23 23:59:50 kdc1 krb5kdc[77](info): TGS_REQ " + kEt + " 127.0.0.2: ISSUE: authtime 1795371052, " +
+                  kIss + ", alice@HG.TEST for host/legacy1.hg.test@HG.TEST",
+              kReceive, sink);
+  e.feed_line("<13>1 2026-11-25T10:00:00Z guest7 cron 1 - - x", kReceive, sink);
+  // Within the skew: its own time.
+  e.feed_line("<13>1 2026-11-23T00:04:59Z guest7 cron 1 - - x", kReceive, sink);
+  EXPECT_EQ(e.stats().future_dated, 2u);
+  EXPECT_TRUE(out.empty());  // the incident's window is still open
+  e.finish(sink);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].start_ms, kReceive + skew);
+  EXPECT_EQ(out[0].end_ms, kReceive + skew);
+}
+
 TEST(Engine, FirstEvidenceModeEmitsAtOnceAndAgainWithTheFullCount) {
   EngineOptions opt;
   opt.emit = EmitMode::first_evidence;
