@@ -694,8 +694,12 @@ struct Engine::Impl {
   }
 
   // DESIGN section 9: when rsyslog forwarded the sender's kernel-verified credentials, an sshd
-  // line must come from an sshd executable and every record from the process its tag names.
-  // A mismatch is not decoded as what it claims: it becomes a sender_mismatch event.
+  // line must come from an sshd executable, a krb5kdc line (request lines and the kdcpolicy
+  // module's records, which the module writes from inside the KDC) from the krb5kdc executable
+  // running as root (MIT's krb5kdc does not drop privileges; the uid matters because rsyslog
+  // finds no executable for a sender that has already exited, as logger has), and every record
+  // from the process its tag names. A mismatch is not decoded as what it claims: it becomes a
+  // sender_mismatch event.
   static bool sender_matches(const DecoderEntry& entry, const SyslogRecord& rec) noexcept {
     if (!rec.pid.empty() && !rec.trusted_pid.empty() && rec.pid != rec.trusted_pid) return false;
     std::string_view exe = rec.trusted_exe;
@@ -704,6 +708,9 @@ struct Engine::Impl {
     const bool sshd_program = rec.program == "sshd" || rec.program == "sshd-session";
     const bool sshd_exe = exe == "sshd" || exe == "sshd-session" || exe == "sshd-auth";
     if (sshd_program) return exe.empty() || sshd_exe;
+    if (rec.program == "krb5kdc") {
+      return (exe.empty() || exe == "krb5kdc") && (rec.trusted_uid.empty() || rec.trusted_uid == "0");
+    }
     if (entry.source == EventSource::hopguard && entry.program == "pam_hopguard") {
       return exe.empty() || exe == rec.program;  // pam_syslog logs under the application's name
     }

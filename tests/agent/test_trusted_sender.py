@@ -1,4 +1,4 @@
-"""Forged sshd lines through the SHIPPED forwarding snippet (etc/rsyslog.d/60-hopguard-forward.conf)
+"""Forged sshd and krb5kdc lines through the SHIPPED forwarding snippet (etc/rsyslog.d/60-hopguard-forward.conf)
 and a real rsyslogd into a real hopguardd (DESIGN section 9).
 
 rsyslogd's imuxsock listens on a private socket (standing in for /dev/log) with Annotate and
@@ -60,8 +60,8 @@ class TrustedSender(unittest.TestCase):
             shutil.copy(LOGGER, fake_sshd)
             os.chmod(fake_sshd, 0o755)
 
-            def send(argv0, message, as_nobody=False):
-                cmd = [argv0, "-u", sock, "--socket-errors=on", "-t", "sshd", "--id",
+            def send(argv0, message, as_nobody=False, tag="sshd"):
+                cmd = [argv0, "-u", sock, "--socket-errors=on", "-t", tag, "--id",
                        "-p", "authpriv.info", message]
                 if as_nobody:
                     cmd = [SETPRIV, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"] + cmd
@@ -79,9 +79,15 @@ class TrustedSender(unittest.TestCase):
             # 3. A root process whose executable is named sshd (what the real sshd looks like to
             #    the check): decoded as the login it shows - from outside, so row 5.
             send(fake_sshd, "Accepted password for carol from 127.0.0.4 port 7 ssh2")
+            # 4. A local user's logger writing a KDC line that shows an ordinary credential's
+            #    ticket for legacy1 (row 1): krb5kdc runs as root, so this is forged too.
+            send(LOGGER, "TGS_REQ (1 etypes {aes256-cts-hmac-sha1-96(18)}) 127.0.0.2: ISSUE: authtime 1, "
+                         "etypes {rep=aes256-cts-hmac-sha1-96(18), tkt=aes256-cts-hmac-sha1-96(18), "
+                         "ses=aes256-cts-hmac-sha1-96(18)}, dave@HG.TEST for host/legacy1.hg.test@HG.TEST",
+                 as_nobody=True, tag="krb5kdc")
 
             def done(alarms):
-                return sum(a["hopguard"]["count"] for a in alarms) >= 3
+                return sum(a["hopguard"]["count"] for a in alarms) >= 4
 
             try:
                 alarms = d.wait_alarms(done, timeout=30)
@@ -93,13 +99,14 @@ class TrustedSender(unittest.TestCase):
             got = sorted((a["rule"]["id"], a["hopguard"]["target"], a["hopguard"]["count"])
                          for a in alarms)
             evidence = [e["line"] for a in alarms for e in a["hopguard"]["evidence"]]
-            self.assertEqual(got, [("forged-log-sender", "legacy1", 2),
+            self.assertEqual(got, [("forged-log-sender", "legacy1", 3),
                                    ("legacy-login-not-via-bastion", "legacy1", 1)], evidence)
             self.assertNotIn("regular-cred-on-legacy", [a["rule"]["id"] for a in alarms])
             forged = next(a for a in alarms if a["rule"]["id"] == "forged-log-sender")
             lines = [e["line"] for e in forged["hopguard"]["evidence"]]
             # The evidence shows what the kernel said about each sender.
-            self.assertEqual(len(lines), 2, lines)
+            self.assertEqual(len(lines), 3, lines)
+            self.assertEqual(sum("krb5kdc" in l for l in lines), 1, lines)
             for l in lines:
                 self.assertIn(f'uid="{NOBODY}"', l)
         finally:
