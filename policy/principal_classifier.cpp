@@ -188,14 +188,17 @@ Principal Policy::classify(std::string_view text) const {
   return out;
 }
 
-bool Policy::is_special_principal_for(std::string_view principal, std::string_view user,
-                                      std::string_view host) const noexcept {
+std::array<std::string_view, 7> Policy::special_principal_parts(std::string_view user,
+                                                                std::string_view host) const noexcept {
   const std::string_view first = user_first_ ? user : host;
   const std::string_view second = user_first_ ? host : user;
-  for (const std::string_view part : {std::string_view(template_prefix_), first, std::string_view(template_middle_),
-                                      second, std::string_view(template_suffix_), std::string_view("@"),
-                                      std::string_view(config_.realm)}) {
-    if (principal.substr(0, part.size()) != part) return false;
+  return {template_prefix_, first, template_middle_, second, template_suffix_, "@", config_.realm};
+}
+
+bool Policy::is_special_principal_for(std::string_view principal, std::string_view user,
+                                      std::string_view host) const noexcept {
+  for (const std::string_view part : special_principal_parts(user, host)) {
+    if (!principal.starts_with(part)) return false;
     principal.remove_prefix(part.size());
   }
   return principal.empty();
@@ -233,14 +236,9 @@ Policy::ClassOf Policy::classify_class(std::string_view text) const {
 }
 
 std::string Policy::special_principal_for(std::string_view user, std::string_view host) const {
-  std::string primary = template_prefix_;
-  if (user_first_) {
-    primary.append(user).append(template_middle_).append(host);
-  } else {
-    primary.append(host).append(template_middle_).append(user);
-  }
-  primary += template_suffix_;
-  return primary + "@" + config_.realm;
+  std::string name;
+  for (const std::string_view part : special_principal_parts(user, host)) name.append(part);
+  return name;
 }
 
 }  // namespace hopguard

@@ -11,8 +11,6 @@ namespace hopguard::scanner {
 
 namespace {
 
-bool starts_with(std::string_view s, std::string_view p) noexcept { return s.substr(0, p.size()) == p; }
-
 int hex_value(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -162,13 +160,13 @@ void start_decision(const SyslogRecord& record, std::string_view component, Even
 DecodeResult decode_hopguard(const SyslogRecord& record, Event& ev, DecodeScratch& scratch) noexcept {
   std::string_view m = record.message;
   start_decision(record, "hopguard", ev);
-  if (starts_with(m, "pam_hopguard(")) {
+  if (m.starts_with("pam_hopguard(")) {
     const std::size_t close = m.find("): ");
     if (close == std::string_view::npos || close > 80) return DecodeResult::failed;
     m.remove_prefix(close + 3);
     ev.component = "pam_hopguard";
   }
-  if (!starts_with(m, "verdict=")) return DecodeResult::ignored;  // other messages of the module
+  if (!m.starts_with("verdict=")) return DecodeResult::ignored;  // other messages of the module
   if (!decode_decision_record(m, ev, scratch)) return DecodeResult::failed;
   return DecodeResult::event;
 }
@@ -176,10 +174,10 @@ DecodeResult decode_hopguard(const SyslogRecord& record, Event& ev, DecodeScratc
 DecodeResult decode_kdcpolicy(const SyslogRecord& record, Event& ev, DecodeScratch& scratch) noexcept {
   std::string_view m = record.message;
   start_decision(record, "hopguard_kdcpolicy", ev);
-  if (!starts_with(m, kKdcPolicyPrefix)) return DecodeResult::ignored;
+  if (!m.starts_with(kKdcPolicyPrefix)) return DecodeResult::ignored;
   m.remove_prefix(kKdcPolicyPrefix.size());
   // Start-up, reload and internal-error lines of the module are not decisions.
-  if (!starts_with(m, "verdict=")) return DecodeResult::ignored;
+  if (!m.starts_with("verdict=")) return DecodeResult::ignored;
   if (!decode_kdcpolicy_record(m, ev, scratch)) return DecodeResult::failed;
   return DecodeResult::event;
 }

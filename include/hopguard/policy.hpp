@@ -12,6 +12,7 @@
 #include <hopguard/error.hpp>
 #include <hopguard/principal.hpp>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -166,6 +167,9 @@ class Policy {
   SiteConfig config_;
   std::string template_prefix_, template_middle_, template_suffix_;  // around {user}/{host}
   bool user_first_ = true;  // "{user}" appears before "{host}" in the template
+  // The pieces of special_principal_for(user, host), in order (views into the arguments and
+  // this policy).
+  std::array<std::string_view, 7> special_principal_parts(std::string_view user, std::string_view host) const noexcept;
   // Per legacy guest, the fixed text before and after {user} in its special principals,
   // computed once at load so classify() does no allocation per guest.
   struct SpecialPattern {
