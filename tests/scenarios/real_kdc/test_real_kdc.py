@@ -6,6 +6,12 @@ Runs real kinit/kvno for the legitimate path and for every KDC row of DESIGN tab
 next to this folder), then scans the KDC's real FILE: log with the built `hopguard scan --json`
 and asserts the exact alarms: none for the legitimate path, one per row otherwise.
 
+Then the cases of the red-team audit (rules/cases), each alone in its own log segment with its
+exact alarms: enterprise names (kinit -E) off the bastion (row 3) and guessing with them (row 7),
+a service ticket straight from the AS off the bastion (kinit -S, row 3), a two-component
+principal (alice/admin) toward legacy1 (row 1), and a password change on the bastion
+(kinit -S kadmin/changepw, no alarm).
+
 With --kdcpolicy PATH (the built hopguard_kdcpolicy.so) a second realm loads hopguard's KDC
 module, which refuses rows 1, 2 and 4 (status HOPGUARD_<RULE>): the same alarms must be raised
 from the refusals, and the legitimate path must still pass without alarm.
@@ -115,6 +121,107 @@ def run_realm(work, failures, kdcpolicy=None, save_log=None):
                   all(e["source"] == "kdc" and " krb5kdc[" in e["line"] for e in ev), json.dumps(ev))
             check(f"{a['rule']['id']}: principal class",
                   a["hopguard"]["principal_class"] == ("regular" if a["rule"]["id"] == "regular-cred-on-legacy" else "special"))
+
+        # --- cases of the red-team audit (rules/cases), each in its own log segment ---
+        def segment(name, want, act, cls=None):
+            """Runs act() alone in a fresh log segment, scans only that segment and asserts the
+            exact alarms `want` (no alarm: exit 0; else exit 1 and the KDC's own lines as evidence).
+            cls: the principal class (DESIGN section 4) the alarms name, by default that of the
+            rule's usual principal."""
+            realm.mark_log()
+            act()
+            seg = realm.new_log_lines()
+            path = os.path.join(work, name + ".log")
+            with open(path, "w") as f:
+                f.write("\n".join(seg) + "\n")
+            rc, alarms, err = scan(path)
+            got = sorted(summary(a) for a in alarms)
+            check(f"{name}: exactly the expected alarms", got == sorted(want),
+                  "got:\n  " + "\n  ".join(map(str, got)) + "\nwant:\n  " + "\n  ".join(map(str, sorted(want)))
+                  + "\nlog:\n  " + "\n  ".join(harness.kdc_message(l) for l in seg) + "\n" + err)
+            check(f"{name}: exit {1 if want else 0}", rc == (1 if want else 0), f"rc={rc}\n{err}")
+            for a in alarms:
+                ev = a["hopguard"]["evidence"]
+                check(f"{name}: evidence is the KDC's own lines",
+                      all(e["source"] == "kdc" and " krb5kdc[" in e["line"] for e in ev), json.dumps(ev))
+                # An incident of several principals (guessing) names none and so no class.
+                want_cls = cls or ("regular" if a["rule"]["id"] == "regular-cred-on-legacy" else "special")
+                check(f"{name}: principal class", a["hopguard"].get("principal_class") ==
+                      (want_cls if a["hopguard"].get("principal") else None),
+                      json.dumps(a["hopguard"].get("principal_class")))
+            return seg
+
+        def kinit_fails(principal, password, iface, args=()):
+            realm.kinit(principal, password, iface=iface, args=args, check=False,
+                        ccache=os.path.join(work, "ccache-refused"))
+            check(f"kinit {' '.join([*args, principal])} from 127.0.0.{iface} refused", realm.last.returncode != 0,
+                  realm.last.stdout + realm.last.stderr)
+
+        # 1a. Enterprise names (kinit -E, NT-ENTERPRISE): the KDC logs the client as requested,
+        # one component "alice-legacy1@HG.TEST" in realm HG.TEST. MIT 1.20's DB2 back end
+        # resolves no enterprise name (no aliases), so a guess with it is CLIENT_NOT_FOUND:
+        # five from outside are row 7 all the same.
+        ent = "alice-legacy1@HG.TEST"
+        ent_logged = "alice-legacy1\\@HG.TEST@HG.TEST"
+        def enterprise_guessing():
+            for _ in range(5):
+                kinit_fails(ent, "wrong", OUT, ["-E"])
+        segment("enterprise-guessing-unknown",
+                [("special-cred-guessing", ent_logged, "legacy1", "127.0.0.4", 5)], enterprise_guessing)
+        # 1b. A KDC that does resolve the enterprise name (LDAP alias, AD) issues the ticket and
+        # logs it under that name. Under DB2 the same lookup succeeds when the one-component
+        # principal of exactly that name exists: created here, then a real kinit -E from outside
+        # gets a TGT -> row 3.
+        realm.add_principal(ent_logged, realm.password(ent))  # as kadmin and the log spell it
+
+        def kinit_enterprise():
+            realm.kinit(ent, iface=OUT, args=["-E"], ccache=os.path.join(work, "ccache-enterprise"))
+        segment("enterprise-off-bastion",
+                [("special-cred-off-bastion", ent_logged, "legacy1", "127.0.0.4", 1)], kinit_enterprise)
+        # 1c. Wrong passwords from outside, alternating the plain and the enterprise spelling of
+        # the name, still add up to one guessing incident (threshold 5); it names no principal,
+        # since the log names two.
+        def mixed_guessing():
+            for i in range(5):
+                if i % 2:
+                    kinit_fails(ent, "wrong", OUT, ["-E"])
+                else:
+                    kinit_fails("alice-legacy1", "wrong", OUT)
+        segment("guessing-mixed-enterprise",
+                [("special-cred-guessing", "", "legacy1", "127.0.0.4", 5)], mixed_guessing)
+
+        # 2. An initial ticket for the guest's own service straight from the AS (kinit -S), from
+        # outside a bastion: the same use of the password as a TGT -> row 3.
+        segment("as-service-ticket-off-bastion",
+                [("special-cred-off-bastion", "alice-legacy1@HG.TEST", "legacy1", "127.0.0.4", 1)],
+                lambda: realm.kinit("alice-legacy1", iface=OUT, args=["-S", "host/legacy1.hg.test"],
+                                    ccache=os.path.join(work, "ccache-as-service")))
+
+        # 3. A principal of two components (an admin instance; class "service" in DESIGN section 4)
+        # is no host-specific credential: its ticket for legacy1 is row 1, and the module's
+        # refusal raises the same alarm. (Its TGT on the admin desktop is in the segment too and
+        # raises none.)
+        realm.add_principal("alice/admin", realm.password("alice/admin"))
+
+        def two_component():
+            admin_desk = realm.kinit("alice/admin", iface=DESK)
+            realm.kvno("host/legacy1.hg.test", B, admin_desk, check=not kdcpolicy)
+        seg = segment("two-component-on-legacy",
+                      [("regular-cred-on-legacy", "alice/admin@HG.TEST", "legacy1", "127.0.0.2", n)],
+                      two_component, cls="service")
+        if kdcpolicy:
+            check("two-component-on-legacy: the module refused it",
+                  any(": HOPGUARD_REGULAR_CRED_ON_LEGACY: " in l for l in seg), "\n".join(seg))
+
+        # 4. A password change on the bastion (kpasswd asks the AS for kadmin/changepw with the
+        # old password): neither row 4 nor row 3, and the module lets it through.
+        def changepw():
+            realm.kinit("alice-legacy1", iface=B, args=["-S", "kadmin/changepw"], check=False,
+                        ccache=os.path.join(work, "ccache-changepw"))
+            check("kinit -S kadmin/changepw alice-legacy1 on the bastion succeeds", realm.last.returncode == 0,
+                  realm.last.stdout + realm.last.stderr)
+        segment("changepw-on-bastion", [], changepw)
+
         if save_log:
             shutil.copy(realm.kdc_log, save_log)
 
