@@ -515,7 +515,7 @@ Expected<Policy> PolicyBuilder::build(const toml::table& root, Diagnostics& d) {
                     {"dir", text(cfg.rules.dir)},
                     {"disabled", text_array(cfg.rules.disabled, non_empty_text)},
                     // At most 256: the scanner keeps the times of that many matches per
-                    // (target, address) to find a window holding the threshold (scanner/correlator.hpp).
+                    // threshold group to find a window holding the threshold (scanner/correlator.hpp).
                     {"guessing_threshold", u32(cfg.rules.guessing_threshold, 1, 256)},
                     {"guessing_window_seconds", u32(cfg.rules.guessing_window_seconds, 1, 7 * kDay)},
                 })},

@@ -69,10 +69,12 @@ struct CompiledRule {
   AddressCond address = AddressCond::any;
   std::vector<std::string> verdicts;       // empty: any
   bool record_rule_same = false;           // record's rule= equals this rule's id
-  // Threshold (row 7): alarm when `threshold` matches for one (target, address) fall within
-  // window_ms. 0: every match is evidence at once.
+  // Threshold (row 7): alarm when `threshold` matches for one (target, address) -- or, with
+  // threshold_by = "target", for one target from any address -- fall within window_ms.
+  // 0: every match is evidence at once.
   std::uint32_t threshold = 0;
   std::int64_t window_ms = 0;
+  bool threshold_per_address = true;
 
   // User regex rules (source = "syslog"): program equality and a regex over the message.
   std::string program;

@@ -63,14 +63,15 @@ std::string Correlator::add(const Match& m, const Sink& sink) {
     key.append(m.target);
     return open_or_merge(key, m, sink, 1, nullptr);
   }
-  // Threshold rule: count per (rule, target, address); the incident opens at the threshold.
+  // Threshold rule: count per (rule, target, address), or per (rule, target) for a rule with
+  // threshold_by = "target"; the incident opens at the threshold.
   std::string key;
   key.append(r.id).push_back(kSep);
   key.push_back(kSep);
   key.append(m.target).push_back(kSep);
-  key.append(m.source_ip);
+  if (r.threshold_per_address) key.append(m.source_ip);
   if (incidents_.count(key) != 0) return open_or_merge(key, m, sink, 1, nullptr);
-  if (groups_.size() >= options_.max_threshold_groups && groups_.count(key) == 0) {
+  if (r.threshold_per_address && groups_.size() >= options_.max_threshold_groups && groups_.count(key) == 0) {
     // Too many sources at once: count them together, never drop them.
     key.resize(key.size() - m.source_ip.size());
     key.push_back('*');
@@ -81,8 +82,10 @@ std::string Correlator::add(const Match& m, const Sink& sink) {
     g.principal = m.principal;
     g.principal_class = m.principal_class;
     g.user = m.user;
-  } else if (g.principal != m.principal) {
-    g.mixed_principals = true;
+    g.source_ip = m.source_ip;
+  } else {
+    if (g.principal != m.principal) g.mixed_principals = true;
+    if (!r.threshold_per_address && g.source_ip != m.source_ip) g.mixed_sources = true;
   }
   add_time(g, m.event_ms);
   // The evidence of the latest matches to arrive, as their times: the one that completes a window
@@ -94,6 +97,11 @@ std::string Correlator::add(const Match& m, const Sink& sink) {
   Match first = m;
   // Match holds views: the names are copied out of the group, which may be erased below.
   const std::string principal = g.principal, principal_class = g.principal_class, user = g.user;
+  // A group per address has the match's; one over several addresses names none.
+  const std::string source_ip = r.threshold_per_address ? std::string(m.source_ip)
+                                : g.mixed_sources      ? std::string()
+                                                       : g.source_ip;
+  first.source_ip = source_ip;
   if (g.mixed_principals) {
     first.principal = {};
     first.principal_class = {};
@@ -139,7 +147,11 @@ std::string Correlator::open_or_merge(const std::string& key, const Match& m, co
     a.count += add_count;
     add_evidence(a, m.evidence);
     widen(a, m.event_ms);
-    if (a.source_ip.empty()) a.source_ip = m.source_ip;
+    if (a.source_ip.empty() && r.threshold == 0) {
+      a.source_ip = m.source_ip;
+    } else if (r.threshold != 0 && a.source_ip != m.source_ip) {
+      a.source_ip.clear();  // a threshold incident over several addresses names none
+    }
     if (a.user.empty() && r.threshold == 0) a.user = m.user;
     if (a.principal.empty() && r.threshold == 0) {
       a.principal = m.principal;
@@ -320,7 +332,8 @@ std::string Correlator::snapshot(std::int64_t watermark_ms) const {
     for (const Hit& h : hits) times.push_back(h.time_ms);
     groups.push_back({{"key", key}, {"times", times},
                       {"principal", g.principal}, {"principal_class", g.principal_class},
-                      {"user", g.user}, {"mixed", g.mixed_principals}, {"evidence", ev}});
+                      {"user", g.user}, {"mixed", g.mixed_principals}, {"source_ip", g.source_ip},
+                      {"mixed_sources", g.mixed_sources}, {"evidence", ev}});
   }
   const nlohmann::json j = {{"version", kSnapshotVersion}, {"watermark_ms", watermark_ms},
                             {"incidents", incidents}, {"aggregates", aggregates}, {"groups", groups}};
@@ -366,6 +379,10 @@ Expected<std::int64_t> Correlator::restore(std::string_view text) {
       g.principal_class = i.at("principal_class").get<std::string>();
       g.user = i.at("user").get<std::string>();
       g.mixed_principals = i.at("mixed").get<bool>();
+      // Snapshots before threshold_by have neither (their groups were all per address, where
+      // neither is read).
+      g.source_ip = i.value("source_ip", std::string());
+      g.mixed_sources = i.value("mixed_sources", false);
       for (const auto& e : i.at("evidence")) {
         if (g.evidence.size() >= kMaxEvidencePerAlarm) break;
         g.evidence.push_back(Evidence{e.at("source").get<std::string>(), e.at("host").get<std::string>(),

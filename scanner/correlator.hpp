@@ -1,6 +1,6 @@
 // Correlator (private to scanner/): matches -> incidents -> alarms. One incident per
 // (rule, principal-or-user, target) within the window; threshold rules count per
-// (rule, target, address) first. See engine.hpp for the contract it implements.
+// (rule, target, address), or per (rule, target) with threshold_by = "target", first. See engine.hpp for the contract it implements.
 #pragma once
 
 #include "compiled_rule.hpp"
@@ -67,7 +67,7 @@ class Correlator {
     bool emitted = false;          // first_evidence mode: already emitted once
     std::uint64_t emitted_count = 0;
   };
-  // Threshold counting per (rule, target, address). The event times of the latest
+  // Threshold counting per (rule, target, address), or per (rule, target). The event times of the latest
   // kMaxGroupTimes matches to arrive are kept, sorted by time, and the rule fires once some
   // window of window_ms holds `threshold` of them, whatever order they came in: a line dated far
   // later (a forged one) adds a time of its own and cannot restart the count of the others; to
@@ -83,6 +83,8 @@ class Correlator {
     std::vector<Evidence> evidence;
     std::string principal, principal_class, user;
     bool mixed_principals = false;
+    std::string source_ip;         // of the first match
+    bool mixed_sources = false;    // matches came from several addresses (threshold_by = "target")
   };
   static constexpr std::size_t kMaxGroupTimes = 256;
 

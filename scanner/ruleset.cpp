@@ -76,7 +76,7 @@ bool string_list(const toml::node& node, std::vector<std::string>& out) {
 
 const std::set<std::string_view> kRuleKeys = {
     "id", "name", "severity", "events", "status", "principal_class", "target", "target_role",
-    "target_vs_principal_host", "service", "address", "verdict", "record_rule", "threshold",
+    "target_vs_principal_host", "service", "address", "verdict", "record_rule", "threshold", "threshold_by",
     "window_seconds", "program", "regex", "description", "refusal_status"};
 
 }  // namespace
@@ -381,6 +381,15 @@ class RulesetCompiler {
       }
     } else if (t.get("window_seconds")) {
       bad("window_seconds", "window_seconds needs threshold");
+    }
+    if (str("threshold_by", text, false)) {
+      if (r->threshold == 0) {
+        bad("threshold_by", "threshold_by needs threshold");
+      } else if (text == "target") {
+        r->threshold_per_address = false;
+      } else if (text != "target-and-address") {
+        bad("threshold_by", "threshold_by must be \"target-and-address\" or \"target\"");
+      }
     }
     if (errors_.size() != errors_before) return nullptr;
     return r;

@@ -26,6 +26,9 @@
 //   threshold = "config"                  # optional: count per (target, address) and alarm at
 //                                         # [rules] guessing_threshold within its window; or an integer
 //   window_seconds = 300                  # optional with an integer threshold
+//   threshold_by = "target"               # optional with a threshold: "target-and-address" (the
+//                                         # default) or "target" (the matches from every address
+//                                         # count together: guessing spread over many sources)
 //
 // User rules (source = "syslog") add: program = "NAME" (exact) and regex = '...' (Boost.Regex,
 // perl syntax, compiled once, bounded by Boost.Regex's own complexity limit) with named captures

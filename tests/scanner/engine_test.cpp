@@ -306,6 +306,55 @@ TEST(Ruleset, ReportsEveryErrorWithFileAndLine) {
   EXPECT_EQ(r.errors().size(), 4u) << all;
 }
 
+TEST(Ruleset, ThresholdByIsCheckedWithFileAndLine) {
+  auto policy = test::test_policy();
+  const std::vector<RuleFile> files = {
+      {"t.toml", "source = \"kdc\"\n"
+                 "[[rule]]\nid = \"a\"\nname = \"A\"\nseverity = 1\nevents = [\"kdc.as\"]\n"
+                 "threshold = 3\nwindow_seconds = 60\nthreshold_by = \"address\"\n"
+                 "[[rule]]\nid = \"b\"\nname = \"B\"\nseverity = 1\nevents = [\"kdc.as\"]\nthreshold_by = \"target\"\n"},
+  };
+  auto r = Ruleset::compile(files, policy->config().rules);
+  ASSERT_FALSE(r.ok());
+  const std::string all = to_string(r.errors());
+  EXPECT_NE(all.find("t.toml:9"), std::string::npos) << all;
+  EXPECT_NE(all.find("threshold_by must be \"target-and-address\" or \"target\""), std::string::npos) << all;
+  EXPECT_NE(all.find("t.toml:15"), std::string::npos) << all;
+  EXPECT_NE(all.find("threshold_by needs threshold"), std::string::npos) << all;
+  EXPECT_EQ(r.errors().size(), 2u) << all;
+}
+
+// A guessing group keeps its address, or that it has several, through a snapshot: the alarm
+// after the restore counts both sides and names the address only when all came from one.
+TEST(Engine, SnapshotKeepsTheAddressesOfAGuessingGroup) {
+  auto policy = test::test_policy();
+  auto rules = test::shipped_rules(*policy);
+  for (const char* second : {"127.0.0.4", "127.0.0.7"}) {
+    SCOPED_TRACE(second);
+    std::string snap;
+    {
+      Engine e(policy, rules);
+      const AlarmSink none = [](const Alarm&) { FAIL() << "below the threshold"; };
+      e.feed_line(as_fail("10:00:00", "127.0.0.4", "alice-legacy1@HG.TEST"), kReceive, none);
+      e.feed_line(as_fail("10:00:01", second, "alice-legacy1@HG.TEST"), kReceive, none);
+      snap = e.snapshot();
+    }
+    Engine e2(policy, rules);
+    ASSERT_TRUE(e2.restore(snap).ok());
+    std::vector<Alarm> out;
+    const AlarmSink sink = [&](const Alarm& a) { out.push_back(a); };
+    for (const char* t : {"10:00:02", "10:00:03", "10:00:04"}) {
+      e2.feed_line(as_fail(t, "127.0.0.4", "alice-legacy1@HG.TEST"), kReceive, sink);
+    }
+    e2.finish(sink);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].rule_id, "special-cred-guessing");
+    EXPECT_EQ(out[0].count, 5u);
+    EXPECT_EQ(out[0].source_ip, std::string(second) == "127.0.0.4" ? "127.0.0.4" : "");
+    EXPECT_EQ(out[0].principal, "alice-legacy1@HG.TEST");
+  }
+}
+
 TEST(Ruleset, SyntaxErrorNamesLine) {
   auto policy = test::test_policy();
   auto r = Ruleset::compile({{"x.toml", "source = \"kdc\"\n[[rule]\n"}}, policy->config().rules);
