@@ -1,6 +1,7 @@
 // Correlator (private to scanner/): matches -> incidents -> alarms. One incident per
 // (rule, principal-or-user, target) within the window; threshold rules count per
-// (rule, target, address), or per (rule, target) with threshold_by = "target", first. See engine.hpp for the contract it implements.
+// (rule, target, address), or per (rule, target) with threshold_by = "target", first. See
+// engine.hpp for the contract it implements.
 #pragma once
 
 #include "compiled_rule.hpp"
@@ -67,12 +68,12 @@ class Correlator {
     bool emitted = false;          // first_evidence mode: already emitted once
     std::uint64_t emitted_count = 0;
   };
-  // Threshold counting per (rule, target, address), or per (rule, target). The event times of the latest
-  // kMaxGroupTimes matches to arrive are kept, sorted by time, and the rule fires once some
-  // window of window_ms holds `threshold` of them, whatever order they came in: a line dated far
-  // later (a forged one) adds a time of its own and cannot restart the count of the others; to
-  // push a burst's first guesses out, kMaxGroupTimes other matches of the same target and
-  // address must arrive during the burst.
+  // Threshold counting per (rule, target, address), or per (rule, target). The event times of
+  // the latest kMaxGroupTimes matches to arrive are kept, sorted by time, and the rule fires once
+  // some window of window_ms holds `threshold` of them, whatever order they came in: a line dated
+  // far later (a forged one) adds a time of its own and cannot restart the count of the others;
+  // to push a burst's first guesses out, kMaxGroupTimes other matches of the same group must
+  // arrive during the burst.
   struct Hit {
     std::int64_t time_ms = 0;
     std::uint64_t arrival = 0;

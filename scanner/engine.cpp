@@ -835,8 +835,9 @@ struct Engine::Impl {
       ++stats.time_unknown;
       return;
     }
-    if (rec.event_ms - rec.receive_ms > skew_ms) {
-      rec.event_ms = rec.receive_ms + skew_ms;
+    const std::int64_t latest = rec.receive_ms > INT64_MAX - skew_ms ? INT64_MAX : rec.receive_ms + skew_ms;
+    if (rec.event_ms > latest) {
+      rec.event_ms = latest;
       ++stats.future_dated;
     }
     if (rec.event_ms > watermark) {
