@@ -57,8 +57,15 @@ class Flood(unittest.TestCase):
         sent = [0]
         flooder = threading.Thread(target=self.flood_tcp, args=(tcp, sent), daemon=True)
         flooder.start()
-        time.sleep(1.5)
-        before = metrics(d)
+        # The queue fills once the flood outpaces the scan; how soon depends on the machine (a
+        # sanitizer build on a loaded 2-core machine took more than 1.5 s in about one run in
+        # ten), so wait for it, up to a bound.
+        deadline = time.monotonic() + 30
+        while True:
+            time.sleep(0.25)
+            before = metrics(d)
+            if before["hopguard_input_backpressure_total"] > 0 or time.monotonic() > deadline:
+                break
         self.assertGreater(before["hopguard_input_backpressure_total"], 0,
                            "the flood never filled the queue; the test proves nothing")
         send_tcp(tcp, [syslog_frame(tgs("alice@HG.TEST", "host/legacy1.hg.test@HG.TEST"))],
