@@ -3,6 +3,7 @@
 stdin, the summary, --rules errors with file and line, and the rules test trace."""
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -33,6 +34,12 @@ with tempfile.TemporaryDirectory() as tmp:
     check("scan: summary on stderr", "hopguard scan summary" in p.stderr and "legacy-login-not-via-bastion" in p.stderr, p.stderr)
     p = run(["scan", "--config", CFG, "-"], stdin=LEGIT)
     check("scan: exit 0 without alarm, nothing on stdout", p.returncode == 0 and p.stdout == "", p.stdout + p.stderr)
+    check("scan: no 'dated after receipt' line when there is none", "dated after receipt" not in p.stderr, p.stderr)
+    # Standard input is received now: a line dated decades ahead counts as dated now, and is
+    # counted in the summary.
+    p = run(["scan", "--config", CFG, "-"], stdin="<13>1 2099-01-01T00:00:00Z guest7 cron 1 - - x\n" + LEGIT)
+    check("scan: a line dated after receipt is counted in the summary",
+          p.returncode == 0 and re.search(r"^  lines dated after receipt +1$", p.stderr, re.M) is not None, p.stderr)
     p = run(["scan", "--config", CFG, os.path.join(tmp, "missing.log")])
     check("scan: unreadable file is exit 2 naming it", p.returncode == 2 and "missing.log" in p.stderr, p.stderr)
     p = run(["scan", "--config", os.path.join(tmp, "nope.toml"), "-"])
