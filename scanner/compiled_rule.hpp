@@ -39,6 +39,14 @@ enum ClassBit : std::uint32_t {
 // Bits of CompiledRule::role_mask.
 enum RoleBit : std::uint32_t { kRoleLegacy = 1u << 0, kRoleBastion = 1u << 1, kRoleUnknown = 1u << 2 };
 
+// How a threshold rule groups its matches (threshold_by):
+// - target_and_address: one group per (target, address);
+// - target: one group per target, from every address (guessing spread over many sources);
+// - address_over_targets: one group per address, over every target, which alarms only for a
+//   window that spans two targets or more (guessing spread over several guests from one
+//   source): a window on one target is the target groupings' incident, not a second alarm.
+enum class ThresholdBy : std::uint8_t { target_and_address, target, address_over_targets };
+
 struct StatusPattern {
   std::string text;
   bool prefix = false;  // "HOPGUARD_*"
@@ -69,12 +77,12 @@ struct CompiledRule {
   AddressCond address = AddressCond::any;
   std::vector<std::string> verdicts;       // empty: any
   bool record_rule_same = false;           // record's rule= equals this rule's id
-  // Threshold (row 7): alarm when `threshold` matches for one (target, address) -- or, with
-  // threshold_by = "target", for one target from any address -- fall within window_ms.
+  // Threshold (row 7): alarm when `threshold` matches of one group fall within window_ms; each
+  // grouping of threshold_by counts every match on its own (see ThresholdBy).
   // 0: every match is evidence at once.
   std::uint32_t threshold = 0;
   std::int64_t window_ms = 0;
-  bool threshold_per_address = true;
+  std::vector<ThresholdBy> threshold_by{ThresholdBy::target_and_address};
 
   // User regex rules (source = "syslog"): program equality and a regex over the message.
   std::string program;

@@ -1,5 +1,7 @@
 #include "correlator.hpp"
 
+#include "text_search.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -21,13 +23,13 @@ void widen(Alarm& a, std::int64_t t) {
   a.timestamp_ms = a.end_ms;
 }
 
-// Inserts t into the group's times (sorted by time); past kMaxGroupTimes drops the earliest to
-// arrive.
-void add_time(Correlator::Group& g, std::int64_t t) {
+// Inserts t (of a match on target) into the group's times (sorted by time); past
+// kMaxGroupTimes drops the earliest to arrive.
+void add_time(Correlator::Group& g, std::int64_t t, std::uint64_t target) {
   auto& v = g.times;
   const auto at = std::upper_bound(v.begin(), v.end(), t,
                                    [](std::int64_t x, const Correlator::Hit& h) { return x < h.time_ms; });
-  v.insert(at, Correlator::Hit{t, g.arrivals++});
+  v.insert(at, Correlator::Hit{t, g.arrivals++, target});
   if (v.size() <= Correlator::kMaxGroupTimes) return;
   v.erase(std::min_element(v.begin(), v.end(), [](const Correlator::Hit& a, const Correlator::Hit& b) {
     return a.arrival < b.arrival;
@@ -39,13 +41,24 @@ struct Window {
   std::int64_t start_ms = 0;
 };
 
-// The most times within window_ms of a first one (two pointers over the sorted times).
-Window densest_window(const std::vector<Correlator::Hit>& times, std::int64_t window_ms) {
+// The most times within window_ms of a first one (two pointers over the sorted times); with
+// several_targets, of the windows whose times belong to two targets or more.
+Window densest_window(const std::vector<Correlator::Hit>& times, std::int64_t window_ms, bool several_targets) {
+  // other[i]: the first k > i whose target differs from times[i]'s (times.size() if none), so
+  // that the window [i, j] spans several targets iff other[i] <= j.
+  std::vector<std::size_t> other;
+  if (several_targets) {
+    other.assign(times.size(), times.size());
+    for (std::size_t i = times.size(); i-- > 1;) {
+      other[i - 1] = times[i].target != times[i - 1].target ? i : other[i];
+    }
+  }
   Window best;
   std::size_t j = 0;
   for (std::size_t i = 0; i < times.size(); ++i) {
     if (j < i) j = i;
     while (j + 1 < times.size() && times[j + 1].time_ms - times[i].time_ms <= window_ms) ++j;
+    if (several_targets && other[i] > j) continue;
     if (j - i + 1 > best.count) best = Window{j - i + 1, times[i].time_ms};
   }
   return best;
@@ -63,15 +76,39 @@ std::string Correlator::add(const Match& m, const Sink& sink) {
     key.append(m.target);
     return open_or_merge(key, m, sink, 1, nullptr);
   }
-  // Threshold rule: count per (rule, target, address), or per (rule, target) for a rule with
-  // threshold_by = "target"; the incident opens at the threshold.
+  // Threshold rule: the match counts in the group of each of the rule's groupings; an incident
+  // opens when a group reaches the threshold.
+  std::string key;
+  for (const ThresholdBy by : r.threshold_by) {
+    std::string k = count_in_group(m, by, sink);
+    if (!k.empty()) key = std::move(k);
+  }
+  return key;
+}
+
+std::string Correlator::count_in_group(const Match& match, ThresholdBy by, const Sink& sink) {
+  const CompiledRule& r = *match.rule;
+  const bool per_address = by != ThresholdBy::target;
+  const bool over_targets = by == ThresholdBy::address_over_targets;
+  // An incident of a group over several targets names none (as one over several principals names
+  // no principal): the match that opens it or merges into it carries no target.
+  Match m = match;
+  if (over_targets) m.target = {};
+  // Keys: rule, "", then the target, or kOverTargets (never in a configured host name) for the
+  // groups of one address over every target; then the address of a per-address group.
+  constexpr char kOverTargets = '\x1d';
   std::string key;
   key.append(r.id).push_back(kSep);
   key.push_back(kSep);
-  key.append(m.target).push_back(kSep);
-  if (r.threshold_per_address) key.append(m.source_ip);
+  if (over_targets) {
+    key.push_back(kOverTargets);
+  } else {
+    key.append(m.target);
+  }
+  key.push_back(kSep);
+  if (per_address) key.append(m.source_ip);
   if (incidents_.count(key) != 0) return open_or_merge(key, m, sink, 1, nullptr);
-  if (r.threshold_per_address && groups_.size() >= options_.max_threshold_groups && groups_.count(key) == 0) {
+  if (per_address && groups_.size() >= options_.max_threshold_groups && groups_.count(key) == 0) {
     // Too many sources at once: count them together, never drop them.
     key.resize(key.size() - m.source_ip.size());
     key.push_back('*');
@@ -85,22 +122,21 @@ std::string Correlator::add(const Match& m, const Sink& sink) {
     g.source_ip = m.source_ip;
   } else {
     if (g.principal != m.principal) g.mixed_principals = true;
-    if (!r.threshold_per_address && g.source_ip != m.source_ip) g.mixed_sources = true;
+    if (g.source_ip != m.source_ip) g.mixed_sources = true;
   }
-  add_time(g, m.event_ms);
+  add_time(g, m.event_ms, over_targets ? hash_bytes(match.target) : 0);
   // The evidence of the latest matches to arrive, as their times: the one that completes a window
   // is always among it.
   if (g.evidence.size() >= kMaxEvidencePerAlarm) g.evidence.erase(g.evidence.begin());
   g.evidence.push_back(m.evidence);
-  const Window w = densest_window(g.times, r.window_ms);
+  const Window w = densest_window(g.times, r.window_ms, over_targets);
   if (w.count < r.threshold) return {};
   Match first = m;
   // Match holds views: the names are copied out of the group, which may be erased below.
   const std::string principal = g.principal, principal_class = g.principal_class, user = g.user;
-  // A group per address has the match's; one over several addresses names none.
-  const std::string source_ip = r.threshold_per_address ? std::string(m.source_ip)
-                                : g.mixed_sources      ? std::string()
-                                                       : g.source_ip;
+  // A group of one address has the match's; one over several addresses (a group per target, or
+  // the '*' group of a flood of sources) names none.
+  const std::string source_ip = g.mixed_sources ? std::string() : g.source_ip;
   first.source_ip = source_ip;
   if (g.mixed_principals) {
     first.principal = {};
@@ -328,9 +364,12 @@ std::string Correlator::snapshot(std::int64_t watermark_ms) const {
     }
     std::vector<Hit> hits = g.times;  // written in arrival order, which restore() keeps
     std::sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) { return a.arrival < b.arrival; });
-    nlohmann::json times = nlohmann::json::array();
-    for (const Hit& h : hits) times.push_back(h.time_ms);
-    groups.push_back({{"key", key}, {"times", times},
+    nlohmann::json times = nlohmann::json::array(), targets = nlohmann::json::array();
+    for (const Hit& h : hits) {
+      times.push_back(h.time_ms);
+      targets.push_back(h.target);
+    }
+    groups.push_back({{"key", key}, {"times", times}, {"targets", targets},
                       {"principal", g.principal}, {"principal_class", g.principal_class},
                       {"user", g.user}, {"mixed", g.mixed_principals}, {"source_ip", g.source_ip},
                       {"mixed_sources", g.mixed_sources}, {"evidence", ev}});
@@ -369,11 +408,17 @@ Expected<std::int64_t> Correlator::restore(std::string_view text) {
     for (const auto& i : j.at("groups")) {
       Group g;
       if (const auto t = i.find("times"); t != i.end()) {
-        for (const auto& v : *t) add_time(g, v.get<std::int64_t>());  // in arrival order
+        // In arrival order. Snapshots before address-over-targets groups have no targets: their
+        // groups were all of one target, where the field is 0.
+        const auto targets = i.find("targets");
+        const bool with_targets = targets != i.end() && targets->size() == t->size();
+        for (std::size_t k = 0; k < t->size(); ++k) {
+          add_time(g, (*t)[k].get<std::int64_t>(), with_targets ? (*targets)[k].get<std::uint64_t>() : 0);
+        }
       } else {
         // A snapshot written before the times were kept: its count, all at its start.
         const auto n = std::min<std::uint64_t>(i.at("count").get<std::uint64_t>(), kMaxGroupTimes);
-        for (std::uint64_t k = 0; k < n; ++k) add_time(g, i.at("start_ms").get<std::int64_t>());
+        for (std::uint64_t k = 0; k < n; ++k) add_time(g, i.at("start_ms").get<std::int64_t>(), 0);
       }
       g.principal = i.at("principal").get<std::string>();
       g.principal_class = i.at("principal_class").get<std::string>();

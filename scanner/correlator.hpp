@@ -1,7 +1,7 @@
 // Correlator (private to scanner/): matches -> incidents -> alarms. One incident per
-// (rule, principal-or-user, target) within the window; threshold rules count per
-// (rule, target, address), or per (rule, target) with threshold_by = "target", first. See
-// engine.hpp for the contract it implements.
+// (rule, principal-or-user, target) within the window; threshold rules first count in the
+// groups of their threshold_by (per (target, address), per target, per address over several
+// targets: ThresholdBy). See engine.hpp for the contract it implements.
 #pragma once
 
 #include "compiled_rule.hpp"
@@ -68,15 +68,16 @@ class Correlator {
     bool emitted = false;          // first_evidence mode: already emitted once
     std::uint64_t emitted_count = 0;
   };
-  // Threshold counting per (rule, target, address), or per (rule, target). The event times of
-  // the latest kMaxGroupTimes matches to arrive are kept, sorted by time, and the rule fires once
-  // some window of window_ms holds `threshold` of them, whatever order they came in: a line dated
-  // far later (a forged one) adds a time of its own and cannot restart the count of the others;
-  // to push a burst's first guesses out, kMaxGroupTimes other matches of the same group must
-  // arrive during the burst.
+  // Threshold counting, one group per key of each of the rule's groupings (ThresholdBy). The
+  // event times of the latest kMaxGroupTimes matches to arrive are kept, sorted by time, and the
+  // rule fires once some window of window_ms holds `threshold` of them, whatever order they came
+  // in: a line dated far later (a forged one) adds a time of its own and cannot restart the count
+  // of the others; to push a burst's first guesses out, kMaxGroupTimes other matches of the same
+  // group must arrive during the burst.
   struct Hit {
     std::int64_t time_ms = 0;
     std::uint64_t arrival = 0;
+    std::uint64_t target = 0;  // hash_bytes of the match's target (address_over_targets groups; else 0)
   };
   struct Group {
     std::vector<Hit> times;  // sorted by time_ms
@@ -85,11 +86,12 @@ class Correlator {
     std::string principal, principal_class, user;
     bool mixed_principals = false;
     std::string source_ip;         // of the first match
-    bool mixed_sources = false;    // matches came from several addresses (threshold_by = "target")
+    bool mixed_sources = false;    // matches came from several addresses (a group per target)
   };
   static constexpr std::size_t kMaxGroupTimes = 256;
 
  private:
+  std::string count_in_group(const Match& m, ThresholdBy by, const Sink& sink);
   std::string open_or_merge(const std::string& key, const Match& m, const Sink& sink,
                             std::uint64_t add_count, const std::vector<Evidence>* held);
   void close(std::map<std::string, Incident>::iterator it, const Sink& sink);

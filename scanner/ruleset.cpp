@@ -382,13 +382,29 @@ class RulesetCompiler {
     } else if (t.get("window_seconds")) {
       bad("window_seconds", "window_seconds needs threshold");
     }
-    if (str("threshold_by", text, false)) {
+    if (const toml::node* n = t.get("threshold_by")) {
+      static const std::map<std::string, ThresholdBy> kBy = {
+          {"target-and-address", ThresholdBy::target_and_address},
+          {"target", ThresholdBy::target},
+          {"address-over-targets", ThresholdBy::address_over_targets}};
+      std::vector<std::string> names;
+      std::vector<ThresholdBy> by;
+      bool ok = string_list(*n, names) && !names.empty();
+      for (const std::string& name : names) {
+        const auto it = kBy.find(name);
+        if (it == kBy.end() || std::find(by.begin(), by.end(), it->second) != by.end()) {
+          ok = false;
+          break;
+        }
+        by.push_back(it->second);
+      }
       if (r->threshold == 0) {
         bad("threshold_by", "threshold_by needs threshold");
-      } else if (text == "target") {
-        r->threshold_per_address = false;
-      } else if (text != "target-and-address") {
-        bad("threshold_by", "threshold_by must be \"target-and-address\" or \"target\"");
+      } else if (!ok) {
+        bad("threshold_by", "threshold_by must be one or a list of distinct \"target-and-address\", "
+                            "\"target\", \"address-over-targets\"");
+      } else {
+        r->threshold_by = std::move(by);
       }
     }
     if (errors_.size() != errors_before) return nullptr;

@@ -26,9 +26,13 @@
 //   threshold = "config"                  # optional: count per (target, address) and alarm at
 //                                         # [rules] guessing_threshold within its window; or an integer
 //   window_seconds = 300                  # optional with an integer threshold
-//   threshold_by = "target"               # optional with a threshold: "target-and-address" (the
-//                                         # default) or "target" (the matches from every address
-//                                         # count together: guessing spread over many sources)
+//   threshold_by = "target"               # optional with a threshold, one or a list of:
+//                                         # "target-and-address" (the default), "target" (the
+//                                         # matches from every address count together: guessing
+//                                         # spread over many sources), "address-over-targets"
+//                                         # (per address over every target; alarms for a window
+//                                         # on two targets or more). Each grouping counts every
+//                                         # match on its own (ThresholdBy in compiled_rule.hpp).
 //
 // User rules (source = "syslog") add: program = "NAME" (exact) and regex = '...' (Boost.Regex,
 // perl syntax, compiled once, bounded by Boost.Regex's own complexity limit) with named captures

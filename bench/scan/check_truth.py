@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Compares `hopguard scan --json` alarms (stdin) with a corpus' ground truth file.
 Key per alarm: "RULE PRINCIPAL-OR-USER TARGET", and "RULE SOURCE-IP TARGET" for
-special-cred-guessing (counted per guest; SOURCE-IP is empty when the guesses came from several). Exit 0 iff the sets are equal and no alarm repeats."""
+special-cred-guessing (counted per guest, and per address over several guests; SOURCE-IP is
+empty when the guesses came from several, TARGET when they were at several guests). Exit 0 iff the sets are equal and no alarm repeats."""
 import collections
 import json
 import sys

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
+
 namespace hopguard::scanner {
 namespace {
 
@@ -312,16 +314,33 @@ TEST(Ruleset, ThresholdByIsCheckedWithFileAndLine) {
       {"t.toml", "source = \"kdc\"\n"
                  "[[rule]]\nid = \"a\"\nname = \"A\"\nseverity = 1\nevents = [\"kdc.as\"]\n"
                  "threshold = 3\nwindow_seconds = 60\nthreshold_by = \"address\"\n"
-                 "[[rule]]\nid = \"b\"\nname = \"B\"\nseverity = 1\nevents = [\"kdc.as\"]\nthreshold_by = \"target\"\n"},
+                 "[[rule]]\nid = \"b\"\nname = \"B\"\nseverity = 1\nevents = [\"kdc.as\"]\nthreshold_by = \"target\"\n"
+                 "[[rule]]\nid = \"c\"\nname = \"C\"\nseverity = 1\nevents = [\"kdc.as\"]\n"
+                 "threshold = 3\nwindow_seconds = 60\nthreshold_by = [\"target\", \"target\"]\n"
+                 "[[rule]]\nid = \"d\"\nname = \"D\"\nseverity = 1\nevents = [\"kdc.as\"]\n"
+                 "threshold = 3\nwindow_seconds = 60\nthreshold_by = []\n"
+                 "[[rule]]\nid = \"e\"\nname = \"E\"\nseverity = 1\nevents = [\"kdc.as\"]\n"
+                 "threshold = 3\nwindow_seconds = 60\nthreshold_by = [\"target\", 7]\n"
+                 "[[rule]]\nid = \"f\"\nname = \"F\"\nseverity = 1\nevents = [\"kdc.as\"]\n"
+                 "threshold = 3\nwindow_seconds = 60\nthreshold_by = [\"address-over-targets\", \"target-and-address\"]\n"},
   };
   auto r = Ruleset::compile(files, policy->config().rules);
   ASSERT_FALSE(r.ok());
   const std::string all = to_string(r.errors());
-  EXPECT_NE(all.find("t.toml:9"), std::string::npos) << all;
-  EXPECT_NE(all.find("threshold_by must be \"target-and-address\" or \"target\""), std::string::npos) << all;
-  EXPECT_NE(all.find("t.toml:15"), std::string::npos) << all;
-  EXPECT_NE(all.find("threshold_by needs threshold"), std::string::npos) << all;
-  EXPECT_EQ(r.errors().size(), 2u) << all;
+  const std::string bad_value =
+      "threshold_by must be one or a list of distinct \"target-and-address\", \"target\", \"address-over-targets\"";
+  // Rule a: an unknown grouping; b: no threshold; c: twice the same; d: an empty list; e: not a
+  // string. f, a valid list, has none.
+  const std::map<std::uint32_t, std::string> want = {
+      {9, bad_value}, {15, "threshold_by needs threshold"}, {23, bad_value}, {31, bad_value}, {39, bad_value}};
+  std::map<std::uint32_t, std::string> got;
+  for (const Error& e : r.errors()) {
+    EXPECT_EQ(e.where.file, "t.toml") << all;
+    EXPECT_TRUE(e.key.ends_with("].threshold_by")) << all;
+    got[e.where.line] = e.message;
+  }
+  EXPECT_EQ(got, want) << all;
+  EXPECT_EQ(r.errors().size(), 5u) << all;
 }
 
 // A guessing group keeps its address, or that it has several, through a snapshot: the alarm
@@ -352,6 +371,41 @@ TEST(Engine, SnapshotKeepsTheAddressesOfAGuessingGroup) {
     EXPECT_EQ(out[0].count, 5u);
     EXPECT_EQ(out[0].source_ip, std::string(second) == "127.0.0.4" ? "127.0.0.4" : "");
     EXPECT_EQ(out[0].principal, "alice-legacy1@HG.TEST");
+  }
+}
+
+// A per-address guessing group keeps the guest of each guess through a snapshot: after the
+// restore, a window over two guests alarms (with the address, no guest), and one over a single
+// guest does not alarm a second time beside that guest's own alarm (it would if the restored
+// guesses lost their guest and looked like another one's).
+TEST(Engine, SnapshotKeepsTheGuestsOfAGuessingGroup) {
+  auto policy = test::test_policy();
+  auto rules = test::shipped_rules(*policy);
+  for (const char* first : {"alice-legacy1@HG.TEST", "alice-legacy2@HG.TEST"}) {
+    SCOPED_TRACE(first);
+    const bool two_guests = std::string(first) == "alice-legacy2@HG.TEST";
+    std::string snap;
+    {
+      Engine e(policy, rules);
+      const AlarmSink none = [](const Alarm&) { FAIL() << "below the threshold"; };
+      e.feed_line(as_fail("10:00:00", "127.0.0.4", first), kReceive, none);
+      e.feed_line(as_fail("10:00:01", "127.0.0.4", "alice-legacy1@HG.TEST"), kReceive, none);
+      snap = e.snapshot();
+    }
+    Engine e2(policy, rules);
+    ASSERT_TRUE(e2.restore(snap).ok());
+    std::vector<Alarm> out;
+    const AlarmSink sink = [&](const Alarm& a) { out.push_back(a); };
+    for (const char* t : {"10:00:02", "10:00:03", "10:00:04"}) {
+      e2.feed_line(as_fail(t, "127.0.0.4", "alice-legacy1@HG.TEST"), kReceive, sink);
+    }
+    e2.finish(sink);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].rule_id, "special-cred-guessing");
+    EXPECT_EQ(out[0].count, 5u);
+    EXPECT_EQ(out[0].source_ip, "127.0.0.4");
+    EXPECT_EQ(out[0].target, two_guests ? "" : "legacy1");
+    EXPECT_EQ(out[0].principal, two_guests ? "" : "alice-legacy1@HG.TEST");
   }
 }
 
