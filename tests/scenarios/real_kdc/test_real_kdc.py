@@ -8,6 +8,7 @@ and asserts the exact alarms: none for the legitimate path, one per row otherwis
 
 Then the cases of the red-team audit (rules/cases), each alone in its own log segment with its
 exact alarms: enterprise names (kinit -E) off the bastion (row 3) and guessing with them (row 7),
+guessing spread over two guests from one address (row 7),
 a service ticket straight from the AS off the bastion (kinit -S, row 3), a two-component
 principal (alice/admin) toward legacy1 (row 1), and a password change on the bastion
 (kinit -S kadmin/changepw, no alarm).
@@ -189,6 +190,15 @@ def run_realm(work, failures, kdcpolicy=None, save_log=None):
                     kinit_fails("alice-legacy1", "wrong", OUT)
         segment("guessing-mixed-enterprise",
                 [("special-cred-guessing", "", "legacy1", "127.0.0.4", 5)], mixed_guessing)
+
+        # 1d. Guessing spread over two guests from one address, each guest below the threshold
+        # (3 + 2 wrong passwords, one of them for a principal that does not exist): one incident
+        # of that address over both guests; it names neither guest nor principal.
+        def spread_guessing():
+            for principal in ("alice-legacy1", "alice-legacy2", "alice-legacy1", "carol-legacy2", "bob-legacy1"):
+                kinit_fails(principal, "wrong", OUT)
+        segment("guessing-spread-over-guests",
+                [("special-cred-guessing", "", "", "127.0.0.4", 5)], spread_guessing)
 
         # 2. An initial ticket for the guest's own service straight from the AS (kinit -S), from
         # outside a bastion: the same use of the password as a TGT -> row 3.
