@@ -6,7 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <map>
+#include <utility>
 
 namespace hopguard::scanner {
 namespace {
@@ -343,29 +345,37 @@ TEST(Ruleset, ThresholdByIsCheckedWithFileAndLine) {
   EXPECT_EQ(r.errors().size(), 5u) << all;
 }
 
+// Two wrong passwords from (address, principal) at 10:00:00 and 10:00:01 (below the threshold)
+// in one engine, its snapshot restored into another, then three for alice-legacy1@ from
+// 127.0.0.4: the alarms of the second engine.
+std::vector<Alarm> guesses_across_a_snapshot(const std::array<std::pair<const char*, const char*>, 2>& before) {
+  auto policy = test::test_policy();
+  auto rules = test::shipped_rules(*policy);
+  std::string snap;
+  {
+    Engine e(policy, rules);
+    const AlarmSink none = [](const Alarm&) { ADD_FAILURE() << "below the threshold"; };
+    e.feed_line(as_fail("10:00:00", before[0].first, before[0].second), kReceive, none);
+    e.feed_line(as_fail("10:00:01", before[1].first, before[1].second), kReceive, none);
+    snap = e.snapshot();
+  }
+  Engine e2(policy, rules);
+  EXPECT_TRUE(e2.restore(snap).ok());
+  std::vector<Alarm> out;
+  const AlarmSink sink = [&](const Alarm& a) { out.push_back(a); };
+  for (const char* t : {"10:00:02", "10:00:03", "10:00:04"}) {
+    e2.feed_line(as_fail(t, "127.0.0.4", "alice-legacy1@HG.TEST"), kReceive, sink);
+  }
+  e2.finish(sink);
+  return out;
+}
+
 // A guessing group keeps its address, or that it has several, through a snapshot: the alarm
 // after the restore counts both sides and names the address only when all came from one.
 TEST(Engine, SnapshotKeepsTheAddressesOfAGuessingGroup) {
-  auto policy = test::test_policy();
-  auto rules = test::shipped_rules(*policy);
   for (const char* second : {"127.0.0.4", "127.0.0.7"}) {
     SCOPED_TRACE(second);
-    std::string snap;
-    {
-      Engine e(policy, rules);
-      const AlarmSink none = [](const Alarm&) { FAIL() << "below the threshold"; };
-      e.feed_line(as_fail("10:00:00", "127.0.0.4", "alice-legacy1@HG.TEST"), kReceive, none);
-      e.feed_line(as_fail("10:00:01", second, "alice-legacy1@HG.TEST"), kReceive, none);
-      snap = e.snapshot();
-    }
-    Engine e2(policy, rules);
-    ASSERT_TRUE(e2.restore(snap).ok());
-    std::vector<Alarm> out;
-    const AlarmSink sink = [&](const Alarm& a) { out.push_back(a); };
-    for (const char* t : {"10:00:02", "10:00:03", "10:00:04"}) {
-      e2.feed_line(as_fail(t, "127.0.0.4", "alice-legacy1@HG.TEST"), kReceive, sink);
-    }
-    e2.finish(sink);
+    const auto out = guesses_across_a_snapshot({{{"127.0.0.4", "alice-legacy1@HG.TEST"}, {second, "alice-legacy1@HG.TEST"}}});
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].rule_id, "special-cred-guessing");
     EXPECT_EQ(out[0].count, 5u);
@@ -379,27 +389,10 @@ TEST(Engine, SnapshotKeepsTheAddressesOfAGuessingGroup) {
 // guest does not alarm a second time beside that guest's own alarm (it would if the restored
 // guesses lost their guest and looked like another one's).
 TEST(Engine, SnapshotKeepsTheGuestsOfAGuessingGroup) {
-  auto policy = test::test_policy();
-  auto rules = test::shipped_rules(*policy);
   for (const char* first : {"alice-legacy1@HG.TEST", "alice-legacy2@HG.TEST"}) {
     SCOPED_TRACE(first);
     const bool two_guests = std::string(first) == "alice-legacy2@HG.TEST";
-    std::string snap;
-    {
-      Engine e(policy, rules);
-      const AlarmSink none = [](const Alarm&) { FAIL() << "below the threshold"; };
-      e.feed_line(as_fail("10:00:00", "127.0.0.4", first), kReceive, none);
-      e.feed_line(as_fail("10:00:01", "127.0.0.4", "alice-legacy1@HG.TEST"), kReceive, none);
-      snap = e.snapshot();
-    }
-    Engine e2(policy, rules);
-    ASSERT_TRUE(e2.restore(snap).ok());
-    std::vector<Alarm> out;
-    const AlarmSink sink = [&](const Alarm& a) { out.push_back(a); };
-    for (const char* t : {"10:00:02", "10:00:03", "10:00:04"}) {
-      e2.feed_line(as_fail(t, "127.0.0.4", "alice-legacy1@HG.TEST"), kReceive, sink);
-    }
-    e2.finish(sink);
+    const auto out = guesses_across_a_snapshot({{{"127.0.0.4", first}, {"127.0.0.4", "alice-legacy1@HG.TEST"}}});
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].rule_id, "special-cred-guessing");
     EXPECT_EQ(out[0].count, 5u);
