@@ -962,7 +962,21 @@ Explanation Engine::explain(std::string_view line, std::int64_t receive_ms) cons
       RuleTrace t{r->id, r->file, r->line, false, {}};
       t.matched = rule_matches(*r, ev, f, &t.why);
       if (t.matched && r->threshold > 0) {
-        t.why = "matched (counts toward threshold " + std::to_string(r->threshold) + ")";
+        // Which groups the match counts in (ThresholdBy), so that an operator can tell why a
+        // burst alarms or not.
+        const std::string target(rule_target_name(*r, ev, f));
+        const std::string address(ev.address);
+        std::string groups;
+        for (const ThresholdBy by : r->threshold_by) {
+          if (!groups.empty()) groups += "; ";
+          switch (by) {
+            case ThresholdBy::target_and_address: groups += "target " + target + " from " + address; break;
+            case ThresholdBy::target: groups += "target " + target + " from any address"; break;
+            case ThresholdBy::address_over_targets: groups += "address " + address + " over two targets or more"; break;
+          }
+        }
+        t.why = "matched (counts toward threshold " + std::to_string(r->threshold) + " within " +
+                std::to_string(r->window_ms / 1000) + " s, per " + groups + ")";
       }
       x.rules.push_back(std::move(t));
     }

@@ -69,7 +69,7 @@ bool explain_line(const scanner::Engine& engine, const std::string& line) {
   if (!x.rules.empty()) std::printf("rules:\n");
   for (const scanner::RuleTrace& t : x.rules) {
     std::printf("  [%s] %-32s %s:%u  %s\n", t.matched ? "MATCH" : "  -  ", t.rule_id.c_str(),
-                t.file.c_str(), t.line, t.why.c_str());
+                t.file.c_str(), t.line, visible(t.why).c_str());
     any = any || t.matched;
   }
   std::printf("\n");

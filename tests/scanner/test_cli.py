@@ -61,6 +61,13 @@ with tempfile.TemporaryDirectory() as tmp:
           "program=sshd" in out and "event.kind = sshd.accepted" in out and "fact.address_is_bastion = false" in out
           and "[MATCH] legacy-login-not-via-bastion" in out and "address in allowed_sources" not in out
           and "rules/kdc.toml" in out, out)
+    guess = ("Nov 22 10:00:00 vm krb5kdc[5709](info): AS_REQ (1 etypes {aes256-cts-hmac-sha1-96(18)}) "
+             "127.0.0.4: PREAUTH_FAILED: alice-legacy1@HG.TEST for krbtgt/HG.TEST@HG.TEST, Preauthentication failed")
+    p = run(["rules", "test", "--config", CFG, guess])
+    check("rules test: a threshold rule names the groups the match counts in",
+          p.returncode == 0 and re.search(r"^  \[MATCH\] special-cred-guessing +rules/kdc\.toml:\d+  matched \(counts toward "
+                                          r"threshold 5 within 300 s, per target legacy1 from any address; address "
+                                          r"127\.0\.0\.4 over two targets or more\)$", p.stdout, re.M) is not None, p.stdout)
     p = run(["rules", "test", "--config", CFG, "-"], stdin=LEGIT + "garbage\n")
     check("rules test -: two lines explained, none matched (exit 1)",
           p.returncode == 1 and sum(l.startswith("line:") for l in p.stdout.splitlines()) == 2 and "address is a bastion's" in p.stdout, p.stdout)
