@@ -717,6 +717,17 @@ struct Engine::Impl {
     return true;
   }
 
+  // A krb5kdc record (request line or kdcpolicy record) whose logging host is a configured
+  // bastion or legacy guest is forged, with or without trusted properties: the site's KDC runs
+  // on neither (a legacy guest is the unpatched host the policy fences in; a bastion is where
+  // every user has a shell). This covers the senders the trusted-properties check cannot: hosts
+  // that forward without the shipped snippet, where a local `logger -t krb5kdc` still gets the
+  // host's own name from rsyslog. (A line sent straight to the listener may claim any host name;
+  // allowed_peers is the defence there.)
+  bool kdc_line_from_site_host(const SyslogRecord& rec) {
+    return rec.program == "krb5kdc" && !rec.hostname.empty() && host_named(rec.hostname, logging_host_memo) != nullptr;
+  }
+
   // sshd logs the outcome of authentication (auth_log) from its privileged monitor, which
   // runs as root; only the post-authentication child runs as the user, and it logs none of
   // these. So an authentication line whose kernel-verified sender is not uid 0 is forged,
@@ -741,7 +752,9 @@ struct Engine::Impl {
       } else if (entry->source == EventSource::kdc && is_kdcpolicy_record(rec.message)) {
         entry = &kKdcPolicyRecords;
       }
-      if (rec.has_trusted && !sender_matches(*entry, rec)) return mismatch(rec, *entry, ev);
+      if ((rec.has_trusted && !sender_matches(*entry, rec)) || kdc_line_from_site_host(rec)) {
+        return mismatch(rec, *entry, ev);
+      }
       const DecodeResult result = entry->decode(rec, ev, scratch);
       if (result == DecodeResult::event && rec.has_trusted && !privileged_enough(ev, rec))
         return mismatch(rec, *entry, ev);

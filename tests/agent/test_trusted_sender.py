@@ -1,5 +1,6 @@
 """Forged sshd and krb5kdc lines through the SHIPPED forwarding snippet (etc/rsyslog.d/60-hopguard-forward.conf)
-and a real rsyslogd into a real hopguardd (DESIGN section 9).
+and a real rsyslogd into a real hopguardd (DESIGN section 9); and krb5kdc lines from a bastion
+that forwards without trusted properties.
 
 rsyslogd's imuxsock listens on a private socket (standing in for /dev/log) with Annotate and
 ParseTrusted, as the snippet sets for the system socket, and forwards with the snippet's own
@@ -109,6 +110,69 @@ class TrustedSender(unittest.TestCase):
             self.assertEqual(sum("krb5kdc" in l for l in lines), 1, lines)
             for l in lines:
                 self.assertIn(f'uid="{NOBODY}"', l)
+        finally:
+            if rsyslog:
+                rsyslog.send_signal(signal.SIGTERM)
+                rsyslog.wait(20)
+            d.stop()
+            shutil.rmtree(work, ignore_errors=True)
+
+    def test_kdc_lines_logged_by_a_bastion_without_trusted_properties_are_forged(self):
+        """A bastion that forwards with a plain RFC 5424 template (no trusted properties): a
+        local `logger -t krb5kdc` there gets the bastion's own host name from rsyslog, and the
+        KDC never runs on a bastion, so the line is forged. The same line from the KDC's host
+        (kdc1), also without trusted properties, is decoded as the ticket it shows."""
+        work = tempfile.mkdtemp(prefix="hg-kdc-host-")
+        d = Daemon(os.path.join(work, "d"), listen=["tcp://127.0.0.1:0"], window_seconds=2,
+                   skew_seconds=1).start()
+        rsyslog = None
+        try:
+            port = d.addresses("tcp")[0][1]
+            socks = {name: os.path.join(work, name + ".sock") for name in ("bastion", "kdc1")}
+            spool = os.path.join(work, "rsyslog")
+            os.makedirs(spool)
+            conf = os.path.join(work, "rsyslog.conf")
+            with open(conf, "w") as f:
+                f.write(f'global(workDirectory="{spool}")\n'
+                        'module(load="imuxsock" SysSock.Use="off")\n'
+                        'ruleset(name="plain") {\n'
+                        f'  action(type="omfwd" target="127.0.0.1" port="{port}" protocol="tcp" '
+                        'TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format")\n'
+                        '}\n' +
+                        "".join(f'input(type="imuxsock" Socket="{sock}" HostName="{name}" Ruleset="plain" '
+                                'RateLimit.Interval="0")\n' for name, sock in socks.items()))
+            err_path = os.path.join(work, "rsyslogd.err")
+            with open(err_path, "w") as err:
+                rsyslog = subprocess.Popen([RSYSLOGD, "-n", "-f", conf, "-i", os.path.join(work, "pid")],
+                                           stdout=subprocess.DEVNULL, stderr=err)
+            deadline = time.monotonic() + 10
+            while not all(os.path.exists(s) for s in socks.values()):
+                self.assertLess(time.monotonic(), deadline, open(err_path).read())
+                time.sleep(0.05)
+            line = ("TGS_REQ (1 etypes {aes256-cts-hmac-sha1-96(18)}) 127.0.0.2: ISSUE: authtime 1, "
+                    "etypes {rep=aes256-cts-hmac-sha1-96(18), tkt=aes256-cts-hmac-sha1-96(18), "
+                    "ses=aes256-cts-hmac-sha1-96(18)}, dave@HG.TEST for host/legacy1.hg.test@HG.TEST")
+            for name in ("bastion", "kdc1"):
+                subprocess.run([LOGGER, "-u", socks[name], "--socket-errors=on", "-t", "krb5kdc", "--id",
+                                "-p", "daemon.info", line], check=True)
+
+            def done(alarms):
+                return sum(a["hopguard"]["count"] for a in alarms) >= 2
+
+            try:
+                d.wait_alarms(done, timeout=30)
+            except AssertionError:
+                raise AssertionError("rsyslogd stderr:\n" + open(err_path).read() +
+                                     "\nhopguardd log:\n" + d.log_text(0))
+            time.sleep(2.5)  # anything more shows up now
+            alarms = d.alarms()
+            got = sorted((a["rule"]["id"], a["hopguard"].get("target"), a["hopguard"].get("principal"),
+                          a["hopguard"]["count"]) for a in alarms)
+            self.assertEqual(got, [("forged-log-sender", "bastion", None, 1),
+                                   ("regular-cred-on-legacy", "legacy1", "dave@HG.TEST", 1)],
+                             [e["line"] for a in alarms for e in a["hopguard"]["evidence"]])
+            forged = next(a for a in alarms if a["rule"]["id"] == "forged-log-sender")
+            self.assertIn(" bastion krb5kdc ", forged["hopguard"]["evidence"][0]["line"])
         finally:
             if rsyslog:
                 rsyslog.send_signal(signal.SIGTERM)
