@@ -49,9 +49,12 @@ constexpr std::size_t kMaxProbe = 64;
 // A bounded map from short texts (addresses, host names, sshd processes) to a trivially
 // copyable value: open addressing over 2 x max_entries slots of (hash, entry index), entries
 // and their keys kept densely (the keys back to back in one string), emptied whole when
-// max_entries are held -- the behaviour of the std::unordered_map it replaces (cleared when
-// full), without its heap node per key and chain walk per lookup. Views returned by find() and
-// insert() stay valid until the next insert() or clear().
+// max_entries are held or their keys hold kMaxKeyBytes -- the behaviour of the
+// std::unordered_map it replaces (cleared when full), without its heap node per key and chain
+// walk per lookup. The keys are line text (a KDC line's address field, a service instance), as
+// long as a frame in a forged line: bounding only their number let 4096 of them hold 256 MiB at
+// 64 KiB frames. Views returned by find() and insert() stay valid until the next insert() or
+// clear().
 template <typename V>
 class FlatTextMap {
  public:
@@ -76,10 +79,11 @@ class FlatTextMap {
     return nullptr;
   }
 
-  // key must not be present. Empties the map first when it holds max_entries keys (or when
-  // the key's probe run is longer than kMaxProbe).
+  // key must not be present. Empties the map first when it holds max_entries keys or the key
+  // would take its keys past kMaxKeyBytes (or when the key's probe run is longer than
+  // kMaxProbe). So the keys hold at most kMaxKeyBytes, or one key alone (a frame at most).
   V& insert(std::string_view key, std::uint64_t hash) {
-    if (entries_.size() >= max_entries_) clear();
+    if (entries_.size() >= max_entries_ || keys_.size() + key.size() > kMaxKeyBytes) clear();
     std::size_t i = hash & mask_;
     std::size_t probe = 0;
     while (slots_[i].index != 0) {
@@ -97,6 +101,9 @@ class FlatTextMap {
   }
 
   std::size_t size() const noexcept { return entries_.size(); }
+
+  // Honest keys (addresses, host names, "host\x1fpid") are tens of bytes: 4096 of them fit.
+  static constexpr std::size_t kMaxKeyBytes = std::size_t{1} << 20;
 
   void clear() {
     if (entries_.empty()) return;
