@@ -66,7 +66,18 @@ Window densest_window(const std::vector<Correlator::Hit>& times, std::int64_t wi
 
 }  // namespace
 
-std::string Correlator::add(const Match& m, const Sink& sink) {
+std::string Correlator::add(const Match& match, const Sink& sink) {
+  // The names come from log lines, as long as a frame in a forged line; every open incident and
+  // threshold group keys on them and keeps them (a flood of distinct 60 KB addresses made each
+  // group hold 120 KB of them). Cut to kMaxName bytes here, so that what the correlator holds
+  // is bounded by its counts alone. No honest name is that long (DESIGN section 4: principals
+  // over 255 bytes are invalid); the evidence keeps the line itself.
+  Match m = match;
+  m.principal = m.principal.substr(0, kMaxName);
+  m.principal_class = m.principal_class.substr(0, kMaxName);
+  m.user = m.user.substr(0, kMaxName);
+  m.source_ip = m.source_ip.substr(0, kMaxName);
+  m.target = m.target.substr(0, kMaxName);
   const CompiledRule& r = *m.rule;
   if (r.threshold == 0) {
     std::string key;

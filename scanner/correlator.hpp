@@ -36,7 +36,10 @@ struct CorrelatorOptions {
   std::int64_t skew_ms = 300'000;
   std::size_t max_open_incidents = 10000;
   bool emit_first_evidence = false;
-  std::size_t max_threshold_groups = 100000;
+  // Threshold groups held at once; past it, a new address's matches count in one '*' group per
+  // (rule, target) (more counting, never less). Each group may hold kMaxEvidencePerAlarm
+  // evidence lines and kMaxGroupTimes times: ~40 KB at most, 400 MB for 10000.
+  std::size_t max_threshold_groups = 10000;
 };
 
 class Correlator {
@@ -89,6 +92,7 @@ class Correlator {
     bool mixed_sources = false;    // matches came from several addresses (a group per target)
   };
   static constexpr std::size_t kMaxGroupTimes = 256;
+  static constexpr std::size_t kMaxName = 255;  // bytes kept of a match's names (see add())
 
  private:
   std::string count_in_group(const Match& m, ThresholdBy by, const Sink& sink);
