@@ -23,6 +23,7 @@ namespace {
 
 constexpr std::size_t kMaxCachedPrincipals = 65536;
 constexpr std::size_t kMaxTrackedSessions = 4096;
+constexpr std::size_t kMaxSessionKeys = 8;  // incidents remembered per sshd process
 
 // pam_syslog's prefix of a hopguard record; checked on every line of other programs.
 inline bool is_pam_record(std::string_view message) noexcept { return starts_with(message, "pam_hopguard("); }
@@ -656,9 +657,16 @@ struct Engine::Impl {
       ++stats.matches;
       std::optional<Principal> full;
       const std::string key = correlator.add(match_for(*r, ev, f, line, event_ms, full), counted);
-      if (ev.kind == EventKind::ssh_accepted && !key.empty() && !ev.pid.empty()) {
+      // Bounded: a real host name is at most 255 bytes (longer ones, from forged lines, are not
+      // tracked), and an sshd process logs one Accepted line, so its incidents are few (a forged
+      // stream of Accepted lines under one pid adds each incident once, at most kMaxSessionKeys).
+      if (ev.kind == EventKind::ssh_accepted && !key.empty() && !ev.pid.empty() && ev.host.size() <= 255 &&
+          ev.pid.size() <= 32) {
         if (sessions.size() >= kMaxTrackedSessions) sessions.clear();
-        sessions[process_key(ev)].push_back(key);
+        std::vector<std::string>& keys = sessions[process_key(ev)];
+        if (keys.size() < kMaxSessionKeys && std::find(keys.begin(), keys.end(), key) == keys.end()) {
+          keys.push_back(key);
+        }
       }
     }
   }
