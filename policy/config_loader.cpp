@@ -547,6 +547,7 @@ Expected<Policy> PolicyBuilder::build(const toml::table& root, Diagnostics& d) {
     }
     p.special_patterns_.push_back(std::move(sp));
   }
+  p.index_special_patterns();
   auto parser = PrincipalParser::create();
   if (!parser) return parser.errors();
   p.parser_ = std::move(parser.value());

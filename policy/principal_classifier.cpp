@@ -6,6 +6,8 @@
 #include <krb5.h>
 
 #include <algorithm>
+#include <array>
+#include <functional>
 
 namespace hopguard {
 
@@ -220,19 +222,145 @@ const HostEntry* Policy::match_special(std::string_view name, std::size_t& user_
   return best;
 }
 
-Policy::ClassOf Policy::classify_class(std::string_view text) const {
-  std::string_view name, realm;
-  if (text.size() <= kMaxPrincipalLength && plain_shape(text, name, realm)) {
-    // libkrb5 would parse this text into exactly these components and realm (see
-    // parse_plain_principal), so the class follows as in classify().
-    if (realm != config_.realm) return {PrincipalClass::foreign, nullptr};
-    if (name.find('/') != std::string_view::npos) return {PrincipalClass::service, nullptr};
-    std::size_t user_at = 0, user_size = 0;
-    if (const HostEntry* guest = match_special(name, user_at, user_size)) return {PrincipalClass::special, guest};
-    return {PrincipalClass::regular, nullptr};
+namespace {
+
+// Bytes of plain_shape's names: kPlain for [A-Za-z0-9._-], kSlash, kAt; 0 for every other byte.
+enum : unsigned char { kOther = 0, kPlain = 1, kSlash = 2, kAt = 3 };
+constexpr std::array<unsigned char, 256> kPlainBytes = [] {
+  std::array<unsigned char, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                       c == '-' || c == '_';
+    t[static_cast<std::size_t>(c)] = plain ? kPlain : c == '/' ? kSlash : c == '@' ? kAt : kOther;
   }
+  return t;
+}();
+
+// FNV-1a: the index holds a few hundred short parts at most; the key is the site's own text.
+std::uint64_t part_hash(std::string_view s) noexcept {
+  std::uint64_t h = 14695981039346656037ull;
+  for (const char c : s) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  return h;
+}
+
+}  // namespace
+
+void Policy::index_special_patterns() {
+  special_part_sizes_.clear();
+  separator_probes_.clear();
+  std::size_t n = 16;
+  while (n < special_patterns_.size() * 2) n <<= 1;
+  special_slots_.assign(n, 0);
+  special_mask_ = n - 1;
+  for (std::size_t k = 0; k < special_patterns_.size(); ++k) {
+    const SpecialPattern& sp = special_patterns_[k];
+    const std::string_view part = user_first_ ? sp.tail : sp.head;
+    std::size_t i = part_hash(part) & special_mask_;
+    bool duplicate = false;
+    for (; special_slots_[i] != 0; i = (i + 1) & special_mask_) {
+      const SpecialPattern& other = special_patterns_[special_slots_[i] - 1];
+      if ((user_first_ ? other.tail : other.head) == part) duplicate = true;  // match_special keeps the first
+    }
+    if (!duplicate) special_slots_[i] = static_cast<std::uint32_t>(k + 1);
+    if (std::find(special_part_sizes_.begin(), special_part_sizes_.end(), part.size()) == special_part_sizes_.end()) {
+      special_part_sizes_.push_back(part.size());
+    }
+    // The byte of the middle next to {user}: the first of the tail (user first) or the last of
+    // the head (host first); the middle is never empty (the loader refuses such a template).
+    const SeparatorProbe probe{sp.head.size() + sp.tail.size() + 1,
+                               user_first_ ? sp.tail.size() : sp.head.size() - 1, user_first_,
+                               user_first_ ? sp.tail.front() : sp.head.back()};
+    const auto same = [&](const SeparatorProbe& q) {
+      return q.min_size == probe.min_size && q.offset == probe.offset && q.from_end == probe.from_end && q.sep == probe.sep;
+    };
+    if (std::none_of(separator_probes_.begin(), separator_probes_.end(), same)) separator_probes_.push_back(probe);
+  }
+  std::sort(special_part_sizes_.begin(), special_part_sizes_.end(), std::greater<>());
+}
+
+const HostEntry* Policy::match_special_indexed(std::string_view name) const noexcept {
+  // The part that does not depend on the host (the prefix when {user} comes first, else the
+  // suffix) is the same in every pattern.
+  const std::string_view fixed = user_first_ ? template_prefix_ : template_suffix_;
+  if (special_part_sizes_.empty() || name.size() <= fixed.size()) return nullptr;
+  if (user_first_ ? !name.starts_with(fixed) : !name.ends_with(fixed)) return nullptr;
+  const char sep = user_first_ ? template_middle_.front() : template_middle_.back();  // next to {user}
+  for (const std::size_t size : special_part_sizes_) {
+    if (name.size() <= fixed.size() + size) continue;  // no room for a non-empty user
+    const std::string_view part = user_first_ ? name.substr(name.size() - size) : name.substr(0, size);
+    if ((user_first_ ? part.front() : part.back()) != sep) continue;  // every part has it there
+    for (std::size_t i = part_hash(part) & special_mask_; special_slots_[i] != 0; i = (i + 1) & special_mask_) {
+      const SpecialPattern& sp = special_patterns_[special_slots_[i] - 1];
+      if ((user_first_ ? sp.tail : sp.head) == part) return &config_.hosts[sp.host_index];
+    }
+  }
+  return nullptr;
+}
+
+bool Policy::classify_plain(std::string_view text, ClassOf& out) const noexcept {
+  // plain_shape in one pass: components of plain bytes separated by '/', one '@', a realm of
+  // plain bytes; no empty component, no empty realm.
+  if (text.size() > kMaxPrincipalLength) return false;
+  std::size_t start = 0, at = std::string_view::npos;
+  bool slash = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const unsigned char k = kPlainBytes[static_cast<unsigned char>(text[i])];
+    if (k == kPlain) continue;
+    if (k == kOther || at != std::string_view::npos || i == start) return false;  // realm: plain bytes only
+    if (k == kSlash) {
+      slash = true;
+      start = i + 1;
+    } else {
+      at = i;
+    }
+  }
+  if (at == std::string_view::npos || at + 1 >= text.size()) return false;
+  // libkrb5 would parse this text into exactly these components and realm (see
+  // parse_plain_principal), so the class follows as in classify().
+  if (text.substr(at + 1) != config_.realm) {
+    out = {PrincipalClass::foreign, nullptr};
+  } else if (slash) {
+    out = {PrincipalClass::service, nullptr};
+  } else if (const HostEntry* guest = match_special_indexed(text.substr(0, at))) {
+    out = {PrincipalClass::special, guest};
+  } else {
+    out = {PrincipalClass::regular, nullptr};
+  }
+  return true;
+}
+
+Policy::ClassOf Policy::classify_class(std::string_view text) const {
+  ClassOf out;
+  if (classify_plain(text, out)) return out;
   const Principal p = classify(text);
   return {p.cls, p.cls == PrincipalClass::special ? find_host(p.host) : nullptr};
+}
+
+// Why false is sound (classify_class(text) is then never special):
+// - With no '\\' and no '/' before the first '@', the one component libkrb5 would parse (its
+//   parse_name splits only at unescaped '/' and '@'; an unescaped second '@' is malformed) and the
+//   name plain_shape would take are both exactly `primary` below, the text before the first '@'
+//   (or the whole text, when there is no '@' and the name is invalid anyway). It holds no '@', so
+//   the enterprise reading (a component holding '@', only spelt "\\@") does not arise, and the
+//   class is special iff the realm is the site's and match_special(primary) finds a guest.
+// - match_special(primary) finds a pattern only if primary is longer than its head and tail, ends
+//   with its tail and starts with its head: then it holds the middle's byte next to {user} where
+//   that pattern's probe looks. No probe fits: no pattern fits.
+// Any '\\' (escapes, enterprise names) or '/' before the first '@' answers true: classify decides.
+bool Policy::may_be_special(std::string_view text) const noexcept {
+  if (separator_probes_.empty()) return false;  // no legacy guest: match_special finds nothing
+  std::size_t at = 0;
+  for (; at < text.size(); ++at) {
+    const char c = text[at];
+    if (c == '@') break;
+    if (c == '\\' || c == '/') return true;
+  }
+  const std::size_t size = at;  // primary = text.substr(0, at)
+  for (const SeparatorProbe& p : separator_probes_) {
+    if (size < p.min_size) continue;
+    if (text[p.from_end ? size - p.offset : p.offset] == p.sep) return true;
+  }
+  return false;
 }
 
 std::string Policy::special_principal_for(std::string_view user, std::string_view host) const {

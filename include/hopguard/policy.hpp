@@ -149,6 +149,15 @@ class Policy {
     const HostEntry* guest = nullptr;
   };
   ClassOf classify_class(std::string_view principal_text) const;
+  // classify_class for the usual spelling only, without libkrb5 and without allocating: true and
+  // out set when text has that shape, false (out untouched) for every other text. Pure and cheap
+  // enough to be asked on every line instead of a cache lookup.
+  bool classify_plain(std::string_view principal_text, ClassOf& out) const noexcept;
+  // False only when classify_class(text).cls cannot be special: a cheap test on the text that
+  // lets the scanner skip its principal-cache lookup for rules that need a special principal.
+  // Sound for every text (tests/policy compares it with classify_class on generated and
+  // adversarial names); true does not mean special.
+  bool may_be_special(std::string_view principal_text) const noexcept;
   // "<user>-<host>@REALM" per special_principal.
   std::string special_principal_for(std::string_view user, std::string_view host) const;
   // principal == special_principal_for(user, host), without building it (the scanner asks this
@@ -177,6 +186,24 @@ class Policy {
     std::string head, tail;
   };
   std::vector<SpecialPattern> special_patterns_;
+  // The same answer as match_special, from an index of the patterns' host-dependent part (the
+  // tail when {user} comes first, else the head): those parts are distinct (host names are), so
+  // a name fits at most one pattern per part length, and the longest length that fits names the
+  // longest host. One hash lookup per distinct part length instead of a compare per guest.
+  const HostEntry* match_special_indexed(std::string_view primary) const noexcept;
+  void index_special_patterns();  // builds the index below from special_patterns_
+  std::vector<std::size_t> special_part_sizes_;  // distinct sizes of the indexed parts, longest first
+  std::vector<std::uint32_t> special_slots_;     // open addressing: special_patterns_ index + 1; 0 free
+  std::size_t special_mask_ = 0;
+  // may_be_special's tests, one per distinct (size, offset) of the separator next to {user} in
+  // the patterns: a primary that fits a pattern is at least min_size bytes long and holds the
+  // byte sep at offset (counted from its end when from_end).
+  struct SeparatorProbe {
+    std::size_t min_size, offset;
+    bool from_end;
+    char sep;
+  };
+  std::vector<SeparatorProbe> separator_probes_;
   // The guest whose pattern fits a primary name (the longer host name wins when two fit), the
   // user's offset and length in it; null when none fits.
   const HostEntry* match_special(std::string_view primary, std::size_t& user_at, std::size_t& user_size) const noexcept;
