@@ -181,9 +181,6 @@ class PrincipalCache {
     return nullptr;
   }
 
-  // A hint: starts loading the slot where a lookup of hash begins.
-  void prefetch(std::uint64_t hash) const noexcept { __builtin_prefetch(&slots_[hash & mask_]); }
-
   // name must not be present. Empties the cache first when it holds max_entries names or
   // kMaxArenaBytes of long ones (names come from log lines: each may be as long as a frame).
   // Returns null, keeping nothing, when the name's probe run is longer than kMaxProbe.
@@ -427,7 +424,20 @@ struct Engine::Impl {
 
   static std::uint64_t name_hash(std::string_view name) noexcept { return hash_bytes(name); }
 
-  const PrincipalFacts* classify(std::string_view name) { return classify(name, name_hash(name)); }
+  // The usual spelling of a name is classified directly (Policy::classify_plain: a pass over the
+  // name and one hash lookup per guest-name length): cheaper than the cache slot it would load,
+  // a cache miss for most names of a busy realm (tens of thousands). The cache keeps the other
+  // spellings, which libkrb5 parses.
+  const PrincipalFacts* classify(std::string_view name) {
+    Policy::ClassOf c;
+    if (policy->classify_plain(name, c)) {
+      plain_facts.cls = c.cls;
+      plain_facts.guest = c.guest;
+      return &plain_facts;  // valid until the next classify
+    }
+    return classify(name, name_hash(name));
+  }
+  PrincipalFacts plain_facts;
 
   const PrincipalFacts* classify(std::string_view name, std::uint64_t hash) {
     if (const PrincipalFacts* p = principals.find(name, hash)) return p;
@@ -441,13 +451,12 @@ struct Engine::Impl {
   }
   PrincipalFacts uncached_facts;
 
-  // Classifies the event's principal into f (Policy::classify on first sight of a name, then
-  // the cache). hash: name_hash(ev.principal) when the caller has it.
-  void resolve_principal(const Event& ev, EventFacts& f, const std::uint64_t* hash = nullptr) {
+  // Classifies the event's principal into f (classify above).
+  void resolve_principal(const Event& ev, EventFacts& f) {
     f.principal_pending = false;
     if (ev.principal.empty()) return;
     f.principal_truncated = ev.principal_truncated;
-    const PrincipalFacts* p = hash != nullptr ? classify(ev.principal, *hash) : classify(ev.principal);
+    const PrincipalFacts* p = classify(ev.principal);
     f.has_principal = true;
     f.principal_class = p->cls;
     f.principal_guest = p->guest;
@@ -629,10 +638,7 @@ struct Engine::Impl {
     const std::uint64_t passed = fv.passed;
     // The principal is classified only once some rule's other conditions hold for the event
     // (most KDC lines fail on status, address or target first).
-    // The principal's cache slot is fetched from memory while the other facts are looked up
-    // (it is a cache miss on most lines: tens of thousands of names).
-    const std::uint64_t principal_hash = name_hash(ev.principal);
-    if (!ev.principal.empty()) principals.prefetch(principal_hash);
+    int maybe_special = -1;  // policy->may_be_special(ev.principal), once asked; -1: not yet
     EventFacts f = facts_for(ev, /*lazy_principal=*/true, needs);
     const Correlator::Sink counted = [&](const Alarm& a) { count_alarm(a, sink); };
     for (std::size_t i = 0; i < candidates.size(); ++i) {
@@ -643,17 +649,24 @@ struct Engine::Impl {
         const bool refused = (fv.refusal & bit) != 0;
         if (!refused && !rule_facts_hold(*r, ev, f, nullptr)) continue;
         if (!refused && f.principal_pending && rule_needs_principal(*r)) {
-          resolve_principal(ev, f, &principal_hash);
+          // A rule that takes only special principals fails on any other: when the name cannot
+          // be special (Policy::may_be_special, a test of a few bytes of it), the rule fails
+          // without classifying it; the principal stays pending for the other rules.
+          if (special_only(*r) && !ev.principal.empty()) {
+            if (maybe_special < 0) maybe_special = policy->may_be_special(ev.principal) ? 1 : 0;
+            if (maybe_special == 0) continue;
+          }
+          resolve_principal(ev, f);
           if (!rule_facts_hold(*r, ev, f, nullptr)) continue;
         }
       } else {
         if (!rule_matches(*r, ev, f, nullptr)) continue;
         if (f.principal_pending && rule_needs_principal(*r)) {
-          resolve_principal(ev, f, &principal_hash);
+          resolve_principal(ev, f);
           if (!rule_matches(*r, ev, f, nullptr)) continue;
         }
       }
-      if (f.principal_pending) resolve_principal(ev, f, &principal_hash);  // the alarm names the principal's class
+      if (f.principal_pending) resolve_principal(ev, f);  // the alarm names the principal's class
       ++stats.matches;
       std::optional<Principal> full;
       const std::string key = correlator.add(match_for(*r, ev, f, line, event_ms, full), counted);
@@ -669,6 +682,13 @@ struct Engine::Impl {
         }
       }
     }
+  }
+
+  // The rule's principal_class condition holds for a non-empty principal only when it is
+  // special (a truncated name is never special: the KDC cut it).
+  static bool special_only(const CompiledRule& r) noexcept {
+    constexpr std::uint32_t kOther = kClassRegular | kClassService | kClassForeign | kClassInvalid | kClassTruncated;
+    return r.class_mask != 0 && (r.class_mask & kOther) == 0;
   }
 
   void evaluate_regex(const SyslogRecord& rec, std::string_view line, const AlarmSink& sink) {
