@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+#include <string>
+
 namespace hopguard::scanner {
 namespace {
 
@@ -144,6 +147,69 @@ TEST(KdcDecoder, ManyForsAreBounded) {
   ASSERT_EQ(d.result, DecodeResult::event);
   EXPECT_EQ(d.ev.service, "c");
   EXPECT_EQ(d.ev.detail, "d");
+}
+
+// The CLIENT/SERVER/TEXT split of the header comment of scanner/kdc_decoder.cpp with
+// std::string_view searches only: the reference for the decoder's memrchr/find_pair/memchr.
+struct RefSplit {
+  std::size_t sep = std::string_view::npos;
+  std::string_view server, detail;
+};
+RefSplit ref_split_at(std::string_view m, std::size_t sep) {
+  RefSplit s{sep, m.substr(sep + 5), {}};
+  const std::size_t comma = s.server.find(", ");
+  if (comma != std::string_view::npos) {
+    s.detail = s.server.substr(comma + 2);
+    s.server = s.server.substr(0, comma);
+  }
+  return s;
+}
+bool ref_looks_like_principal(std::string_view s) {
+  return !s.empty() && s.find('@') != std::string_view::npos && s.find(' ') == std::string_view::npos;
+}
+RefSplit ref_split(std::string_view m) {
+  const std::size_t last = m.rfind(" for ");
+  if (last == std::string_view::npos) return {};
+  RefSplit s = ref_split_at(m, last);
+  if (ref_looks_like_principal(s.server)) return s;
+  std::size_t end = last;
+  for (int tries = 1; tries < 4 && end > 0; ++tries) {
+    const std::size_t sep = m.substr(0, end).rfind(" for ");
+    if (sep == std::string_view::npos) break;
+    const RefSplit earlier = ref_split_at(m, sep);
+    if (ref_looks_like_principal(earlier.server)) return earlier;
+    end = sep;
+  }
+  return s;
+}
+
+// Generated "CLIENT for SERVER[, TEXT]" tails (spaces, commas, '@' and " for " anywhere) decode
+// to the reference split.
+TEST(KdcDecoder, ClientServerSplitAsReference) {
+  const char* pieces[] = {" for ", "for", " ", ", ", ",", "@", "@HG.TEST", "alice", "krbtgt/HG.TEST", "x", "",
+                          "host/legacy1.hg.test@HG.TEST", " fo", "r ", "  "};
+  std::mt19937 rnd(5);
+  int events = 0, usual = 0;  // usual: no space after the last " for ", an '@' in SERVER
+  for (int i = 0; i < 40000; ++i) {
+    std::string tail;
+    const int n = 1 + static_cast<int>(rnd() % 8);
+    for (int k = 0; k < n; ++k) tail += pieces[rnd() % std::size(pieces)];
+    Decoded d;
+    decode(d, kdc("AS_REQ", "127.0.0.4: CLIENT_NOT_FOUND: " + tail));
+    const RefSplit want = ref_split(tail);
+    if (want.sep == std::string_view::npos || want.server.empty()) {
+      ASSERT_EQ(d.result, DecodeResult::failed) << tail;
+      continue;
+    }
+    ASSERT_EQ(d.result, DecodeResult::event) << tail;
+    ++events;
+    if (tail.find(' ', want.sep + 5) == std::string::npos && want.server.find('@') != std::string_view::npos) ++usual;
+    ASSERT_EQ(d.ev.principal, tail.substr(0, want.sep)) << tail;
+    ASSERT_EQ(d.ev.service, want.server) << tail;
+    ASSERT_EQ(d.ev.detail, want.detail) << tail;
+  }
+  EXPECT_GT(events, 5000);
+  EXPECT_GT(usual, 1000);
 }
 
 TEST(KdcDecoder, TruncatedNameMarked) {
