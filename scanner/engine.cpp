@@ -21,9 +21,13 @@ namespace hopguard::scanner {
 
 namespace {
 
-constexpr std::size_t kMaxCachedPrincipals = 65536;
+// The principal cache keeps only names Policy::classify_plain does not answer (escapes,
+// enterprise names, other bytes: libkrb5 parses them), rare in a KDC log; 1 MiB of slots.
+constexpr std::size_t kMaxCachedPrincipals = 8192;
 constexpr std::size_t kMaxTrackedSessions = 4096;
 constexpr std::size_t kMaxSessionKeys = 8;  // incidents remembered per sshd process
+constexpr std::size_t kMaxMemoisedHosts = 4096;   // host names, addresses and services (FlatTextMap memos)
+constexpr std::size_t kMaxMemoisedText = 255;     // longer service names are not memoised
 
 // pam_syslog's prefix of a hopguard record; checked on every line of other programs.
 inline bool is_pam_record(std::string_view message) noexcept { return starts_with(message, "pam_hopguard("); }
@@ -144,8 +148,8 @@ struct PrincipalFacts {
 // names are kept back to back in one arena: one more line). The cache it replaces kept a whole
 // Principal (five strings and a vector, ~200 bytes and several heap blocks) per name in a
 // deque, and its key in an arena: three dependent cache misses per lookup, and resident memory
-// that grew with the names seen. Memory here: 64 x 2 x max_entries bytes from the start (8 MiB
-// for 65536), plus the arena of long names (at most 16 MiB).
+// that grew with the names seen. Memory here: 64 x 2 x max_entries bytes from the start (1 MiB
+// for 8192), plus the arena of long names (at most 16 MiB).
 class PrincipalCache {
  public:
   explicit PrincipalCache(std::size_t max_entries) : max_entries_(max_entries) {
@@ -327,8 +331,8 @@ struct Engine::Impl {
   struct AddressFacts {
     bool parsed = false, bastion = false, allowed = false;
   };
-  FlatTextMap<const HostEntry*> hosts_by_name{kMaxCachedPrincipals / 16};
-  FlatTextMap<AddressFacts> addresses{kMaxCachedPrincipals / 16};
+  FlatTextMap<const HostEntry*> hosts_by_name{kMaxMemoisedHosts};
+  FlatTextMap<AddressFacts> addresses{kMaxMemoisedHosts};
 
   // The configured host named name (short name first, then fqdn or alias), or null.
   const HostEntry* host_named(std::string_view name) {
@@ -354,6 +358,36 @@ struct Engine::Impl {
     memo.put(name, h);
     return h;
   }
+
+  // What facts_for reads of a service name, by its text (a KDC log names a few dozen services
+  // over and over, the TGS and each guest's host/ and the bastions'): the instance (as offset and
+  // size in the text), whether it is the TGS, and the configured host the instance names. All
+  // depend only on the text and the policy; emptied on replace() and when 4096 are held.
+  struct ServiceFacts {
+    std::uint32_t instance_at = 0, instance_size = 0;
+    bool tgt = false;
+    const HostEntry* host = nullptr;
+  };
+  FlatTextMap<ServiceFacts> services{kMaxMemoisedHosts};
+
+  const ServiceFacts& service_facts(std::string_view service) {
+    const std::uint64_t hash = hash_bytes(service);
+    if (const ServiceFacts* known = services.find(service, hash)) return *known;
+    std::string_view primary, instance, realm;
+    split_service(service, primary, instance, realm);
+    ServiceFacts sf;
+    sf.instance_at = static_cast<std::uint32_t>(instance.data() - service.data());
+    sf.instance_size = static_cast<std::uint32_t>(instance.size());
+    if (instance.empty()) sf.instance_at = 0;  // an empty view's data() may point anywhere
+    sf.tgt = service == tgs_name;
+    if (!instance.empty()) sf.host = host_named(instance, service_host_memo);
+    if (service.size() > kMaxMemoisedText) {  // not kept: a hostile line's long name
+      uncached_service = sf;
+      return uncached_service;
+    }
+    return services.insert(service, hash) = sf;
+  }
+  ServiceFacts uncached_service;
 
   AddressFacts address_facts(std::string_view text) {
     const std::uint64_t hash = hash_bytes(text);
@@ -487,11 +521,10 @@ struct Engine::Impl {
       resolve_principal(ev, f);
     }
     if ((needs & kFactService) != 0 && !ev.service.empty()) {
-      std::string_view primary, instance, realm;
-      split_service(ev.service, primary, instance, realm);
-      f.service_instance = instance;
-      f.service_is_tgt = ev.service.size() == tgs_name.size() && equal_bytes(ev.service.data(), tgs_name.data(), tgs_name.size());
-      if (!instance.empty() && !ev.service_truncated) f.service_host = host_named(instance, service_host_memo);
+      const ServiceFacts& sf = service_facts(ev.service);
+      f.service_instance = ev.service.substr(sf.instance_at, sf.instance_size);
+      f.service_is_tgt = sf.tgt;
+      if (sf.instance_size != 0 && !ev.service_truncated) f.service_host = sf.host;
     }
     if ((needs & kFactLoggingHost) != 0 && !ev.host.empty()) f.logging_host = host_named(ev.host, logging_host_memo);
     if ((needs & kFactRecordHost) != 0 && !ev.record_host.empty()) f.record_host = p.find_host(ev.record_host);
@@ -907,6 +940,7 @@ void Engine::replace(std::shared_ptr<const Policy> policy, std::shared_ptr<const
   impl_->hosts_by_name.clear();
   impl_->addresses.clear();
   impl_->service_host_memo.clear();
+  impl_->services.clear();
   impl_->field_memo.clear();
   impl_->logging_host_memo.clear();
   impl_->policy = std::move(policy);

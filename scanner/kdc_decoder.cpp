@@ -51,14 +51,19 @@ bool is_status_word(std::string_view s, std::size_t readable) noexcept {
 // m.rfind(" for "), without libstdc++'s rfind, which calls memcmp at every position from the
 // end: memrchr finds each space from the end (the server and an error text hold few), and a
 // space that ends " for " is the answer (the last " for " ends at the last such space).
-std::size_t rfind_for(std::string_view m) noexcept {
+// last_space (when not null) is set when the " for " found ends at the last space of m: then
+// nothing after it holds a space.
+std::size_t rfind_for(std::string_view m, bool* last_space = nullptr) noexcept {
   if (m.size() < 5) return std::string_view::npos;
   std::size_t n = m.size();  // the ending space is looked for in m[4, n)
   while (n > 4) {
     const void* hit = memrchr(m.data() + 4, ' ', n - 4);
     if (hit == nullptr) return std::string_view::npos;
     const std::size_t j = static_cast<std::size_t>(static_cast<const char*>(hit) - m.data());
-    if (m[j - 4] == ' ' && m[j - 3] == 'f' && m[j - 2] == 'o' && m[j - 1] == 'r') return j - 4;
+    if (m[j - 4] == ' ' && m[j - 3] == 'f' && m[j - 2] == 'o' && m[j - 1] == 'r') {
+      if (last_space != nullptr) *last_space = n == m.size();
+      return j - 4;
+    }
     n = j;
   }
   return std::string_view::npos;
@@ -89,8 +94,15 @@ bool looks_like_principal(std::string_view s) noexcept {
 constexpr int kMaxForCandidates = 4;
 
 Split split_client_server(std::string_view m) noexcept {
-  const std::size_t last = rfind_for(m);
+  bool last_space = false;
+  const std::size_t last = rfind_for(m, &last_space);
   if (last == std::string_view::npos) return {};
+  if (last_space) {
+    // The usual "CLIENT for SERVER": no space after " for ", so no ", " and no TEXT (split_at
+    // would find none), and SERVER looks like a principal iff it holds an '@'.
+    const Split s{last, m.substr(last + 5), {}};
+    if (!s.server.empty() && std::memchr(s.server.data(), '@', s.server.size()) != nullptr) return s;
+  }
   Split s = split_at(m, last);
   if (looks_like_principal(s.server)) return s;
   std::size_t end = last;
