@@ -23,13 +23,14 @@ void widen(Alarm& a, std::int64_t t) {
   a.timestamp_ms = a.end_ms;
 }
 
-// Inserts t (of a match on target) into the group's times (sorted by time); past
+// Inserts hit (its arrival set here) into the group's times (sorted by time); past
 // kMaxGroupTimes drops the earliest to arrive.
-void add_time(Correlator::Group& g, std::int64_t t, std::uint64_t target) {
+void add_time(Correlator::Group& g, Correlator::Hit hit) {
   auto& v = g.times;
-  const auto at = std::upper_bound(v.begin(), v.end(), t,
+  hit.arrival = g.arrivals++;
+  const auto at = std::upper_bound(v.begin(), v.end(), hit.time_ms,
                                    [](std::int64_t x, const Correlator::Hit& h) { return x < h.time_ms; });
-  v.insert(at, Correlator::Hit{t, g.arrivals++, target});
+  v.insert(at, hit);
   if (v.size() <= Correlator::kMaxGroupTimes) return;
   v.erase(std::min_element(v.begin(), v.end(), [](const Correlator::Hit& a, const Correlator::Hit& b) {
     return a.arrival < b.arrival;
@@ -126,42 +127,34 @@ std::string Correlator::count_in_group(const Match& match, ThresholdBy by, const
     if (incidents_.count(key) != 0) return open_or_merge(key, m, sink, 1, nullptr);
   }
   Group& g = groups_[key];
-  if (g.times.empty()) {
-    g.principal = m.principal;
-    g.principal_class = m.principal_class;
-    g.user = m.user;
-    g.source_ip = m.source_ip;
-  } else {
-    if (g.principal != m.principal) g.mixed_principals = true;
-    if (g.source_ip != m.source_ip) g.mixed_sources = true;
-  }
-  add_time(g, m.event_ms, over_targets ? hash_bytes(match.target) : 0);
+  const std::uint64_t source = hash_bytes(m.source_ip), principal = hash_bytes(m.principal);
+  add_time(g, Hit{m.event_ms, 0, over_targets ? hash_bytes(match.target) : 0, source, principal});
   // The evidence of the latest matches to arrive, as their times: the one that completes a window
   // is always among it.
   if (g.evidence.size() >= kMaxEvidencePerAlarm) g.evidence.erase(g.evidence.begin());
   g.evidence.push_back(m.evidence);
   const Window w = densest_window(g.times, r.window_ms, over_targets);
   if (w.count < r.threshold) return {};
+  const auto in_window = [&](std::int64_t t) { return t >= w.start_ms && t - w.start_ms <= r.window_ms; };
+  // This match is in the window (before it, no window of the group held the threshold), so the
+  // incident names its address and principal when every match of the window shares them, and
+  // none otherwise.
+  bool mixed_sources = false, mixed_principals = false;
+  for (const Hit& h : g.times) {
+    if (!in_window(h.time_ms)) continue;
+    mixed_sources = mixed_sources || h.source != source;
+    mixed_principals = mixed_principals || h.principal != principal;
+  }
   Match first = m;
-  // Match holds views: the names are copied out of the group, which may be erased below.
-  const std::string principal = g.principal, principal_class = g.principal_class, user = g.user;
-  // A group of one address has the match's; one over several addresses (a group per target, or
-  // the '*' group of a flood of sources) names none.
-  const std::string source_ip = g.mixed_sources ? std::string() : g.source_ip;
-  first.source_ip = source_ip;
-  if (g.mixed_principals) {
+  if (mixed_sources) first.source_ip = {};
+  if (mixed_principals) {
     first.principal = {};
     first.principal_class = {};
     first.user = {};
-  } else {
-    first.principal = principal;
-    first.principal_class = principal_class;
-    first.user = user;
   }
   // The window that reached the threshold becomes the incident: its times and evidence leave the
   // group; matches dated elsewhere (forged ones among them) stay and go on counting, and neither
   // widen the alarm's time range nor take its evidence slots.
-  const auto in_window = [&](std::int64_t t) { return t >= w.start_ms && t - w.start_ms <= r.window_ms; };
   std::vector<Evidence> evidence;
   std::erase_if(g.evidence, [&](Evidence& e) {
     if (!in_window(e.time_ms)) return false;
@@ -375,15 +368,16 @@ std::string Correlator::snapshot(std::int64_t watermark_ms) const {
     }
     std::vector<Hit> hits = g.times;  // written in arrival order, which restore() keeps
     std::sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) { return a.arrival < b.arrival; });
-    nlohmann::json times = nlohmann::json::array(), targets = nlohmann::json::array();
+    nlohmann::json times = nlohmann::json::array(), targets = nlohmann::json::array(),
+                   sources = nlohmann::json::array(), principals = nlohmann::json::array();
     for (const Hit& h : hits) {
       times.push_back(h.time_ms);
       targets.push_back(h.target);
+      sources.push_back(h.source);
+      principals.push_back(h.principal);
     }
-    groups.push_back({{"key", key}, {"times", times}, {"targets", targets},
-                      {"principal", g.principal}, {"principal_class", g.principal_class},
-                      {"user", g.user}, {"mixed", g.mixed_principals}, {"source_ip", g.source_ip},
-                      {"mixed_sources", g.mixed_sources}, {"evidence", ev}});
+    groups.push_back({{"key", key}, {"times", times}, {"targets", targets}, {"sources", sources},
+                      {"principals", principals}, {"evidence", ev}});
   }
   const nlohmann::json j = {{"version", kSnapshotVersion}, {"watermark_ms", watermark_ms},
                             {"incidents", incidents}, {"aggregates", aggregates}, {"groups", groups}};
@@ -419,26 +413,21 @@ Expected<std::int64_t> Correlator::restore(std::string_view text) {
     for (const auto& i : j.at("groups")) {
       Group g;
       if (const auto t = i.find("times"); t != i.end()) {
-        // In arrival order. Snapshots before address-over-targets groups have no targets: their
-        // groups were all of one target, where the field is 0.
-        const auto targets = i.find("targets");
-        const bool with_targets = targets != i.end() && targets->size() == t->size();
+        // In arrival order, with the hashes of each match's target, address and principal.
+        // Older snapshots have fewer of them: a missing one reads 0, and a window with such a
+        // time then names no address or principal (never a wrong one).
+        const auto tag = [&](const char* name, std::size_t k) -> std::uint64_t {
+          const auto a = i.find(name);
+          return a != i.end() && a->size() == t->size() ? (*a)[k].get<std::uint64_t>() : 0;
+        };
         for (std::size_t k = 0; k < t->size(); ++k) {
-          add_time(g, (*t)[k].get<std::int64_t>(), with_targets ? (*targets)[k].get<std::uint64_t>() : 0);
+          add_time(g, Hit{(*t)[k].get<std::int64_t>(), 0, tag("targets", k), tag("sources", k), tag("principals", k)});
         }
       } else {
         // A snapshot written before the times were kept: its count, all at its start.
         const auto n = std::min<std::uint64_t>(i.at("count").get<std::uint64_t>(), kMaxGroupTimes);
-        for (std::uint64_t k = 0; k < n; ++k) add_time(g, i.at("start_ms").get<std::int64_t>(), 0);
+        for (std::uint64_t k = 0; k < n; ++k) add_time(g, Hit{i.at("start_ms").get<std::int64_t>()});
       }
-      g.principal = i.at("principal").get<std::string>();
-      g.principal_class = i.at("principal_class").get<std::string>();
-      g.user = i.at("user").get<std::string>();
-      g.mixed_principals = i.at("mixed").get<bool>();
-      // Snapshots before threshold_by have neither (their groups were all per address, where
-      // neither is read).
-      g.source_ip = i.value("source_ip", std::string());
-      g.mixed_sources = i.value("mixed_sources", false);
       for (const auto& e : i.at("evidence")) {
         if (g.evidence.size() >= kMaxEvidencePerAlarm) break;
         g.evidence.push_back(Evidence{e.at("source").get<std::string>(), e.at("host").get<std::string>(),

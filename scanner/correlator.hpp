@@ -77,19 +77,21 @@ class Correlator {
   // in: a line dated far later (a forged one) adds a time of its own and cannot restart the count
   // of the others; to push a burst's first guesses out, kMaxGroupTimes other matches of the same
   // group must arrive during the burst.
+  // A match's target, address and principal travel with its time as hashes (hash_bytes), so
+  // that the incident a window becomes names an address (or a principal, a target) exactly when
+  // all the window's matches share it: a stray match of another address an hour earlier, still
+  // in the group, must not hide the address of the burst that alarms.
   struct Hit {
     std::int64_t time_ms = 0;
     std::uint64_t arrival = 0;
-    std::uint64_t target = 0;  // hash_bytes of the match's target (address_over_targets groups; else 0)
+    std::uint64_t target = 0;     // address_over_targets groups; else 0
+    std::uint64_t source = 0;
+    std::uint64_t principal = 0;
   };
   struct Group {
     std::vector<Hit> times;  // sorted by time_ms
     std::uint64_t arrivals = 0;
     std::vector<Evidence> evidence;
-    std::string principal, principal_class, user;
-    bool mixed_principals = false;
-    std::string source_ip;         // of the first match
-    bool mixed_sources = false;    // matches came from several addresses (a group per target)
   };
   static constexpr std::size_t kMaxGroupTimes = 256;
   static constexpr std::size_t kMaxName = 255;  // bytes kept of a match's names (see add())
