@@ -136,9 +136,9 @@ std::string Correlator::count_in_group(const Match& match, ThresholdBy by, const
   const Window w = densest_window(g.times, r.window_ms, over_targets);
   if (w.count < r.threshold) return {};
   const auto in_window = [&](std::int64_t t) { return t >= w.start_ms && t - w.start_ms <= r.window_ms; };
-  // This match is in the window (before it, no window of the group held the threshold), so the
-  // incident names its address and principal when every match of the window shares them, and
-  // none otherwise.
+  // The incident names this match's address and principal when every match of the window
+  // shares them (the window holds this match: before it, no window of the group held the
+  // threshold), and none otherwise.
   bool mixed_sources = false, mixed_principals = false;
   for (const Hit& h : g.times) {
     if (!in_window(h.time_ms)) continue;
