@@ -27,6 +27,42 @@ SETPRIV = shutil.which("setpriv") or "/usr/bin/setpriv"
 NOBODY = 65534
 
 
+def start_rsyslogd(work, conf_text, sockets):
+    """A real rsyslogd -n on conf_text (written to work/rsyslog.conf); returns (process, path of
+    its stderr) once every path in sockets exists (AssertionError with its stderr after 10 s)."""
+    conf = os.path.join(work, "rsyslog.conf")
+    with open(conf, "w") as f:
+        f.write(conf_text)
+    err_path = os.path.join(work, "rsyslogd.err")
+    with open(err_path, "w") as err:
+        proc = subprocess.Popen([RSYSLOGD, "-n", "-f", conf, "-i", os.path.join(work, "pid")],
+                                stdout=subprocess.DEVNULL, stderr=err)
+    deadline = time.monotonic() + 10
+    while not all(os.path.exists(s) for s in sockets):
+        if time.monotonic() > deadline:
+            with open(err_path) as f:
+                raise AssertionError("rsyslogd did not open its sockets:\n" + f.read())
+        time.sleep(0.05)
+    return proc, err_path
+
+
+def stop_all(rsyslog, daemon, work):
+    if rsyslog:
+        rsyslog.send_signal(signal.SIGTERM)
+        rsyslog.wait(20)
+    daemon.stop()
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def wait_alarms(daemon, done, err_path):
+    """daemon.wait_alarms(done), with rsyslogd's stderr and hopguardd's log on failure."""
+    try:
+        return daemon.wait_alarms(done, timeout=30)
+    except AssertionError:
+        with open(err_path) as f:
+            raise AssertionError("rsyslogd stderr:\n" + f.read() + "\nhopguardd log:\n" + daemon.log_text(0))
+
+
 class TrustedSender(unittest.TestCase):
     def test_forged_sshd_lines_are_told_from_the_real_sender(self):
         if os.geteuid() != 0:
@@ -41,18 +77,8 @@ class TrustedSender(unittest.TestCase):
             sock = os.path.join(work, "log.sock")
             spool = os.path.join(work, "rsyslog")
             os.makedirs(spool)
-            conf = os.path.join(work, "rsyslog.conf")
-            with open(conf, "w") as f:
-                f.write(f'global(workDirectory="{spool}")\n' +
-                        shipped_forward_snippet(port, {"legacy1": sock}))
-            err_path = os.path.join(work, "rsyslogd.err")
-            with open(err_path, "w") as err:
-                rsyslog = subprocess.Popen([RSYSLOGD, "-n", "-f", conf, "-i", os.path.join(work, "pid")],
-                                           stdout=subprocess.DEVNULL, stderr=err)
-            deadline = time.monotonic() + 10
-            while not os.path.exists(sock):
-                self.assertLess(time.monotonic(), deadline, open(err_path).read())
-                time.sleep(0.05)
+            rsyslog, err_path = start_rsyslogd(
+                work, f'global(workDirectory="{spool}")\n' + shipped_forward_snippet(port, {"legacy1": sock}), [sock])
             os.chmod(sock, 0o666)
             # A binary named sshd that is not sshd: a copy of logger, world-executable.
             bindir = os.path.join(work, "bin")
@@ -90,11 +116,7 @@ class TrustedSender(unittest.TestCase):
             def done(alarms):
                 return sum(a["hopguard"]["count"] for a in alarms) >= 4
 
-            try:
-                alarms = d.wait_alarms(done, timeout=30)
-            except AssertionError:
-                raise AssertionError("rsyslogd stderr:\n" + open(err_path).read() +
-                                     "\nhopguardd log:\n" + d.log_text(0))
+            wait_alarms(d, done, err_path)
             time.sleep(2.5)  # anything more (a forged alarm of another rule) shows up now
             alarms = d.alarms()
             got = sorted((a["rule"]["id"], a["hopguard"]["target"], a["hopguard"]["count"])
@@ -111,11 +133,7 @@ class TrustedSender(unittest.TestCase):
             for l in lines:
                 self.assertIn(f'uid="{NOBODY}"', l)
         finally:
-            if rsyslog:
-                rsyslog.send_signal(signal.SIGTERM)
-                rsyslog.wait(20)
-            d.stop()
-            shutil.rmtree(work, ignore_errors=True)
+            stop_all(rsyslog, d, work)
 
     def test_kdc_lines_logged_by_a_bastion_without_trusted_properties_are_forged(self):
         """A bastion that forwards with a plain RFC 5424 template (no trusted properties): a
@@ -131,24 +149,17 @@ class TrustedSender(unittest.TestCase):
             socks = {name: os.path.join(work, name + ".sock") for name in ("bastion", "kdc1")}
             spool = os.path.join(work, "rsyslog")
             os.makedirs(spool)
-            conf = os.path.join(work, "rsyslog.conf")
-            with open(conf, "w") as f:
-                f.write(f'global(workDirectory="{spool}")\n'
-                        'module(load="imuxsock" SysSock.Use="off")\n'
-                        'ruleset(name="plain") {\n'
-                        f'  action(type="omfwd" target="127.0.0.1" port="{port}" protocol="tcp" '
-                        'TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format")\n'
-                        '}\n' +
-                        "".join(f'input(type="imuxsock" Socket="{sock}" HostName="{name}" Ruleset="plain" '
-                                'RateLimit.Interval="0")\n' for name, sock in socks.items()))
-            err_path = os.path.join(work, "rsyslogd.err")
-            with open(err_path, "w") as err:
-                rsyslog = subprocess.Popen([RSYSLOGD, "-n", "-f", conf, "-i", os.path.join(work, "pid")],
-                                           stdout=subprocess.DEVNULL, stderr=err)
-            deadline = time.monotonic() + 10
-            while not all(os.path.exists(s) for s in socks.values()):
-                self.assertLess(time.monotonic(), deadline, open(err_path).read())
-                time.sleep(0.05)
+            rsyslog, err_path = start_rsyslogd(
+                work,
+                f'global(workDirectory="{spool}")\n'
+                'module(load="imuxsock" SysSock.Use="off")\n'
+                'ruleset(name="plain") {\n'
+                f'  action(type="omfwd" target="127.0.0.1" port="{port}" protocol="tcp" '
+                'TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format")\n'
+                '}\n' +
+                "".join(f'input(type="imuxsock" Socket="{sock}" HostName="{name}" Ruleset="plain" '
+                        'RateLimit.Interval="0")\n' for name, sock in socks.items()),
+                socks.values())
             line = ("TGS_REQ (1 etypes {aes256-cts-hmac-sha1-96(18)}) 127.0.0.2: ISSUE: authtime 1, "
                     "etypes {rep=aes256-cts-hmac-sha1-96(18), tkt=aes256-cts-hmac-sha1-96(18), "
                     "ses=aes256-cts-hmac-sha1-96(18)}, dave@HG.TEST for host/legacy1.hg.test@HG.TEST")
@@ -159,11 +170,7 @@ class TrustedSender(unittest.TestCase):
             def done(alarms):
                 return sum(a["hopguard"]["count"] for a in alarms) >= 2
 
-            try:
-                d.wait_alarms(done, timeout=30)
-            except AssertionError:
-                raise AssertionError("rsyslogd stderr:\n" + open(err_path).read() +
-                                     "\nhopguardd log:\n" + d.log_text(0))
+            wait_alarms(d, done, err_path)
             time.sleep(2.5)  # anything more shows up now
             alarms = d.alarms()
             got = sorted((a["rule"]["id"], a["hopguard"].get("target"), a["hopguard"].get("principal"),
@@ -174,11 +181,7 @@ class TrustedSender(unittest.TestCase):
             forged = next(a for a in alarms if a["rule"]["id"] == "forged-log-sender")
             self.assertIn(" bastion krb5kdc ", forged["hopguard"]["evidence"][0]["line"])
         finally:
-            if rsyslog:
-                rsyslog.send_signal(signal.SIGTERM)
-                rsyslog.wait(20)
-            d.stop()
-            shutil.rmtree(work, ignore_errors=True)
+            stop_all(rsyslog, d, work)
 
 
 if __name__ == "__main__":
