@@ -77,10 +77,11 @@ class Correlator {
   // in: a line dated far later (a forged one) adds a time of its own and cannot restart the count
   // of the others; to push a burst's first guesses out, kMaxGroupTimes other matches of the same
   // group must arrive during the burst.
-  // A match's target, address and principal travel with its time as hashes (hash_bytes), so
-  // that the incident a window becomes names an address (or a principal, a target) exactly when
-  // all the window's matches share it: a stray match of another address an hour earlier, still
-  // in the group, must not hide the address of the burst that alarms.
+  // A match's address and principal travel with its time as hashes (hash_bytes), so that the
+  // incident a window becomes names an address (or a principal) exactly when all the window's
+  // matches share it: a stray match of another address an hour earlier, still in the group, must
+  // not hide the address of the burst that alarms. The target's hash tells an
+  // address_over_targets group whether a window spans two targets.
   struct Hit {
     std::int64_t time_ms = 0;
     std::uint64_t arrival = 0;
