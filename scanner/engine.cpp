@@ -856,21 +856,20 @@ struct Engine::Impl {
   Event line_event;
   bool feeding = false;
 
-  void feed(std::string_view line, std::int64_t receive_ms, const AlarmSink& sink) {
+  LineResult feed(std::string_view line, std::int64_t receive_ms, const AlarmSink& sink) {
     if (feeding) {
       Event nested;
-      feed_into(nested, line, receive_ms, sink);
-      return;
+      return feed_into(nested, line, receive_ms, sink);
     }
     struct Guard {
       bool& flag;
       explicit Guard(bool& f) : flag(f) { flag = true; }
       ~Guard() { flag = false; }
     } guard(feeding);
-    feed_into(line_event, line, receive_ms, sink);
+    return feed_into(line_event, line, receive_ms, sink);
   }
 
-  void feed_into(Event& ev, std::string_view line, std::int64_t receive_ms, const AlarmSink& sink) {
+  LineResult feed_into(Event& ev, std::string_view line, std::int64_t receive_ms, const AlarmSink& sink) {
     ++stats.lines;
     stats.bytes += line.size();
     SyslogRecord rec = parse_syslog_record(line, receive_ms, options.syslog, &date_memo);
@@ -881,7 +880,7 @@ struct Engine::Impl {
       take_time(rec, sink);
       ++stats.skipped;
       if (regex_rules) evaluate_regex(rec, line, sink);
-      return;
+      return {};
     }
     const DecoderEntry* entry = nullptr;
     const DecodeResult result = decode(rec, ev, entry, found);
@@ -889,18 +888,26 @@ struct Engine::Impl {
     if (entry == nullptr) {
       ++stats.skipped;
       if (regex_rules) evaluate_regex(rec, line, sink);
-      return;
+      return {};
     }
     const auto src = static_cast<std::size_t>(entry->source);
+    LineResult out{LineOutcome::event, entry->source};
     switch (result) {
-      case DecodeResult::failed: ++stats.parse_failures[src]; break;
-      case DecodeResult::ignored: ++stats.ignored[src]; break;
+      case DecodeResult::failed:
+        ++stats.parse_failures[src];
+        out.outcome = LineOutcome::parse_failure;
+        break;
+      case DecodeResult::ignored:
+        ++stats.ignored[src];
+        out.outcome = LineOutcome::no_event;
+        break;
       case DecodeResult::event:
         ++stats.decoded[src];
         evaluate(ev, line, rec.event_ms, sink);
         break;
     }
     if (regex_rules) evaluate_regex(rec, line, sink);
+    return out;
   }
 
   // The record's time, before the line is matched: counted when unknown; moved back when it is
@@ -950,8 +957,8 @@ void Engine::replace(std::shared_ptr<const Policy> policy, std::shared_ptr<const
   impl_->skew_ms = Impl::skew_of(*impl_->policy, impl_->options);
 }
 
-void Engine::feed_line(std::string_view line, std::int64_t receive_ms, const AlarmSink& sink) {
-  impl_->feed(line, receive_ms, sink);
+LineResult Engine::feed_line(std::string_view line, std::int64_t receive_ms, const AlarmSink& sink) {
+  return impl_->feed(line, receive_ms, sink);
 }
 
 void Engine::flush(std::int64_t now_ms, const AlarmSink& sink) {

@@ -77,6 +77,15 @@ struct EngineStats {
   std::map<std::string, std::uint64_t> regex_errors_by_rule;  // match-time Boost.Regex errors
 };
 
+// What became of one line fed to the engine: counted in EngineStats as skipped (no decoder
+// takes its program), or by its decoder's source as decoded (event), ignored (no_event) or
+// parse_failure.
+enum class LineOutcome : std::uint8_t { skipped, event, no_event, parse_failure };
+struct LineResult {
+  LineOutcome outcome = LineOutcome::skipped;
+  EventSource source = EventSource::none;  // the decoder's source; none when skipped
+};
+
 // What `hopguard rules test` shows for one line.
 struct Explanation {
   SyslogRecord record;        // views into the line passed to explain()
@@ -101,8 +110,10 @@ class Engine {
   void replace(std::shared_ptr<const Policy> policy, std::shared_ptr<const Ruleset> rules);
 
   // One frame (one syslog message, without its line ending). Alarms whose window this line's
-  // event time closed are delivered to sink before this call returns.
-  void feed_line(std::string_view line, std::int64_t receive_ms, const AlarmSink& sink);
+  // event time closed are delivered to sink before this call returns. The result says what
+  // became of the line (the same count EngineStats took), so that a caller that knows where the
+  // line came from (`hopguard scan`: file and line) can name the lines it could not read.
+  LineResult feed_line(std::string_view line, std::int64_t receive_ms, const AlarmSink& sink);
 
   // Advances time to now_ms (the daemon calls this periodically with its clock): closes every
   // window that ended before now_ms - skew and delivers their alarms.

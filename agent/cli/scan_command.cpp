@@ -62,9 +62,16 @@ struct InputTotals {
   std::uint64_t files = 0;
 };
 
+// A line waiting in a merged input: its text and its line number in the file.
+struct QueuedLine {
+  std::string text;
+  std::uint64_t number = 0;
+};
+
 // One input file (or stdin), read in 1 MiB chunks and split into lines by a Framer.
 struct Input {
   std::string name;
+  std::uint32_t max_frame = 0;
   FILE* f = nullptr;
   std::int64_t receive_ms = 0;
   std::int64_t size = 0;
@@ -72,13 +79,54 @@ struct Input {
   bool eof = false;
   bool error = false;
   scanner::Framer framer;
-  std::deque<std::string> lines;  // only used when several inputs are merged by time
+  std::uint64_t line_number = 0;  // of the last frame the framer gave
+  std::uint64_t warnings = 0;     // lines named on stderr (warn_line), shown or not
+  std::deque<QueuedLine> lines;   // only used when several inputs are merged by time
   std::int64_t head_ms = 0;       // event time of lines.front()
   std::int64_t last_ms = 0;
 
-  Input(std::string n, std::uint32_t max_frame)
-      : name(std::move(n)), framer(scanner::FramerOptions{max_frame, scanner::Framing::lf}) {}
+  Input(std::string n, std::uint32_t max_frame_bytes)
+      : name(std::move(n)),
+        max_frame(max_frame_bytes),
+        framer(scanner::FramerOptions{max_frame_bytes, scanner::Framing::lf}) {}
 };
+
+// Lines the scan could not read whole are named on stderr, file and line (the summary counts
+// them all): "hopguard: FILE:LINE: WHAT". At most kMaxLineWarnings per input; the rest are
+// counted in one line at the end of that input, so a file of garbage cannot flood the terminal.
+constexpr std::uint64_t kMaxLineWarnings = 10;
+
+const char* display_name(const Input& in) { return in.name == "-" ? "(stdin)" : in.name.c_str(); }
+
+void warn_line(Input& in, std::uint64_t number, const std::string& what) {
+  if (++in.warnings > kMaxLineWarnings) return;
+  std::fprintf(stderr, "hopguard: %s:%llu: %s\n", display_name(in), static_cast<unsigned long long>(number),
+               what.c_str());
+}
+
+// A frame as the framer gave it: counted, and named when the framer cut it.
+std::uint64_t take_frame(Input& in, const scanner::Frame& fr) {
+  ++in.line_number;
+  if (fr.issue_set && fr.issue == scanner::FrameIssue::oversized) {
+    warn_line(in, in.line_number,
+              "line longer than max_frame_bytes (" + std::to_string(in.max_frame) + "): only its first " +
+                  std::to_string(in.max_frame) + " bytes were scanned");
+  }
+  return in.line_number;
+}
+
+// What the engine made of a line: a line of a known program that its decoder did not
+// understand is named (it may be a format this version does not know, or a forged line).
+void note_result(Input& in, std::uint64_t number, scanner::LineResult r) {
+  if (r.outcome != scanner::LineOutcome::parse_failure) return;
+  warn_line(in, number, std::string(scanner::to_string(r.source)) + " line not understood (a parse failure)");
+}
+
+void report_hidden_warnings(const Input& in) {
+  if (in.warnings <= kMaxLineWarnings) return;
+  std::fprintf(stderr, "hopguard: %s: %llu more lines like these not named\n", display_name(in),
+               static_cast<unsigned long long>(in.warnings - kMaxLineWarnings));
+}
 
 bool open_input(Input& in) {
   in.f = in.name == "-" ? stdin : std::fopen(in.name.c_str(), "rb");
@@ -123,10 +171,13 @@ void scan_merged(std::vector<Input>& inputs, scanner::Engine& engine, const scan
   std::vector<char> buf(1 << 20);
   auto refill = [&](Input& in) {
     while (in.lines.empty() && !in.eof) {
-      read_chunk(in, buf, [&](const scanner::Frame& fr) { in.lines.emplace_back(fr.text); });
+      read_chunk(in, buf, [&](const scanner::Frame& fr) {
+        const std::uint64_t number = take_frame(in, fr);
+        in.lines.push_back(QueuedLine{std::string(fr.text), number});
+      });
     }
     if (!in.lines.empty()) {
-      const auto rec = scanner::parse_syslog_record(in.lines.front(), in.receive_ms, syslog);
+      const auto rec = scanner::parse_syslog_record(in.lines.front().text, in.receive_ms, syslog);
       in.head_ms = rec.time_unknown ? in.last_ms : rec.event_ms;
       in.last_ms = in.head_ms;
     }
@@ -138,7 +189,8 @@ void scan_merged(std::vector<Input>& inputs, scanner::Engine& engine, const scan
       if (!in.lines.empty() && (next == nullptr || in.head_ms < next->head_ms)) next = &in;
     }
     if (next == nullptr) break;
-    engine.feed_line(next->lines.front(), next->receive_ms, sink);
+    const QueuedLine& line = next->lines.front();
+    note_result(*next, line.number, engine.feed_line(line.text, next->receive_ms, sink));
     next->lines.pop_front();
     refill(*next);
   }
@@ -148,7 +200,10 @@ void scan_single(Input& in, scanner::Engine& engine, const scanner::AlarmSink& s
   std::vector<char> buf(1 << 20);
   const bool show_progress = progress && in.size > (256 << 20);
   std::int64_t next_report = 1 << 28;
-  const auto on_frame = [&](const scanner::Frame& fr) { engine.feed_line(fr.text, in.receive_ms, sink); };
+  const auto on_frame = [&](const scanner::Frame& fr) {
+    const std::uint64_t number = take_frame(in, fr);
+    note_result(in, number, engine.feed_line(fr.text, in.receive_ms, sink));
+  };
   while (read_chunk(in, buf, on_frame)) {
     if (show_progress && in.done >= next_report) {
       std::fprintf(stderr, "\rhopguard scan: %s %lld%%", in.name.c_str(),
@@ -228,6 +283,7 @@ int run_scan(const ScanOptions& o) {
     scan_merged(inputs, engine, sink, SyslogOptions{});
   }
   for (const Input& in : inputs) {
+    report_hidden_warnings(in);
     totals.oversized += in.framer.stats().oversized;
     ++totals.files;
     ok = ok && !in.error;

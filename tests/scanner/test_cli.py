@@ -40,6 +40,34 @@ with tempfile.TemporaryDirectory() as tmp:
     p = run(["scan", "--config", CFG, "-"], stdin="<13>1 2099-01-01T00:00:00Z guest7 cron 1 - - x\n" + LEGIT)
     check("scan: a line dated after receipt is counted in the summary",
           p.returncode == 0 and re.search(r"^  lines dated after receipt +1$", p.stderr, re.M) is not None, p.stderr)
+    # Lines the scan could not read whole are named by file and line on stderr, at most ten per
+    # input, the rest counted; the line numbers stay right after a cut line, in merged inputs too.
+    bad_kdc = "Nov 22 10:00:00 vm krb5kdc[5709](info): AS_REQ (garbage\n"
+    long_path = os.path.join(tmp, "long.log")
+    with open(long_path, "w") as f:
+        f.write(LEGIT + "Nov 22 10:00:01 legacy1 cron[1]: " + "x" * 70000 + "\n" + bad_kdc + ROW5)
+    p = run(["scan", "--config", CFG, "--json", long_path])
+    err = p.stderr.splitlines()
+    check("scan: a line over max_frame_bytes is named by file and line",
+          f"hopguard: {long_path}:2: line longer than max_frame_bytes (65536): only its first 65536 bytes were scanned" in err, p.stderr)
+    check("scan: a known program's line not understood is named by file and line",
+          f"hopguard: {long_path}:3: kdc line not understood (a parse failure)" in err, p.stderr)
+    check("scan: the line after them is still scanned", p.returncode == 1 and len(p.stdout.splitlines()) == 1, p.stdout + p.stderr)
+    many_path = os.path.join(tmp, "many.log")
+    with open(many_path, "w") as f:
+        f.write(LEGIT + bad_kdc * 12)
+    p = run(["scan", "--config", CFG, long_path, many_path])
+    err = p.stderr.splitlines()
+    named = [l for l in err if re.match(re.escape(f"hopguard: {many_path}:") + r"\d+: ", l)]
+    check("scan: at most ten lines named per input, in merged inputs with their own line numbers",
+          named == [f"hopguard: {many_path}:{n}: kdc line not understood (a parse failure)" for n in range(2, 12)]
+          and f"hopguard: {long_path}:3: kdc line not understood (a parse failure)" in err, p.stderr)
+    check("scan: the lines not named are counted",
+          f"hopguard: {many_path}: 2 more lines like these not named" in err
+          and re.search(r"^  kdc +0 +0 +13$", p.stderr, re.M) is not None, p.stderr)
+    p = run(["scan", "--config", CFG, "-"], stdin=bad_kdc)
+    check("scan -: standard input is named (stdin)",
+          "hopguard: (stdin):1: kdc line not understood (a parse failure)" in p.stderr.splitlines(), p.stderr)
     p = run(["scan", "--config", CFG, os.path.join(tmp, "missing.log")])
     check("scan: unreadable file is exit 2 naming it", p.returncode == 2 and "missing.log" in p.stderr, p.stderr)
     p = run(["scan", "--config", os.path.join(tmp, "nope.toml"), "-"])
