@@ -21,12 +21,12 @@ namespace hopguard::scanner {
 
 namespace {
 
-// The principal cache keeps only names Policy::classify_plain does not answer (escapes,
-// enterprise names, other bytes: libkrb5 parses them), rare in a KDC log; 1 MiB of slots.
-constexpr std::size_t kMaxCachedPrincipals = 8192;
+// The principal cache (EngineOptions::principal_cache_entries) keeps only names
+// Policy::classify_plain does not answer (escapes, enterprise names, other bytes: libkrb5
+// parses them), rare in a KDC log. The memos of host names, addresses and services hold
+// EngineOptions::memo_entries each.
 constexpr std::size_t kMaxTrackedSessions = 4096;
 constexpr std::size_t kMaxSessionKeys = 8;  // incidents remembered per sshd process
-constexpr std::size_t kMaxMemoisedHosts = 4096;   // host names, addresses and services (FlatTextMap memos)
 constexpr std::size_t kMaxMemoisedText = 255;     // longer service names are not memoised
 
 // pam_syslog's prefix of a hopguard record; checked on every line of other programs.
@@ -159,12 +159,14 @@ class PrincipalCache {
     // pages: every lookup lands on a random slot, and with 4 KiB pages each would also miss
     // the TLB (a two-level page walk under virtualisation). A hint: without it nothing changes
     // but the speed. Allocation failure throws std::bad_alloc, as the vector before did.
+    // A small cache (a fuzzer's) takes no huge page.
     constexpr std::size_t kHuge = std::size_t{2} << 20;
-    const std::size_t bytes = (n * sizeof(Slot) + kHuge - 1) / kHuge * kHuge;
-    void* memory = std::aligned_alloc(kHuge, bytes);
+    const std::size_t align = n * sizeof(Slot) >= kHuge / 4 ? kHuge : alignof(Slot);
+    const std::size_t bytes = (n * sizeof(Slot) + align - 1) / align * align;
+    void* memory = std::aligned_alloc(align, bytes);
     if (memory == nullptr) throw std::bad_alloc();
 #ifdef MADV_HUGEPAGE
-    (void)madvise(memory, bytes, MADV_HUGEPAGE);
+    if (align == kHuge) (void)madvise(memory, bytes, MADV_HUGEPAGE);
 #endif
     slots_.reset(static_cast<Slot*>(memory));
     size_ = n;
@@ -324,15 +326,15 @@ struct Engine::Impl {
   std::int64_t watermark = INT64_MIN;
   std::int64_t skew_ms = 0;
   std::string tgs_name;  // "krbtgt/REALM@REALM"
-  PrincipalCache principals{kMaxCachedPrincipals};
+  PrincipalCache principals{options.principal_cache_entries};
   SyslogDateMemo date_memo;
   // Memos of policy lookups by text (host names and addresses repeat on every line): bounded,
   // cleared when full and on replace().
   struct AddressFacts {
     bool parsed = false, bastion = false, allowed = false;
   };
-  FlatTextMap<const HostEntry*> hosts_by_name{kMaxMemoisedHosts};
-  FlatTextMap<AddressFacts> addresses{kMaxMemoisedHosts};
+  FlatTextMap<const HostEntry*> hosts_by_name{options.memo_entries};
+  FlatTextMap<AddressFacts> addresses{options.memo_entries};
 
   // The configured host named name (short name first, then fqdn or alias), or null.
   const HostEntry* host_named(std::string_view name) {
@@ -368,7 +370,7 @@ struct Engine::Impl {
     bool tgt = false;
     const HostEntry* host = nullptr;
   };
-  FlatTextMap<ServiceFacts> services{kMaxMemoisedHosts};
+  FlatTextMap<ServiceFacts> services{options.memo_entries};
 
   const ServiceFacts& service_facts(std::string_view service) {
     const std::uint64_t hash = hash_bytes(service);

@@ -59,6 +59,12 @@ struct EngineOptions {
   // Window and skew: 0 means take them from the policy ([alarms] window_seconds, skew_seconds).
   std::uint32_t window_seconds = 0;
   std::uint32_t skew_seconds = 0;
+  // Entries of the bounded lookup memos, each emptied when full: the principal cache (names
+  // libkrb5 parses; 64 x 2 x entries bytes of slots) and the memos of host names, addresses and
+  // services. The defaults suit a busy realm; a fuzzer makes them small, so that an engine per
+  // input is cheap to build and their emptying runs often.
+  std::size_t principal_cache_entries = 8192;
+  std::size_t memo_entries = 4096;
 };
 
 struct EngineStats {
