@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """`hopguard scan` and `hopguard rules` as a user runs them (DESIGN section 6): exit codes,
 stdin, the summary, --rules errors with file and line, and the rules test trace."""
+import gzip
 import json
 import os
 import re
@@ -68,6 +69,30 @@ with tempfile.TemporaryDirectory() as tmp:
     p = run(["scan", "--config", CFG, "-"], stdin=bad_kdc)
     check("scan -: standard input is named (stdin)",
           "hopguard: (stdin):1: kdc line not understood (a parse failure)" in p.stderr.splitlines(), p.stderr)
+    # Rotated logs are gzip-compressed (logrotate): read as such, in a file or on stdin, also
+    # several members one after the other; a stream cut short is an error naming the file, after
+    # the lines before the cut were scanned.
+    gz_path = os.path.join(tmp, "auth.log.2.gz")
+    with open(gz_path, "wb") as f:
+        f.write(gzip.compress(LEGIT.encode()) + gzip.compress(ROW5.encode()))
+    p = run(["scan", "--config", CFG, "--json", gz_path])
+    check("scan: a gzip file (two members) is read as its text",
+          p.returncode == 1 and [json.loads(l)["rule"]["id"] for l in p.stdout.splitlines()] == ["legacy-login-not-via-bastion"]
+          and re.search(r"^  sshd +2 +0 +0$", p.stderr, re.M) is not None, p.stdout + p.stderr)
+    p = subprocess.run([HG, "scan", "--config", CFG, "--json", "-"], input=gzip.compress(ROW5.encode()),
+                       capture_output=True, timeout=30)
+    check("scan -: gzip on standard input", p.returncode == 1 and len(p.stdout.splitlines()) == 1, p.stderr.decode())
+    cut_path = os.path.join(tmp, "cut.log.gz")
+    whole = gzip.compress((ROW5 + "".join(f"Nov 22 10:{i // 60:02d}:{i % 60:02d} web1 cron[{i}]: job {i * 7919}\n"
+                                          for i in range(20000))).encode())
+    with open(cut_path, "wb") as f:
+        f.write(whole[: len(whole) // 2])
+    p = run(["scan", "--config", CFG, "--json", cut_path])
+    check("scan: a gzip file cut short is exit 2 naming it, after its first lines were scanned",
+          p.returncode == 2 and f"hopguard: {cut_path}: read error: unexpected end of file" in p.stderr.splitlines()
+          and len(p.stdout.splitlines()) == 1, p.stdout + p.stderr)
+    p = run(["scan", "--config", CFG, tmp])
+    check("scan: a directory is exit 2 naming it", p.returncode == 2 and f"hopguard: {tmp}: read error: Is a directory" in p.stderr, p.stderr)
     p = run(["scan", "--config", CFG, os.path.join(tmp, "missing.log")])
     check("scan: unreadable file is exit 2 naming it", p.returncode == 2 and "missing.log" in p.stderr, p.stderr)
     p = run(["scan", "--config", os.path.join(tmp, "nope.toml"), "-"])
