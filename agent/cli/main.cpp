@@ -3,7 +3,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 
 int main(int argc, char** argv) {
@@ -27,6 +29,16 @@ int main(int argc, char** argv) {
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "hopguard: internal error: %s\n", e.what());
+    return 2;
+  }
+  // What a command printed is its result (alarms, a verdict): one that did not reach stdout (a
+  // full disk, a closed descriptor) must not pass for delivered, so it is an error (exit 2). A
+  // command that already failed (exit 2) has said why.
+  errno = 0;
+  const bool flushed = std::fflush(stdout) == 0;
+  if ((!flushed || std::ferror(stdout) != 0) && exit_code != 2) {
+    std::fprintf(stderr, "hopguard: writing to standard output failed: %s\n",
+                 !flushed && errno != 0 ? std::strerror(errno) : "write error");
     return 2;
   }
   return exit_code;

@@ -319,7 +319,15 @@ int run_scan(const ScanOptions& o) {
     ok = ok && !in.error;
   }
   engine.finish(sink);
-  std::fflush(stdout);
+  // Alarms that did not reach stdout are lost: an error, said before the summary.
+  errno = 0;
+  const bool flushed = std::fflush(stdout) == 0;
+  if (!flushed || std::ferror(stdout) != 0) {
+    // errno tells why only when this flush failed (an earlier write's reason is gone).
+    std::fprintf(stderr, "hopguard: writing the alarms to standard output failed: %s\n",
+                 !flushed && errno != 0 ? std::strerror(errno) : "write error");
+    ok = false;
+  }
   print_summary(engine.stats(), totals);
   if (!ok) return 2;
   return engine.stats().alarms > 0 ? 1 : 0;

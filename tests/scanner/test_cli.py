@@ -93,6 +93,23 @@ with tempfile.TemporaryDirectory() as tmp:
           and len(p.stdout.splitlines()) == 1, p.stdout + p.stderr)
     p = run(["scan", "--config", CFG, tmp])
     check("scan: a directory is exit 2 naming it", p.returncode == 2 and f"hopguard: {tmp}: read error: Is a directory" in p.stderr, p.stderr)
+    # Output that does not reach stdout (here a full device) is an error, never exit 0 or 1.
+    # (/dev/full is in every Linux system and container this runs on; said when it is not.)
+    if not os.path.exists("/dev/full"):
+        check("/dev/full exists for the write-failure checks", False)
+    else:
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([HG, "scan", "--config", CFG, "--json", "-"], input=ROW5, stdout=full,
+                               stderr=subprocess.PIPE, text=True, timeout=30)
+        check("scan: alarms that cannot be written are exit 2, said on stderr",
+              p.returncode == 2 and "hopguard: writing the alarms to standard output failed: No space left on device"
+              in p.stderr.splitlines(), p.stderr)
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([HG, "check", "--config", CFG, "--role", "legacy", "--host", "legacy1", "--user", "alice",
+                                "--rhost", "127.0.0.4", "--json"], stdout=full, stderr=subprocess.PIPE, text=True, timeout=30)
+        check("check: a verdict that cannot be written is exit 2",
+              p.returncode == 2 and "hopguard: writing to standard output failed: No space left on device"
+              in p.stderr.splitlines(), p.stderr)
     p = run(["scan", "--config", CFG, os.path.join(tmp, "missing.log")])
     check("scan: unreadable file is exit 2 naming it", p.returncode == 2 and "missing.log" in p.stderr, p.stderr)
     p = run(["scan", "--config", os.path.join(tmp, "nope.toml"), "-"])
