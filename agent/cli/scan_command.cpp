@@ -158,9 +158,10 @@ bool open_input(Input& in) {
     if (!is_stdin) ::close(fd);
     return false;
   }
-  // zlib's input buffer (compressed files); reads of uncompressed files as large as this go
-  // straight into the caller's buffer.
-  gzbuffer(in.f, 1 << 18);
+  // zlib's input buffer, and twice that for its output: 192 KiB per input, also for a plain
+  // file (every input of a time-merged scan is open at once). Reads of a plain file larger than
+  // this (ours are 1 MiB) go straight into the caller's buffer.
+  gzbuffer(in.f, 1 << 16);
   return true;
 }
 
