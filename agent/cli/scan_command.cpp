@@ -66,9 +66,9 @@ struct InputTotals {
   std::uint64_t files = 0;
 };
 
-// A line waiting in a merged input: its text and its line number in the file.
+// A line waiting in a merged input: its text in the input's arena, and its line number.
 struct QueuedLine {
-  std::string text;
+  std::size_t offset = 0, size = 0;
   std::uint64_t number = 0;
 };
 
@@ -84,7 +84,11 @@ struct Input {
   scanner::Framer framer;
   std::uint64_t line_number = 0;  // of the last frame the framer gave
   std::uint64_t warnings = 0;     // lines named on stderr (warn_line), shown or not
-  std::deque<QueuedLine> lines;   // only used when several inputs are merged by time
+  // Only used when several inputs are merged by time: the lines of the last chunk read, their
+  // text back to back in one arena (no allocation per line), emptied before the next chunk.
+  std::deque<QueuedLine> lines;
+  std::string arena;
+  scanner::SyslogDateMemo date_memo;  // for the head line's time
   std::int64_t head_ms = 0;       // event time of lines.front()
   std::int64_t last_ms = 0;
 
@@ -195,6 +199,10 @@ bool read_chunk(Input& in, std::vector<char>& buf, OnFrame&& on_frame) {
   return true;
 }
 
+std::string_view text_of(const Input& in, const QueuedLine& line) {
+  return std::string_view(in.arena).substr(line.offset, line.size);
+}
+
 // Several inputs are merged by event time (a KDC log and a syslog file of the same day must
 // meet in the correlator's windows); lines without a timestamp keep their file order.
 void scan_merged(std::vector<Input>& inputs, scanner::Engine& engine, const scanner::AlarmSink& sink,
@@ -202,13 +210,15 @@ void scan_merged(std::vector<Input>& inputs, scanner::Engine& engine, const scan
   std::vector<char> buf(1 << 20);
   auto refill = [&](Input& in) {
     while (in.lines.empty() && !in.eof) {
+      in.arena.clear();  // every line of the last chunk has been fed
       read_chunk(in, buf, [&](const scanner::Frame& fr) {
         const std::uint64_t number = take_frame(in, fr);
-        in.lines.push_back(QueuedLine{std::string(fr.text), number});
+        in.lines.push_back(QueuedLine{in.arena.size(), fr.text.size(), number});
+        in.arena.append(fr.text);
       });
     }
     if (!in.lines.empty()) {
-      const auto rec = scanner::parse_syslog_record(in.lines.front().text, in.receive_ms, syslog);
+      const auto rec = scanner::parse_syslog_record(text_of(in, in.lines.front()), in.receive_ms, syslog, &in.date_memo);
       in.head_ms = rec.time_unknown ? in.last_ms : rec.event_ms;
       in.last_ms = in.head_ms;
     }
@@ -221,7 +231,7 @@ void scan_merged(std::vector<Input>& inputs, scanner::Engine& engine, const scan
     }
     if (next == nullptr) break;
     const QueuedLine& line = next->lines.front();
-    note_result(*next, line.number, engine.feed_line(line.text, next->receive_ms, sink));
+    note_result(*next, line.number, engine.feed_line(text_of(*next, line), next->receive_ms, sink));
     next->lines.pop_front();
     refill(*next);
   }

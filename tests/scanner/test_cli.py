@@ -69,6 +69,24 @@ with tempfile.TemporaryDirectory() as tmp:
     p = run(["scan", "--config", CFG, "-"], stdin=bad_kdc)
     check("scan -: standard input is named (stdin)",
           "hopguard: (stdin):1: kdc line not understood (a parse failure)" in p.stderr.splitlines(), p.stderr)
+    # Several files are merged by event time, also across the 1 MiB chunks they are read in: the
+    # KDC's ticket and the guest's login, each after 20000 lines of its own file, are one incident.
+    kdc_path, host_path = os.path.join(tmp, "krb5kdc.log"), os.path.join(tmp, "auth.log")
+    tgs = ("Nov 22 10:00:00 kdc1 krb5kdc[5709](info): TGS_REQ (1 etypes {aes256-cts-hmac-sha1-96(18)}) 127.0.0.2: "
+           "ISSUE: authtime 1795371052, etypes {rep=aes256-cts-hmac-sha1-96(18), tkt=aes256-cts-hmac-sha1-96(18), "
+           "ses=aes256-cts-hmac-sha1-96(18)}, alice@HG.TEST for host/legacy1.hg.test@HG.TEST\n")
+    with open(kdc_path, "w") as f:
+        f.write("".join(f"Nov 22 09:{i // 400:02d}:{i % 60:02d} kdc1 krb5kdc[5709](info): closing down fd {i}\n"
+                        for i in range(20000)) + tgs)
+    with open(host_path, "w") as f:
+        f.write("".join(f"Nov 22 09:{i // 400:02d}:{i % 60:02d} web1 cron[{i}]: (root) CMD (run-parts /etc/cron.hourly {i})\n"
+                        for i in range(20000))
+                + "Nov 22 10:00:01 legacy1 sshd[400]: Accepted gssapi-with-mic for alice from 127.0.0.2 port 50022 ssh2: alice@HG.TEST\n")
+    p = run(["scan", "--config", CFG, "--json", host_path, kdc_path])
+    alarms = [json.loads(l) for l in p.stdout.splitlines()]
+    check("scan: two files merged by time across their chunks give one incident with both evidence lines",
+          p.returncode == 1 and len(alarms) == 1 and alarms[0]["rule"]["id"] == "regular-cred-on-legacy"
+          and alarms[0]["hopguard"]["count"] == 2, p.stdout + p.stderr)
     # Rotated logs are gzip-compressed (logrotate): read as such, in a file or on stdin, also
     # several members one after the other; a stream cut short is an error naming the file, after
     # the lines before the cut were scanned.
