@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -79,6 +80,9 @@ struct Input {
   gzFile f = nullptr;
   std::int64_t receive_ms = 0;
   std::int64_t size = 0;  // of the file as stored (compressed or not), for the progress line
+  bool identified = false;  // dev and ino are the opened file's (fstat worked)
+  dev_t dev = 0;
+  ino_t ino = 0;
   bool eof = false;
   bool error = false;
   scanner::Framer framer;
@@ -152,9 +156,14 @@ bool open_input(Input& in) {
   }
   in.receive_ms = now_ms();
   struct stat st {};
-  if (!is_stdin && fstat(fd, &st) == 0) {
-    in.receive_ms = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1'000'000;
-    in.size = st.st_size;
+  if (fstat(fd, &st) == 0) {
+    in.identified = true;
+    in.dev = st.st_dev;
+    in.ino = st.st_ino;
+    if (!is_stdin) {
+      in.receive_ms = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1'000'000;
+      in.size = st.st_size;
+    }
   }
   in.f = gzdopen(fd, "rb");  // owns fd from here
   if (in.f == nullptr) {
@@ -312,10 +321,28 @@ int run_scan(const ScanOptions& o) {
   std::vector<Input> inputs;
   inputs.reserve(o.files.size());
   for (const std::string& f : o.files) {
+    if (f == "-" && std::any_of(inputs.begin(), inputs.end(), [](const Input& in) { return in.name == "-"; })) {
+      std::fprintf(stderr, "hopguard: (stdin): given twice: scanned once\n");
+      continue;
+    }
     inputs.emplace_back(f, policy->config().agent.max_frame_bytes);
     if (!open_input(inputs.back())) {
       inputs.pop_back();
       ok = false;
+      continue;
+    }
+    // One file given twice (a glob that also matches a file named before it, a link) would
+    // count its lines twice: evidence counts doubled, and a threshold rule (row 7) reached by
+    // half the guesses it needs. It is scanned once, and said.
+    const Input& added = inputs.back();
+    const auto same = std::find_if(inputs.begin(), inputs.end() - 1, [&](const Input& other) {
+      return added.identified && other.identified && other.dev == added.dev && other.ino == added.ino;
+    });
+    if (same != inputs.end() - 1) {
+      std::fprintf(stderr, "hopguard: %s: the same file as %s: scanned once\n", display_name(added),
+                   display_name(*same));
+      gzclose(inputs.back().f);  // its own descriptor (stdin twice is caught below)
+      inputs.pop_back();
     }
   }
   if (inputs.size() == 1) {

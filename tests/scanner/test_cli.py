@@ -87,6 +87,27 @@ with tempfile.TemporaryDirectory() as tmp:
     check("scan: two files merged by time across their chunks give one incident with both evidence lines",
           p.returncode == 1 and len(alarms) == 1 and alarms[0]["rule"]["id"] == "regular-cred-on-legacy"
           and alarms[0]["hopguard"]["count"] == 2, p.stdout + p.stderr)
+    # One file given twice (by name, by a link) is scanned once: three wrong passwords read twice
+    # would reach the guessing threshold of five, and evidence counts would double.
+    guesses_path, link_path = os.path.join(tmp, "guesses.log"), os.path.join(tmp, "guesses-link.log")
+    with open(guesses_path, "w") as f:
+        for i in range(3):
+            f.write(f"Nov 22 10:00:0{i} kdc1 krb5kdc[5709](info): AS_REQ (1 etypes {{aes256-cts-hmac-sha1-96(18)}}) "
+                    "127.0.0.4: PREAUTH_FAILED: alice-legacy1@HG.TEST for krbtgt/HG.TEST@HG.TEST, Preauthentication failed\n")
+        f.write(ROW5)
+    os.symlink(guesses_path, link_path)
+    p = run(["scan", "--config", CFG, "--json", guesses_path, guesses_path, link_path])
+    alarms = [json.loads(l) for l in p.stdout.splitlines()]
+    check("scan: a file given twice, or by a link, is scanned once and said so",
+          p.returncode == 1 and [a["rule"]["id"] for a in alarms] == ["legacy-login-not-via-bastion"]
+          and alarms[0]["hopguard"]["count"] == 1
+          and f"hopguard: {guesses_path}: the same file as {guesses_path}: scanned once" in p.stderr.splitlines()
+          and f"hopguard: {link_path}: the same file as {guesses_path}: scanned once" in p.stderr.splitlines(),
+          p.stdout + p.stderr)
+    p = run(["scan", "--config", CFG, "--json", "-", "-"], stdin=ROW5)
+    check("scan - -: standard input given twice is read once",
+          p.returncode == 1 and len(p.stdout.splitlines()) == 1 and "hopguard: (stdin): given twice: scanned once" in p.stderr,
+          p.stdout + p.stderr)
     # Rotated logs are gzip-compressed (logrotate): read as such, in a file or on stdin, also
     # several members one after the other; a stream cut short is an error naming the file, after
     # the lines before the cut were scanned.
