@@ -777,9 +777,22 @@ struct Engine::Impl {
     if (slash != std::string_view::npos) exe.remove_prefix(slash + 1);
     const bool sshd_program = rec.program == "sshd" || rec.program == "sshd-session";
     const bool sshd_exe = exe == "sshd" || exe == "sshd-session" || exe == "sshd-auth";
-    if (sshd_program) return exe.empty() || sshd_exe;
+    const bool root = rec.trusted_uid.empty() || rec.trusted_uid == "0";
+    if (sshd_program) {
+      if (!exe.empty() && !sshd_exe) return false;
+      // sshd runs PAM (and so pam_hopguard's records) in its privileged monitor, as root; a
+      // user's `logger -i -t sshd` that exited before rsyslog read its executable has none.
+      return entry.source != EventSource::hopguard || root;
+    }
     if (rec.program == "krb5kdc") {
-      return (exe.empty() || exe == "krb5kdc") && (rec.trusted_uid.empty() || rec.trusted_uid == "0");
+      return (exe.empty() || exe == "krb5kdc") && root;
+    }
+    if (rec.program == "hopguard") {
+      // The localauth plugin's records (ident hopguard) come from krb5_kuserok() in sshd's
+      // privileged monitor (root), or in ksu (setuid root: the kernel reports the invoking
+      // user's uid, and the executable is ksu's). Checked by pid alone, `logger -i -t hopguard`
+      // from any user forged decision records about any host.
+      return root || exe == "ksu";
     }
     if (entry.source == EventSource::hopguard && entry.program == "pam_hopguard") {
       return exe.empty() || exe == rec.program;  // pam_syslog logs under the application's name
