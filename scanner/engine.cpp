@@ -811,6 +811,22 @@ struct Engine::Impl {
     return rec.program == "krb5kdc" && !rec.hostname.empty() && host_named(rec.hostname, logging_host_memo) != nullptr;
   }
 
+  // A host's PAM module and localauth plugin decide for that host only (their host= is the
+  // host's own identity), so a decision record that a configured host logged about another
+  // configured host is forged, with or without trusted properties: a user on the bastion
+  // (`logger -t su "pam_hopguard(...): ... host=legacy1"`) must not raise a guest's alarms, nor
+  // open the guest's incident first and name its source. A logging name the site does not
+  // configure (a relay's) proves nothing either way. The kdcpolicy module's records name the
+  // ticket's target and come from the KDC's host (kdc_line_from_site_host).
+  bool decision_about_other_host(const Event& ev) {
+    if (ev.kind != EventKind::hg_decision || ev.component == "hopguard_kdcpolicy") return false;
+    if (ev.record_host.empty() || ev.host.empty()) return false;
+    const HostEntry* logged_by = host_named(ev.host, logging_host_memo);
+    if (logged_by == nullptr) return false;
+    const HostEntry* about = policy->find_host(ev.record_host);
+    return about != nullptr && about != logged_by;
+  }
+
   // sshd logs the outcome of authentication (auth_log) from its privileged monitor, which
   // runs as root; only the post-authentication child runs as the user, and it logs none of
   // these. So an authentication line whose kernel-verified sender is not uid 0 is forged,
@@ -841,12 +857,15 @@ struct Engine::Impl {
       const DecodeResult result = entry->decode(rec, ev, scratch);
       if (result == DecodeResult::event && rec.has_trusted && !privileged_enough(ev, rec))
         return mismatch(rec, *entry, ev);
+      if (result == DecodeResult::event && decision_about_other_host(ev)) return mismatch(rec, *entry, ev);
       return result;
     }
     if (is_pam_record(rec.message)) {
       entry = &kPamRecords;
       if (rec.has_trusted && !sender_matches(*entry, rec)) return mismatch(rec, *entry, ev);
-      return entry->decode(rec, ev, scratch);
+      const DecodeResult result = entry->decode(rec, ev, scratch);
+      if (result == DecodeResult::event && decision_about_other_host(ev)) return mismatch(rec, *entry, ev);
+      return result;
     }
     return DecodeResult::ignored;
   }
