@@ -223,7 +223,7 @@ std::string Correlator::open_or_merge(const std::string& key, const Match& m, co
     add_evidence(a, m.evidence);
   }
   const std::int64_t deadline = a.start_ms + options_.window_ms;
-  if (incidents_.size() >= options_.max_open_incidents) {
+  if (incidents_.size() >= options_.max_open_incidents && !make_room(r.id, sink)) {
     // Flood: fold into the rule's aggregate, reported when its window closes.
     ++aggregated_total_;
     auto [ag, fresh] = aggregates_.try_emplace(r.id);
@@ -255,7 +255,37 @@ std::string Correlator::open_or_merge(const std::string& key, const Match& m, co
   }
   incidents_.emplace(key, std::move(inc));
   deadlines_.emplace(deadline, key);
+  ++open_by_rule_[r.id];
   return key;
+}
+
+// The flood aggregate names no principal, target or source, and a flood of one rule is cheap
+// to raise (failed AS requests with client names and addresses of the requester's choosing open
+// a special-cred-guessing incident per address): it must not push another rule's incident into
+// that rule's aggregate. When the rule holding the most open incidents holds at least two more
+// than rule_id, its first incident (in key order: keys start with the rule id) closes early,
+// whole, and true is returned (room for rule_id's new incident); else false, and the new
+// incident folds into its rule's aggregate as before. The margin of two keeps two rules near a
+// tie from closing each other's incidents in turn. Each early close emits the alarm its incident
+// would have emitted at its deadline, so nothing is added to the output but its timing.
+bool Correlator::make_room(const std::string& rule_id, const Sink& sink) {
+  const std::string* top = nullptr;
+  std::size_t top_count = 0;
+  for (const auto& [id, n] : open_by_rule_) {
+    if (n > top_count) {
+      top = &id;
+      top_count = n;
+    }
+  }
+  const auto own = open_by_rule_.find(rule_id);
+  const std::size_t own_count = own == open_by_rule_.end() ? 0 : own->second;
+  if (top == nullptr || top_count < own_count + 2) return false;
+  std::string prefix = *top;
+  prefix.push_back(kSep);
+  const auto it = incidents_.lower_bound(prefix);
+  if (it == incidents_.end() || !std::string_view(it->first).starts_with(prefix)) return false;
+  close(it, sink);
+  return true;
 }
 
 void Correlator::append(const std::string& key, const Evidence& evidence, std::int64_t event_ms) {
@@ -270,6 +300,9 @@ void Correlator::append(const std::string& key, const Evidence& evidence, std::i
 void Correlator::close(std::map<std::string, Incident>::iterator it, const Sink& sink) {
   const Incident& inc = it->second;
   if (!inc.emitted || inc.alarm.count > inc.emitted_count) sink(inc.alarm);
+  if (auto n = open_by_rule_.find(inc.alarm.rule_id); n != open_by_rule_.end() && --n->second == 0) {
+    open_by_rule_.erase(n);
+  }
   incidents_.erase(it);
 }
 
@@ -306,6 +339,7 @@ void Correlator::close_all(const Sink& sink) {
   for (auto& [id, inc] : aggregates_) sink(inc.alarm);
   aggregates_.clear();
   incidents_.clear();
+  open_by_rule_.clear();
   groups_.clear();
 }
 
@@ -437,6 +471,8 @@ Expected<std::int64_t> Correlator::restore(std::string_view text) {
     }
     const std::int64_t watermark = j.at("watermark_ms").get<std::int64_t>();
     incidents_ = std::move(incidents);
+    open_by_rule_.clear();
+    for (const auto& [key, inc] : incidents_) ++open_by_rule_[inc.alarm.rule_id];
     deadlines_ = std::move(deadlines);
     aggregates_ = std::move(aggregates);
     groups_ = std::move(groups);

@@ -102,12 +102,14 @@ class Correlator {
   std::string open_or_merge(const std::string& key, const Match& m, const Sink& sink,
                             std::uint64_t add_count, const std::vector<Evidence>* held);
   void close(std::map<std::string, Incident>::iterator it, const Sink& sink);
+  bool make_room(const std::string& rule_id, const Sink& sink);
 
   CorrelatorOptions options_;
   std::map<std::string, Incident> incidents_;
   std::multimap<std::int64_t, std::string> deadlines_;
   std::unordered_map<std::string, Group> groups_;
   std::map<std::string, Incident> aggregates_;  // by rule id, under a flood
+  std::unordered_map<std::string, std::size_t> open_by_rule_;  // rule id -> its incidents_ count
   std::uint64_t aggregated_total_ = 0;
 };
 

@@ -22,7 +22,9 @@
 //   still merges.
 // - Flood: at most max_open_incidents incidents are open; beyond that, new incidents of a rule
 //   fold into one aggregate Alarm per rule (Alarm::aggregated = incidents folded) emitted when
-//   its window closes. Nothing is dropped silently.
+//   its window closes. Nothing is dropped silently. A flood of one rule does not aggregate
+//   another's: a new incident of a rule holding fewer open incidents (by two) than the rule
+//   holding the most makes that rule close one of its incidents early (emitted whole) and opens.
 // - Alarms are delivered through the AlarmSink passed to each call, synchronously, in order.
 #pragma once
 

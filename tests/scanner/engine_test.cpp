@@ -213,6 +213,48 @@ TEST(Engine, FloodAggregatesAndReportsIt) {
   EXPECT_EQ(aggregated, 7u);   // and the aggregation itself is reported
 }
 
+// A flood of one rule must not push another rule's incident into an aggregate that names no
+// principal nor target: failed AS requests with client names of the requester's choosing, from
+// addresses of its own (an IPv6 /64 holds plenty), open one special-cred-guessing incident per
+// address (guesses over two guests). Once max_open_incidents are open, the flood's own new
+// incidents still fold into its aggregate, but a new incident of another rule makes the flood's
+// rule close one of its incidents early (whole, with its names) and opens.
+TEST(Engine, FloodOfOneRuleDoesNotAggregateAnotherRulesIncident) {
+  EngineOptions opt;
+  opt.max_open_incidents = 3;
+  std::vector<std::string> lines;
+  for (int a = 0; a < 4; ++a) {
+    for (int k = 0; k < 5; ++k) {
+      lines.push_back(as_fail("10:00:0" + std::to_string(k), "2001:db8::" + std::to_string(a + 1),
+                              "u" + std::to_string(a) + "x" + std::to_string(k) + (k % 2 == 0 ? "-legacy1" : "-legacy2") +
+                                  "@HG.TEST"));
+    }
+  }
+  lines.push_back(tgs("10:00:30", "10.9.9.9", "mallory@HG.TEST", "host/legacy1.hg.test@HG.TEST"));
+  const auto alarms = scan(lines, opt);
+  std::uint64_t flood_aggregated = 0;
+  std::vector<std::string> guessing_sources;
+  int real = 0;
+  for (const Alarm& a : alarms) {
+    if (a.rule_id == "special-cred-guessing") {
+      flood_aggregated += a.aggregated;
+      if (a.aggregated == 0 && !a.source_ip.empty()) guessing_sources.push_back(a.source_ip);
+      continue;
+    }
+    ASSERT_EQ(a.rule_id, "regular-cred-on-legacy");
+    ++real;
+    EXPECT_EQ(a.aggregated, 0u);
+    EXPECT_EQ(a.principal, "mallory@HG.TEST");
+    EXPECT_EQ(a.target, "legacy1");
+    EXPECT_EQ(a.source_ip, "10.9.9.9");
+    EXPECT_EQ(a.count, 1u);
+  }
+  EXPECT_EQ(real, 1);
+  EXPECT_EQ(flood_aggregated, 3u);  // the flood beyond the cap is still reported, as before
+  // The incident closed early to make room was emitted whole: both the first two addresses' are.
+  EXPECT_EQ(guessing_sources, (std::vector<std::string>{"2001:db8::1", "2001:db8::2"}));
+}
+
 // Bytes allocated on the heap, by glibc's count (heap chunks and mmapped large blocks); 0 under a
 // sanitizer's allocator, which does not report there.
 std::size_t heap_bytes() {
