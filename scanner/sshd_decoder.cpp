@@ -2,7 +2,7 @@
 //   Accepted METHOD for USER from IP port N ssh2[: EXTRA]        (EXTRA: the krb5 principal for
 //   Failed METHOD for [invalid user ]USER from IP port N ssh2     gssapi-*, the key for publickey)
 //   Postponed METHOD for USER from IP port N ssh2
-//   Authorized to USER, krb5 principal P (krb5_kuserok)
+//   Authorized to USER, krb5 principal P (krb5_kuserok)          (Red Hat: "(ssh_krb5_kuserok)")
 //   Connection closed by authenticating user USER IP port N [preauth]
 //   [error: ]PAM: pam_open_session(): ERROR
 // Both ends of "for USER from IP port N ssh2[: EXTRA]" can hold remote-chosen text:
@@ -133,9 +133,18 @@ DecodeResult decode_sshd(const SyslogRecord& record, Event& ev, DecodeScratch&) 
   if (starts_with(m, "Authorized to ")) {
     ev.kind = EventKind::ssh_authorized;
     m.remove_prefix(14);
+    // Upstream's suffix, and that of the kuserok patch of Red Hat family packages (RHEL/CentOS
+    // 6 to 9, Fedora), whose guests log it instead: there the principal of a GSSAPI login is in
+    // this line only (their Accepted line has no ": P").
     constexpr std::string_view kSuffix = " (krb5_kuserok)";
-    if (!m.ends_with(kSuffix)) return DecodeResult::failed;
-    m.remove_suffix(kSuffix.size());
+    constexpr std::string_view kPatchedSuffix = " (ssh_krb5_kuserok)";
+    if (m.ends_with(kPatchedSuffix)) {
+      m.remove_suffix(kPatchedSuffix.size());
+    } else if (m.ends_with(kSuffix)) {
+      m.remove_suffix(kSuffix.size());
+    } else {
+      return DecodeResult::failed;
+    }
     // USER is a local account name (sshd resolved it), so the first separator is the real one.
     const std::size_t sep = m.find(", krb5 principal ");
     if (sep == std::string_view::npos || sep == 0) return DecodeResult::failed;

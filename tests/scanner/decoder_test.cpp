@@ -281,6 +281,14 @@ TEST(SshdDecoder, AuthorizedClosedSessionFailed) {
   EXPECT_EQ(d.ev.kind, EventKind::ssh_authorized);
   EXPECT_EQ(d.ev.user, "alice");
   EXPECT_EQ(d.ev.principal, "alice@HG.TEST");
+  // Red Hat family's kuserok patch logs another suffix; any other suffix is not this line.
+  decode(d, "Nov 22 18:10:53 b sshd[9]: Authorized to bob, krb5 principal alice@HG.TEST (ssh_krb5_kuserok)");
+  ASSERT_EQ(d.result, DecodeResult::event);
+  EXPECT_EQ(d.ev.kind, EventKind::ssh_authorized);
+  EXPECT_EQ(d.ev.user, "bob");
+  EXPECT_EQ(d.ev.principal, "alice@HG.TEST");
+  decode(d, "Nov 22 18:10:53 b sshd[9]: Authorized to bob, krb5 principal alice@HG.TEST (x_krb5_kuserok)");
+  EXPECT_EQ(d.result, DecodeResult::failed);
   decode(d, "Nov 22 18:10:53 b sshd[9]: Connection closed by authenticating user alice 127.0.0.4 port 5 [preauth]");
   ASSERT_EQ(d.result, DecodeResult::event);
   EXPECT_EQ(d.ev.kind, EventKind::ssh_closed_preauth);
