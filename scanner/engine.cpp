@@ -790,14 +790,31 @@ struct Engine::Impl {
     if (rec.program == "hopguard") {
       // The localauth plugin's records (ident hopguard) come from krb5_kuserok() in sshd's
       // privileged monitor (root), or in ksu (setuid root: the kernel reports the invoking
-      // user's uid, and the executable is ksu's). Checked by pid alone, `logger -i -t hopguard`
-      // from any user forged decision records about any host.
-      return root || exe == "ksu";
+      // user's uid, and the executable is the system's ksu: a user's copy of a binary under that
+      // name is not setuid). Checked by pid alone, `logger -i -t hopguard` from any user forged
+      // decision records about any host.
+      return root || is_system_ksu(rec.trusted_exe);
     }
     if (entry.source == EventSource::hopguard && entry.program == "pam_hopguard") {
       return exe.empty() || exe == rec.program;  // pam_syslog logs under the application's name
     }
     return true;
+  }
+
+  // The raw exe property (JSON-escaped by the imjournal template: "\/usr\/bin\/ksu") names ksu
+  // in a directory only root can write to.
+  static bool is_system_ksu(std::string_view raw) noexcept {
+    std::string_view paths[] = {"/usr/bin/ksu", "/bin/ksu", "/usr/local/bin/ksu"};
+    for (std::string_view want : paths) {
+      std::size_t i = 0;
+      for (; i < raw.size() && !want.empty(); ++i) {
+        if (raw[i] == '\\' && i + 1 < raw.size() && raw[i + 1] == '/') ++i;  // "\/" is '/'
+        if (raw[i] != want.front()) break;
+        want.remove_prefix(1);
+      }
+      if (want.empty() && i == raw.size()) return true;
+    }
+    return false;
   }
 
   // A krb5kdc record (request line or kdcpolicy record) whose logging host is a configured
