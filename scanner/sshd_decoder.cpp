@@ -1,4 +1,5 @@
-// sshd / sshd-session lines (OpenSSH 9.2p1 Debian; sshd-session from 9.8):
+// sshd / sshd-session lines (OpenSSH 9.2p1 Debian; sshd-session from 9.8; a Solaris or illumos
+// guest's "[ID N auth.info] " message ID in front is removed first):
 //   Accepted METHOD for USER from IP port N ssh2[: EXTRA]        (EXTRA: the krb5 principal for
 //   Failed METHOD for [invalid user ]USER from IP port N ssh2     gssapi-*, the key for publickey)
 //   Postponed METHOD for USER from IP port N ssh2
@@ -102,10 +103,37 @@ bool parse_auth_line(std::string_view m, Event& ev) noexcept {
   return false;
 }
 
+// Solaris and illumos syslog (msgid on) starts each message with "[ID N FACILITY.LEVEL] "
+// ("[ID 800047 auth.info] Accepted ..."): removed, so that such a legacy guest's sshd lines are
+// read as anyone's. Anything else in brackets is left as it is.
+std::string_view strip_solaris_msgid(std::string_view m) noexcept {
+  if (!starts_with(m, "[ID ")) return m;
+  std::size_t p = 4;
+  const std::size_t digits = p;
+  while (p < m.size() && p - digits < 11 && m[p] >= '0' && m[p] <= '9') ++p;
+  if (p == digits || p >= m.size() || m[p] != ' ') return m;
+  ++p;
+  bool dot = false;
+  const std::size_t word = p;
+  while (p < m.size() && p - word < 32 && m[p] != ']') {
+    const char c = m[p];
+    if (c == '.' && !dot && p != word) {
+      dot = true;
+    } else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) {
+      return m;
+    }
+    ++p;
+  }
+  if (!dot || p >= m.size() || m[p] != ']' || m[p - 1] == '.') return m;
+  ++p;
+  if (p < m.size() && m[p] == ' ') ++p;
+  return m.substr(p);
+}
+
 }  // namespace
 
 DecodeResult decode_sshd(const SyslogRecord& record, Event& ev, DecodeScratch&) noexcept {
-  std::string_view m = record.message;
+  std::string_view m = strip_solaris_msgid(record.message);
   ev = Event{};
   ev.source = EventSource::sshd;
   ev.record = &record;
