@@ -288,11 +288,13 @@ bool Correlator::make_room(const std::string& rule_id, const Sink& sink) {
   return true;
 }
 
-void Correlator::append(const std::string& key, const Evidence& evidence, std::int64_t event_ms) {
+void Correlator::append(const std::string& key, const Evidence& evidence, std::int64_t event_ms,
+                        std::string_view source_ip) {
   auto it = incidents_.find(key);
   if (it == incidents_.end()) return;
   Alarm& a = it->second.alarm;
   ++a.count;
+  if (a.source_ip.empty()) a.source_ip = std::string(source_ip.substr(0, kMaxName));
   add_evidence(a, evidence);
   widen(a, event_ms);
 }

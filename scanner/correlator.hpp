@@ -51,8 +51,11 @@ class Correlator {
   // Merges the match into its incident or opens one. Returns the incident key ("" when the
   // match went to a rule's aggregate or only counted toward a threshold).
   std::string add(const Match& match, const Sink& sink);
-  // Appends evidence to an open incident (an sshd session failure after its Accepted line).
-  void append(const std::string& key, const Evidence& evidence, std::int64_t event_ms);
+  // Appends evidence to an open incident (an sshd session failure after its Accepted line; an
+  // Accepted line without a principal after the Authorized line of its sshd process, which
+  // gives the incident source_ip when it has none).
+  void append(const std::string& key, const Evidence& evidence, std::int64_t event_ms,
+              std::string_view source_ip = {});
   // Closes every incident whose window ended before watermark_ms (the caller has already
   // subtracted the skew tolerance).
   void advance(std::int64_t watermark_ms, const Sink& sink);

@@ -405,6 +405,10 @@ struct Engine::Impl {
   }
   // sshd (host, pid) -> incidents its Accepted line fed, for a later pam_open_session failure.
   std::unordered_map<std::string, std::vector<std::string>> sessions;
+  // sshd (host, pid) -> incidents its Authorized line fed. Red Hat family sshd logs the principal
+  // only there ("(ssh_krb5_kuserok)"), and its Accepted line, without one, matches none of those
+  // incidents' rules: it joins them as evidence and names their source. Bounded as sessions.
+  std::unordered_map<std::string, std::vector<std::string>> authorized;
   // sshd (host, pid) -> the peer address of its latest auth line ("Postponed ... from IP"): the
   // localauth record that sshd's krb5_kuserok() logs next (ident hopguard, same pid) has no
   // rhost, and its alarm should still name the source (DESIGN section 7: source.ip when known).
@@ -656,6 +660,17 @@ struct Engine::Impl {
       std::copy_n(text.data(), text.size(), peer_text.data() + a->offset);
       a->size = static_cast<std::uint8_t>(text.size());
     }
+    if (ev.kind == EventKind::ssh_accepted && !authorized.empty()) {
+      // The login's outcome: its Authorized line's incidents are settled either way (an Accepted
+      // line with the principal matched their rules itself).
+      if (auto it = authorized.find(process_key(ev)); it != authorized.end()) {
+        if (ev.principal.empty() && !ev.address.empty()) {
+          const Evidence e = evidence_for(ev, line, event_ms);
+          for (const std::string& key : it->second) correlator.append(key, e, event_ms, ev.address);
+        }
+        authorized.erase(it);
+      }
+    }
     if (ev.kind == EventKind::ssh_session_failed) {
       // The Accepted line of this sshd process did not become a session: its incidents get this
       // line as evidence (the alarm shows the refusal).
@@ -708,10 +723,11 @@ struct Engine::Impl {
       // Bounded: a real host name is at most 255 bytes (longer ones, from forged lines, are not
       // tracked), and an sshd process logs one Accepted line, so its incidents are few (a forged
       // stream of Accepted lines under one pid adds each incident once, at most kMaxSessionKeys).
-      if (ev.kind == EventKind::ssh_accepted && !key.empty() && !ev.pid.empty() && ev.host.size() <= 255 &&
-          ev.pid.size() <= 32) {
-        if (sessions.size() >= kMaxTrackedSessions) sessions.clear();
-        std::vector<std::string>& keys = sessions[process_key(ev)];
+      if ((ev.kind == EventKind::ssh_accepted || ev.kind == EventKind::ssh_authorized) && !key.empty() &&
+          !ev.pid.empty() && ev.host.size() <= 255 && ev.pid.size() <= 32) {
+        auto& by_process = ev.kind == EventKind::ssh_accepted ? sessions : authorized;
+        if (by_process.size() >= kMaxTrackedSessions) by_process.clear();
+        std::vector<std::string>& keys = by_process[process_key(ev)];
         if (keys.size() < kMaxSessionKeys && std::find(keys.begin(), keys.end(), key) == keys.end()) {
           keys.push_back(key);
         }
@@ -1021,6 +1037,7 @@ void Engine::flush(std::int64_t now_ms, const AlarmSink& sink) {
 void Engine::finish(const AlarmSink& sink) {
   impl_->correlator.close_all([&](const Alarm& a) { impl_->count_alarm(a, sink); });
   impl_->sessions.clear();
+  impl_->authorized.clear();
   impl_->clear_peers();
 }
 
@@ -1038,6 +1055,7 @@ Expected<bool> Engine::restore(std::string_view text) {
   if (!w) return w.errors();
   impl_->watermark = w.value();
   impl_->sessions.clear();
+  impl_->authorized.clear();
   impl_->clear_peers();
   return true;
 }
