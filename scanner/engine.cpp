@@ -405,9 +405,10 @@ struct Engine::Impl {
   }
   // sshd (host, pid) -> incidents its Accepted line fed, for a later pam_open_session failure.
   std::unordered_map<std::string, std::vector<std::string>> sessions;
-  // sshd (host, pid) -> incidents its Authorized line fed. Red Hat family sshd logs the principal
-  // only there ("(ssh_krb5_kuserok)"), and its Accepted line, without one, matches none of those
-  // incidents' rules: it joins them as evidence and names their source. Bounded as sessions.
+  // sshd (host, pid) -> incidents its Authorized line fed. An older sshd (a legacy guest's: the
+  // ": P" after an Accepted line is recent) logs the principal only there, and its Accepted line,
+  // without one, matches none of those incidents' rules: it joins them as evidence and names
+  // their source. Bounded as sessions.
   std::unordered_map<std::string, std::vector<std::string>> authorized;
   // sshd (host, pid) -> the peer address of its latest auth line ("Postponed ... from IP"): the
   // localauth record that sshd's krb5_kuserok() logs next (ident hopguard, same pid) has no

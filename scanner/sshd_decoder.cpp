@@ -3,7 +3,7 @@
 //   Accepted METHOD for USER from IP port N ssh2[: EXTRA]        (EXTRA: the krb5 principal for
 //   Failed METHOD for [invalid user ]USER from IP port N ssh2     gssapi-*, the key for publickey)
 //   Postponed METHOD for USER from IP port N ssh2
-//   Authorized to USER, krb5 principal P (krb5_kuserok)          (Red Hat: "(ssh_krb5_kuserok)")
+//   Authorized to USER, krb5 principal P (krb5_kuserok)          (Fedora/RHEL also "(ssh_gssapi_krb5_cmdok)")
 //   Connection closed by authenticating user USER IP port N [preauth]
 //   [error: ]PAM: pam_open_session(): ERROR
 // Both ends of "for USER from IP port N ssh2[: EXTRA]" can hold remote-chosen text:
@@ -161,11 +161,11 @@ DecodeResult decode_sshd(const SyslogRecord& record, Event& ev, DecodeScratch&) 
   if (starts_with(m, "Authorized to ")) {
     ev.kind = EventKind::ssh_authorized;
     m.remove_prefix(14);
-    // Upstream's suffix, and that of the kuserok patch of Red Hat family packages (RHEL/CentOS
-    // 6 to 9, Fedora), whose guests log it instead: there the principal of a GSSAPI login is in
-    // this line only (their Accepted line has no ": P").
+    // Upstream's suffix, and the one Fedora/RHEL's GSSAPI patches (gss-serv-krb5.c) log when
+    // ~/.k5users authorized the login instead of krb5_kuserok(): the same principal, the same
+    // account. (An older sshd's Accepted line has no ": P": then only this line names it.)
     constexpr std::string_view kSuffix = " (krb5_kuserok)";
-    constexpr std::string_view kPatchedSuffix = " (ssh_krb5_kuserok)";
+    constexpr std::string_view kPatchedSuffix = " (ssh_gssapi_krb5_cmdok)";
     if (m.ends_with(kPatchedSuffix)) {
       m.remove_suffix(kPatchedSuffix.size());
     } else if (m.ends_with(kSuffix)) {

@@ -281,8 +281,9 @@ TEST(SshdDecoder, AuthorizedClosedSessionFailed) {
   EXPECT_EQ(d.ev.kind, EventKind::ssh_authorized);
   EXPECT_EQ(d.ev.user, "alice");
   EXPECT_EQ(d.ev.principal, "alice@HG.TEST");
-  // Red Hat family's kuserok patch logs another suffix; any other suffix is not this line.
-  decode(d, "Nov 22 18:10:53 b sshd[9]: Authorized to bob, krb5 principal alice@HG.TEST (ssh_krb5_kuserok)");
+  // Fedora/RHEL log another suffix when ~/.k5users authorized the login; any other suffix is
+  // not this line.
+  decode(d, "Nov 22 18:10:53 b sshd[9]: Authorized to bob, krb5 principal alice@HG.TEST (ssh_gssapi_krb5_cmdok)");
   ASSERT_EQ(d.result, DecodeResult::event);
   EXPECT_EQ(d.ev.kind, EventKind::ssh_authorized);
   EXPECT_EQ(d.ev.user, "bob");
