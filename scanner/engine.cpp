@@ -970,7 +970,12 @@ struct Engine::Impl {
         out.outcome = LineOutcome::no_event;
         break;
       case DecodeResult::event:
-        ++stats.decoded[src];
+        if (ev.kind == EventKind::kdc_unreadable) {  // a failure to read, and an event of its own
+          ++stats.parse_failures[src];
+          out.outcome = LineOutcome::parse_failure;
+        } else {
+          ++stats.decoded[src];
+        }
         evaluate(ev, line, rec.event_ms, sink);
         break;
     }

@@ -8,7 +8,7 @@ constexpr std::string_view kKindNames[] = {
     "none",           "kdc.as",          "kdc.tgs",
     "sshd.accepted",  "sshd.failed",     "sshd.postponed",
     "sshd.authorized", "sshd.closed-preauth", "sshd.session-failed",
-    "hopguard.decision", "syslog.sender-mismatch",
+    "hopguard.decision", "syslog.sender-mismatch", "kdc.unreadable",
 };
 static_assert(sizeof(kKindNames) / sizeof(kKindNames[0]) == static_cast<std::size_t>(EventKind::count_));
 }  // namespace

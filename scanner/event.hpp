@@ -24,6 +24,8 @@ enum class EventKind : std::uint8_t {
   hg_decision,         // hopguard decision record (PAM module via pam_syslog, plugins via ident hopguard)
   sender_mismatch,     // an sshd or hopguard record whose kernel-verified sender (rsyslog trusted
                        // properties) is not that program: status = claimed program, detail = exe
+  kdc_unreadable,      // krb5kdc "AS_REQ (" / "TGS_REQ (" line that is not whole (cut by the KDC, or
+                       // an unknown format): status = "AS_REQ" or "TGS_REQ"
   count_               // number of kinds (not a kind)
 };
 

@@ -118,18 +118,11 @@ Split split_client_server(std::string_view m) noexcept {
 
 }  // namespace
 
-DecodeResult decode_kdc(const SyslogRecord& record, Event& ev, DecodeScratch&) noexcept {
-  std::string_view m = record.message;
-  EventKind kind;
-  if (starts_with(m, "AS_REQ (")) {
-    kind = EventKind::kdc_as;
-    m.remove_prefix(8);
-  } else if (starts_with(m, "TGS_REQ (")) {
-    kind = EventKind::kdc_tgs;
-    m.remove_prefix(9);
-  } else {
-    return DecodeResult::ignored;  // start-up, "closing down fd", "preauth ... failure", ...
-  }
+namespace {
+
+// The request line after "AS_REQ (" or "TGS_REQ (" (m); failed when it is not the whole shape.
+[[gnu::always_inline]] inline DecodeResult decode_request(const SyslogRecord& record, std::string_view m,
+                                                         EventKind kind, Event& ev) noexcept {
   // Requested etypes: "(N etypes {a(18), b(17)}) " ends at the first ") ".
   const std::size_t close = find_pair(m, ')', ' ');
   if (close == std::string_view::npos) return DecodeResult::failed;
@@ -181,6 +174,38 @@ DecodeResult decode_kdc(const SyslogRecord& record, Event& ev, DecodeScratch&) n
   ev.service = server;
   ev.service_truncated = is_truncated_name(server);
   ev.detail = detail;
+  return DecodeResult::event;
+}
+
+}  // namespace
+
+DecodeResult decode_kdc(const SyslogRecord& record, Event& ev, DecodeScratch&) noexcept {
+  std::string_view m = record.message;
+  EventKind kind;
+  if (starts_with(m, "AS_REQ (")) {
+    kind = EventKind::kdc_as;
+    m.remove_prefix(8);
+  } else if (starts_with(m, "TGS_REQ (")) {
+    kind = EventKind::kdc_tgs;
+    m.remove_prefix(9);
+  } else {
+    return DecodeResult::ignored;  // start-up, "closing down fd", "preauth ... failure", ...
+  }
+  const DecodeResult result = decode_request(record, m, kind, ev);
+  if (result != DecodeResult::failed) return result;
+  // A request line the KDC wrote but that is not whole: the KDC cuts a log line at its buffer
+  // (2 KiB), and a client chooses how long the line gets (a hundred requested etypes push the
+  // address, status and names off its end: guesses at a host-specific password that no rule
+  // would see), or the KDC's format is one this version does not know. Either way its evidence
+  // cannot be checked: an event of its own (rule kdc-request-unreadable), counted as a parse
+  // failure too.
+  ev = Event{};
+  ev.kind = EventKind::kdc_unreadable;
+  ev.source = EventSource::kdc;
+  ev.record = &record;
+  ev.host = record.hostname;
+  ev.pid = record.pid;
+  ev.status = kind == EventKind::kdc_as ? std::string_view("AS_REQ") : std::string_view("TGS_REQ");
   return DecodeResult::event;
 }
 

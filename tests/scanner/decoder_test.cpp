@@ -198,7 +198,9 @@ TEST(KdcDecoder, ClientServerSplitAsReference) {
     decode(d, kdc("AS_REQ", "127.0.0.4: CLIENT_NOT_FOUND: " + tail));
     const RefSplit want = ref_split(tail);
     if (want.sep == std::string_view::npos || want.server.empty()) {
-      ASSERT_EQ(d.result, DecodeResult::failed) << tail;
+      // Not whole: a request line the KDC wrote that cannot be read (rule kdc-request-unreadable).
+      ASSERT_EQ(d.result, DecodeResult::event) << tail;
+      ASSERT_EQ(d.ev.kind, EventKind::kdc_unreadable) << tail;
       continue;
     }
     ASSERT_EQ(d.result, DecodeResult::event) << tail;
@@ -230,14 +232,24 @@ TEST(KdcDecoder, Ipv6AddressAndHopguardStatus) {
   EXPECT_EQ(d.ev.status, "HOPGUARD_REGULAR_CRED_ON_LEGACY");
 }
 
-TEST(KdcDecoder, OtherLinesIgnoredBrokenLinesFail) {
+// Other lines of the KDC carry no event; a request line that is not whole (cut by the KDC at
+// its log buffer, or of an unknown format) is an event of its own: its evidence cannot be read.
+TEST(KdcDecoder, OtherLinesIgnoredBrokenRequestLinesUnreadable) {
   Decoded d;
   decode(d, "Nov 22 18:10:52 vm krb5kdc[5709](info): setting up network...");
   EXPECT_EQ(d.result, DecodeResult::ignored);
+  decode(d, "Nov 22 18:10:52 vm krb5kdc[5709](info): TGS_REQ: issuing alternate <un-named> TGT");
+  EXPECT_EQ(d.result, DecodeResult::ignored);
   decode(d, "Nov 22 18:10:52 vm krb5kdc[5709](info): AS_REQ (broken");
-  EXPECT_EQ(d.result, DecodeResult::failed);
-  decode(d, kdc("AS_REQ", "127.0.0.4: lower case: a for b"));
-  EXPECT_EQ(d.result, DecodeResult::failed);
+  ASSERT_EQ(d.result, DecodeResult::event);
+  EXPECT_EQ(d.ev.kind, EventKind::kdc_unreadable);
+  EXPECT_EQ(d.ev.status, "AS_REQ");
+  EXPECT_EQ(d.ev.host, "vm");
+  EXPECT_TRUE(d.ev.principal.empty());
+  decode(d, kdc("TGS_REQ", "127.0.0.4: lower case: a for b"));
+  ASSERT_EQ(d.result, DecodeResult::event);
+  EXPECT_EQ(d.ev.kind, EventKind::kdc_unreadable);
+  EXPECT_EQ(d.ev.status, "TGS_REQ");
 }
 
 TEST(SshdDecoder, AcceptedGssapiWithPrincipal) {

@@ -53,7 +53,9 @@ with tempfile.TemporaryDirectory() as tmp:
           f"hopguard: {long_path}:2: line longer than max_frame_bytes (65536): only its first 65536 bytes were scanned" in err, p.stderr)
     check("scan: a known program's line not understood is named by file and line",
           f"hopguard: {long_path}:3: kdc line not understood (a parse failure)" in err, p.stderr)
-    check("scan: the line after them is still scanned", p.returncode == 1 and len(p.stdout.splitlines()) == 1, p.stdout + p.stderr)
+    check("scan: the line after them is still scanned, and the unreadable KDC line is an alarm of its own",
+          p.returncode == 1 and sorted(json.loads(l)["rule"]["id"] for l in p.stdout.splitlines())
+          == ["kdc-request-unreadable", "legacy-login-not-via-bastion"], p.stdout + p.stderr)
     many_path = os.path.join(tmp, "many.log")
     with open(many_path, "w") as f:
         f.write(LEGIT + bad_kdc * 12)
