@@ -284,3 +284,78 @@ TEST(SyslogRecord, DateMemoChangesNoRecord) {
 
 }  // namespace
 }  // namespace hopguard::scanner
+
+namespace hopguard::scanner {
+namespace {
+
+// Every field of two records, views compared as the same bytes of the frame (an empty view may
+// point anywhere).
+void expect_same_record(const SyslogRecord& a, const SyslogRecord& b, const std::string& line) {
+  const auto same = [](std::string_view x, std::string_view y) {
+    return x.size() == y.size() && (x.empty() || x.data() == y.data());
+  };
+  ASSERT_EQ(a.format, b.format) << line;
+  ASSERT_EQ(a.priority, b.priority) << line;
+  ASSERT_EQ(a.event_ms, b.event_ms) << line;
+  ASSERT_EQ(a.receive_ms, b.receive_ms) << line;
+  ASSERT_EQ(a.time_unknown, b.time_unknown) << line;
+  ASSERT_TRUE(same(a.hostname, b.hostname)) << line;
+  ASSERT_TRUE(same(a.program, b.program)) << line;
+  ASSERT_TRUE(same(a.pid, b.pid)) << line;
+  ASSERT_TRUE(same(a.message, b.message)) << line;
+  ASSERT_TRUE(same(a.raw, b.raw)) << line;
+  ASSERT_EQ(a.has_trusted, b.has_trusted) << line;
+  ASSERT_TRUE(same(a.trusted_pid, b.trusted_pid)) << line;
+  ASSERT_TRUE(same(a.trusted_uid, b.trusted_uid)) << line;
+  ASSERT_TRUE(same(a.trusted_exe, b.trusted_exe)) << line;
+}
+
+// With a date memo, a line of the second the memo holds, a space after it and 32 bytes more
+// ("Mmm dd HH:MM:SS HOST TAG[PID]: MSG") is read by a short path of its own: on a stream of such
+// lines, perturbed in the date, at the space after it and in the host and tag, cut around the 48
+// bytes the path needs, and with changing receive times and UTC offsets, every field of every
+// record must be what parse_syslog_record gives without a memo (parse_record alone).
+TEST(SyslogRecord, MemoisedSecondPathGivesTheWholeRecord) {
+  std::mt19937 rnd(37);
+  const std::string stamps[] = {"Nov 21 10:20:30", "Nov 21 10:20:31", "Nov  2 03:04:05", "Feb 29 12:00:00"};
+  const std::string rests[] = {
+      " web32 dhclient[29356]: DHCPACK of 10.9.32.7 from 10.9.0.1",
+      " kdc1 krb5kdc[811](info): AS_REQ (4 etypes {aes256-cts-hmac-sha1-96(18)}) 10.0.0.2: ISSUE",
+      " mail30 postfix/smtpd[66337]: connect from unknown[198.51.100.30]",
+      " db28 kernel: [44218.123456] TCP: request_sock_TCP: Possible SYN flooding on port 5432",
+      " bastion sshd-session[4242]: Postponed gssapi-with-mic for bob from ::1 port 22",
+      " sshd[5]: no host in this one, and the message is long enough to read",
+      " h x[1](y): z and more bytes after the tag to make the line long enough",
+      " a-very-long-host-name-of-a-site.example.org sshd[77]: Accepted password for x",
+  };
+  const std::int64_t receives[] = {kReceive, kReceive + 1, kReceive - 86'400'000 * 300LL};
+  const std::int32_t offsets[] = {0, 3600, -18000};
+  const std::string noise = " []():x1.N";
+  SyslogDateMemo memo;
+  std::string previous_stamp;
+  int candidates = 0;  // lines of the shape the short path takes (the test must exercise it)
+  for (int i = 0; i < 60000; ++i) {
+    std::string line = stamps[rnd() % 8 == 0 ? rnd() % std::size(stamps) : 0] + rests[rnd() % std::size(rests)];
+    for (auto k = rnd() % 3; k > 0; --k) {
+      const std::size_t at = std::min(line.size() - 1, static_cast<std::size_t>(rnd() % 48));
+      switch (rnd() % 4) {
+        case 0: line[at] = noise[rnd() % noise.size()]; break;
+        case 1: line.insert(at, 1, noise[rnd() % noise.size()]); break;
+        case 2: line.erase(at, 1); break;
+        default: line.insert(at, rnd() % 20, 'a'); break;
+      }
+    }
+    if (rnd() % 4 == 0) line.resize(std::min(line.size(), static_cast<std::size_t>(44 + rnd() % 8)));
+    const std::int64_t receive = receives[rnd() % 16 == 0 ? rnd() % 3 : 0];
+    const SyslogOptions options{offsets[rnd() % 16 == 0 ? rnd() % 3 : 0]};
+    const SyslogRecord m = parse_syslog_record(line, receive, options, &memo);
+    const SyslogRecord a = parse_syslog_record(line, receive, options);
+    ASSERT_NO_FATAL_FAILURE(expect_same_record(m, a, line));
+    if (line.size() >= 48 && line[15] == ' ' && line.substr(0, 15) == previous_stamp) ++candidates;
+    if (line.size() >= 15) previous_stamp = line.substr(0, 15);
+  }
+  EXPECT_GT(candidates, 20000);
+}
+
+}  // namespace
+}  // namespace hopguard::scanner
