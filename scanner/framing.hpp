@@ -9,6 +9,8 @@
 // parser and decoders treat it as an ordinary byte); it never ends a frame.
 #pragma once
 
+#include "text_search.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -118,7 +120,7 @@ void Framer::feed_each(std::string_view bytes, F&& on_frame) {
   }
   const std::size_t max = options_.max_frame_bytes;
   while (!bytes.empty()) {
-    const char* nl = static_cast<const char*>(std::memchr(bytes.data(), '\n', bytes.size()));
+    const char* nl = find_lf(bytes.data(), bytes.size());
     if (nl == nullptr) {  // a partial line: held by feed_lf
       feed_lf(bytes, slow);
       return;

@@ -81,3 +81,25 @@ TEST(SkipDigits, SameAsByteLoop) {
 
 }  // namespace
 }  // namespace hopguard::scanner
+
+namespace hopguard::scanner {
+namespace {
+
+// find_lf (the framer's search for a line's end) against memchr, on texts of every length
+// around its 32- and 64-byte steps, at unaligned starts, with none, one or many LFs.
+TEST(FindLf, SameAsMemchr) {
+  std::mt19937 rnd(13);
+  for (int i = 0; i < 50000; ++i) {
+    std::string s(rnd() % 300, 'x');
+    const unsigned lfs = rnd() % 4;
+    for (unsigned k = 0; k < lfs && !s.empty(); ++k) s[rnd() % s.size()] = '\n';
+    if (rnd() % 8 == 0) std::fill(s.begin(), s.end(), '\n');
+    const std::size_t off = std::min(static_cast<std::size_t>(rnd() % 8), s.size());
+    const char* p = s.data() + off;
+    const std::size_t n = s.size() - off;
+    ASSERT_EQ(find_lf(p, n), static_cast<const char*>(std::memchr(p, '\n', n))) << n << " bytes";
+  }
+}
+
+}  // namespace
+}  // namespace hopguard::scanner
