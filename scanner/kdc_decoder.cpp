@@ -205,7 +205,8 @@ DecodeResult decode_kdc(const SyslogRecord& record, Event& ev, DecodeScratch&) n
   ev.record = &record;
   ev.host = record.hostname;
   ev.pid = record.pid;
-  ev.status = kind == EventKind::kdc_as ? std::string_view("AS_REQ") : std::string_view("TGS_REQ");
+  // The request word itself ("AS_REQ" or "TGS_REQ"), a view into the line like every other field.
+  ev.status = record.message.substr(0, kind == EventKind::kdc_as ? 6 : 7);
   return DecodeResult::event;
 }
 

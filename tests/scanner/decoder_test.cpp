@@ -38,6 +38,17 @@ void decode(Decoded& d, std::string line, DecodeFn fn = nullptr) {
     fn = e->decode;
   }
   d.result = fn(d.rec, d.ev, d.scratch);
+  if (d.result != DecodeResult::event) return;
+  // The contract fuzz_decoders checks too: an event's text fields are views into the line or the
+  // scratch buffer, never into anything the decoder chose (a literal, a temporary).
+  const std::string_view in(d.line), sc(d.scratch.buffer);
+  const auto within = [](std::string_view outer, std::string_view part) {
+    return part.data() >= outer.data() && part.data() + part.size() <= outer.data() + outer.size();
+  };
+  for (const std::string_view f : {d.ev.status, d.ev.principal, d.ev.service, d.ev.address, d.ev.user, d.ev.method,
+                                   d.ev.port, d.ev.detail, d.ev.rule, d.ev.role, d.ev.record_host, d.ev.stage}) {
+    EXPECT_TRUE(f.empty() || within(in, f) || within(sc, f)) << "field \"" << f << "\" of " << d.line;
+  }
 }
 
 // The registry matches program names exactly: each name is found, and no name one byte off
