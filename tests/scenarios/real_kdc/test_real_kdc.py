@@ -207,6 +207,17 @@ def run_realm(work, failures, kdcpolicy=None, save_log=None):
                 lambda: realm.kinit("alice-legacy1", iface=OUT, args=["-S", "host/legacy1.hg.test"],
                                     ccache=os.path.join(work, "ccache-as-service")))
 
+        # 2b. The host-specific TGT obtained on the bastion, then copied off it and used from
+        # outside (a stolen ccache, ssh -J bastion legacy1): the TGS request from outside is the
+        # only evidence of it (the guest sees a login from the bastion) -> row 3. The kdcpolicy
+        # module allows it (check_tgs is not given the client's address), so in both runs.
+        def tgt_copied_off_bastion():
+            tgt = realm.kinit("alice-legacy1", iface=B, ccache=os.path.join(work, "ccache-copied"))
+            realm.kvno("host/legacy1.hg.test", OUT, tgt)
+        segment("special-tgt-used-off-bastion",
+                [("special-cred-off-bastion", "alice-legacy1@HG.TEST", "legacy1", "127.0.0.4", 1)],
+                tgt_copied_off_bastion)
+
         # 3. A principal of two components (an admin instance; class "service" in DESIGN section 4)
         # is no host-specific credential: its ticket for legacy1 is row 1, and the module's
         # refusal raises the same alarm. (Its TGT on the admin desktop is in the segment too and
