@@ -810,26 +810,47 @@ struct Engine::Impl {
       // user's uid, and the executable is the system's ksu: a user's copy of a binary under that
       // name is not setuid). Checked by pid alone, `logger -i -t hopguard` from any user forged
       // decision records about any host.
-      return root || is_system_ksu(rec.trusted_exe);
+      return root || is_system_executable(rec.trusted_exe, "ksu");
     }
     if (entry.source == EventSource::hopguard && entry.program == "pam_hopguard") {
-      return exe.empty() || exe == rec.program;  // pam_syslog logs under the application's name
+      // pam_syslog logs under the application's name, from the application: su and sudo run as
+      // the invoking user (the kernel reports the real uid), so the uid proves nothing and the
+      // executable must be the system's. Checked by name alone, a user's own binary called su
+      // forged any number of decision records (a flood of one rule's incidents pushes a real
+      // incident of that rule into its aggregate). A sender that exited before rsyslog read its
+      // executable (`logger -t su`) has none: then only root's record is taken.
+      return exe.empty() ? root : is_system_executable(rec.trusted_exe, rec.program);
     }
     return true;
   }
 
-  // The raw exe property (JSON-escaped by the imjournal template: "\/usr\/bin\/ksu") names ksu
-  // in a directory only root can write to.
-  static bool is_system_ksu(std::string_view raw) noexcept {
-    std::string_view paths[] = {"/usr/bin/ksu", "/bin/ksu", "/usr/local/bin/ksu"};
-    for (std::string_view want : paths) {
-      std::size_t i = 0;
-      for (; i < raw.size() && !want.empty(); ++i) {
-        if (raw[i] == '\\' && i + 1 < raw.size() && raw[i + 1] == '/') ++i;  // "\/" is '/'
-        if (raw[i] != want.front()) break;
-        want.remove_prefix(1);
-      }
-      if (want.empty() && i == raw.size()) return true;
+  // Whether the raw exe property (JSON-escaped by the imjournal template: "\/usr\/bin\/su") is
+  // an executable named `name` in a directory only root can write to: /usr/bin, /usr/sbin, /bin,
+  // /sbin, /usr/local/{bin,sbin}, or under /usr/lib, /usr/libexec, /usr/lib64, /lib, /lib64
+  // (Debian's /usr/lib/openssh/sshd-session, RHEL's /usr/libexec/openssh/sshd-session). A user can
+  // copy or build a binary of any name in their home or /tmp, and run it under that name; not
+  // there. The kernel reads the exe link canonically (no symlink, no "..", which are refused
+  // anyway) and appends " (deleted)" when the file was replaced since (a package upgrade while
+  // the process runs): still the system's binary.
+  static bool is_system_executable(std::string_view raw, std::string_view name) noexcept {
+    char buf[512];
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] == '\\' && i + 1 < raw.size() && raw[i + 1] == '/') ++i;  // "\/" is '/'
+      if (n == sizeof buf) return false;
+      buf[n++] = raw[i];
+    }
+    std::string_view path(buf, n);
+    if (path.ends_with(" (deleted)")) path.remove_suffix(10);
+    if (path.find("/../") != std::string_view::npos || path.find("/./") != std::string_view::npos) return false;
+    const std::size_t slash = path.rfind('/');
+    if (slash == std::string_view::npos || path.substr(slash + 1) != name) return false;
+    const std::string_view dir = path.substr(0, slash + 1);
+    for (const std::string_view exact : {"/usr/bin/", "/usr/sbin/", "/bin/", "/sbin/", "/usr/local/bin/", "/usr/local/sbin/"}) {
+      if (dir == exact) return true;
+    }
+    for (const std::string_view tree : {"/usr/lib/", "/usr/libexec/", "/usr/lib64/", "/lib/", "/lib64/"}) {
+      if (dir.starts_with(tree)) return true;
     }
     return false;
   }

@@ -5,7 +5,7 @@ that forwards without trusted properties.
 rsyslogd's imuxsock listens on a private socket (standing in for /dev/log) with Annotate and
 ParseTrusted, as the snippet sets for the system socket, and forwards with the snippet's own
 ruleset and template: the kernel-verified pid, uid and executable of each sender travel as
-[trusted@32473 ...]. Senders are real processes: logger, and a copy of logger named "sshd",
+[trusted@32473 ...]. Senders are real processes: logger, and copies of logger named "sshd" and "su",
 run as root and as nobody. Only the snippet's module line (it binds the real /dev/log) and its
 target address are changed here.
 """
@@ -113,8 +113,16 @@ class TrustedSender(unittest.TestCase):
                          "ses=aes256-cts-hmac-sha1-96(18)}, dave@HG.TEST for host/legacy1.hg.test@HG.TEST",
                  as_nobody=True, tag="krb5kdc")
 
+            # 5. A local user's own binary named su writes pam_hopguard decision records (su runs
+            #    as the invoking user, so the uid proves nothing; only the system's su counts).
+            fake_su = os.path.join(bindir, "su")
+            shutil.copy(LOGGER, fake_su)
+            os.chmod(fake_su, 0o755)
+            send(fake_su, "pam_hopguard(su:auth): verdict=deny rule=regular-cred-on-legacy role=legacy host=legacy1 "
+                          "user=erin principal=erin@HG.TEST rhost=\"\" stage=auth reason=x", as_nobody=True, tag="su")
+
             def done(alarms):
-                return sum(a["hopguard"]["count"] for a in alarms) >= 4
+                return sum(a["hopguard"]["count"] for a in alarms) >= 5
 
             wait_alarms(d, done, err_path)
             time.sleep(2.5)  # anything more (a forged alarm of another rule) shows up now
@@ -122,14 +130,15 @@ class TrustedSender(unittest.TestCase):
             got = sorted((a["rule"]["id"], a["hopguard"]["target"], a["hopguard"]["count"])
                          for a in alarms)
             evidence = [e["line"] for a in alarms for e in a["hopguard"]["evidence"]]
-            self.assertEqual(got, [("forged-log-sender", "legacy1", 3),
+            self.assertEqual(got, [("forged-log-sender", "legacy1", 4),
                                    ("legacy-login-not-via-bastion", "legacy1", 1)], evidence)
             self.assertNotIn("regular-cred-on-legacy", [a["rule"]["id"] for a in alarms])
             forged = next(a for a in alarms if a["rule"]["id"] == "forged-log-sender")
             lines = [e["line"] for e in forged["hopguard"]["evidence"]]
             # The evidence shows what the kernel said about each sender.
-            self.assertEqual(len(lines), 3, lines)
+            self.assertEqual(len(lines), 4, lines)
             self.assertEqual(sum("krb5kdc" in l for l in lines), 1, lines)
+            self.assertEqual(sum("pam_hopguard(su:auth)" in l for l in lines), 1, lines)
             for l in lines:
                 self.assertIn(f'uid="{NOBODY}"', l)
         finally:
