@@ -16,7 +16,8 @@ namespace {
 std::string random_text(std::mt19937& rnd, bool allow_high) {
   static const std::string kSpecial = "\"\\/\b\f\n\r\t\x01\x1f\x7f {}[],:";
   std::string s;
-  const int n = static_cast<int>(rnd() % 40);
+  // Mostly short; some longer than the 16-byte blocks the writer scans, with an escape anywhere.
+  const int n = static_cast<int>(rnd() % 8 == 0 ? rnd() % 300 : rnd() % 40);
   for (int i = 0; i < n; ++i) {
     const auto r = rnd() % 10;
     if (r < 5) {
@@ -38,6 +39,13 @@ Alarm random_alarm(std::mt19937& rnd, bool allow_high) {
   a.timestamp_ms = static_cast<std::int64_t>(rnd()) * 1000 - 1'000'000'000'000LL;
   a.start_ms = a.timestamp_ms - static_cast<std::int64_t>(rnd() % 100000);
   a.end_ms = a.timestamp_ms;
+  // The direct writer prints years 0..9999 itself and falls back to printf outside them.
+  static const std::int64_t kEdges[] = {INT64_MIN, INT64_MIN + 1, -62'167'219'200'001LL, -62'167'219'200'000LL, -1, 0,
+                                        951'782'400'000LL /* 2000-02-29 */, 253'402'300'799'999LL,
+                                        253'402'300'800'000LL, INT64_MAX};
+  if (rnd() % 4 == 0) a.timestamp_ms = kEdges[rnd() % std::size(kEdges)];
+  if (rnd() % 4 == 0) a.start_ms = kEdges[rnd() % std::size(kEdges)];
+  if (rnd() % 4 == 0) a.end_ms = kEdges[rnd() % std::size(kEdges)];
   a.rule_id = random_text(rnd, allow_high);
   a.rule_name = random_text(rnd, allow_high);
   a.severity = static_cast<int>(rnd() % 101);
@@ -61,6 +69,23 @@ TEST(AlarmJson, DirectWriterGivesTheReferenceBytes) {
   for (int i = 0; i < 20000; ++i) {
     const Alarm a = random_alarm(rnd, /*allow_high=*/i % 2 == 1);
     ASSERT_EQ(to_json(a), scanner::alarm_json_reference(a)) << "alarm " << i;
+  }
+}
+
+TEST(AlarmJson, TimesAreIso8601Utc) {
+  Alarm a;
+  a.rule_id = "r";
+  for (const auto& [ms, want] : std::initializer_list<std::pair<std::int64_t, const char*>>{
+           {0, "1970-01-01T00:00:00.000Z"},
+           {-1, "1969-12-31T23:59:59.999Z"},
+           {951'782'400'000LL, "2000-02-29T00:00:00.000Z"},
+           {1'795'392'001'234LL, "2026-11-23T00:00:01.234Z"},
+           {253'402'300'799'999LL, "9999-12-31T23:59:59.999Z"},
+           {-62'167'219'200'000LL, "0000-01-01T00:00:00.000Z"},
+           {253'402'300'800'000LL, "10000-01-01T00:00:00.000Z"}}) {
+    a.timestamp_ms = ms;
+    const std::string prefix = std::string(R"({"@timestamp":")") + want + "\"";
+    EXPECT_EQ(to_json(a).substr(0, prefix.size()), prefix) << ms;
   }
 }
 
