@@ -107,17 +107,56 @@ bool fixed_3164_time(std::string_view t, std::size_t pos, unsigned& day, unsigne
   return true;
 }
 
-// a[0, 15) == b[0, 15): two overlapping 8-byte compares.
-bool same_stamp(const char* a, const char* b) noexcept {
-  return detail::load64(a) == detail::load64(b) && detail::load64(a + 7) == detail::load64(b + 7);
+// a[0, 13) == b[0, 13): two overlapping 8-byte compares.
+bool same_minute(const char* a, const char* b) noexcept {
+  return detail::load64(a) == detail::load64(b) && detail::load64(a + 5) == detail::load64(b + 5);
+}
+
+// The event time of "Mmm dd HH:MM:SS" at t[pos, pos + 15) (15 readable bytes) from the memoised
+// minute: false when the memo does not hold its minute or its seconds are not 00..60. Otherwise
+// the value parse_3164_time computes for those bytes (SyslogDateMemo: the memo holds only minutes
+// whose every second gets the same year).
+bool memoised_time(std::string_view t, std::size_t pos, std::int64_t receive_ms, std::int32_t offset,
+                   const SyslogDateMemo& memo, std::int64_t& event_ms) noexcept {
+  if (!memo.minute_set || memo.minute_receive_ms != receive_ms || memo.minute_offset != offset) return false;
+  const char* c = t.data() + pos;
+  if (!same_minute(c, memo.minute) || !is_digit(c[13]) || !is_digit(c[14])) return false;
+  const int s = (c[13] - '0') * 10 + (c[14] - '0');
+  if (s > 60) return false;
+  event_ms = memo.minute_ms + s * 1000;
+  return true;
+}
+
+// Which year the date of a time of day gets (the most recent not later than limit, among the
+// years before, of and after y's; see parse_3164_time), as the path through the comparisons
+// (each monotonic in the time) and the resulting time. One date computation on the common
+// path: the same month and day a year later is 365 or 366 days later, so only when this year's
+// date is at least 365 days before the limit may the next year's fit.
+enum class YearPath : std::uint8_t { next, this_before_next, this_year, last, none };
+struct YearPick {
+  YearPath path;
+  std::int64_t ms;
+};
+YearPick pick_year(std::int64_t y, std::int64_t days, unsigned month, unsigned day, unsigned h, unsigned mi,
+                   unsigned s, unsigned ms, std::int64_t limit, std::int64_t offset_ms) noexcept {
+  const std::int64_t this_year = to_ms(days, h, mi, s, ms) - offset_ms;
+  if (this_year <= limit) {
+    if (this_year + 365 * kMsPerDay <= limit) {
+      const std::int64_t next_year = to_ms(days_from_civil(y + 1, month, day), h, mi, s, ms) - offset_ms;
+      if (next_year <= limit) return {YearPath::next, next_year};
+      return {YearPath::this_before_next, this_year};
+    }
+    return {YearPath::this_year, this_year};
+  }
+  const std::int64_t last_year = to_ms(days_from_civil(y - 1, month, day), h, mi, s, ms) - offset_ms;
+  if (last_year <= limit) return {YearPath::last, last_year};
+  return {YearPath::none, 0};
 }
 
 bool parse_3164_time(std::string_view t, std::size_t& pos, std::int64_t receive_ms,
                      const SyslogOptions& opt, SyslogRecord& r, SyslogDateMemo* memo) noexcept {
   const bool whole_second = pos <= t.size() && t.size() - pos >= 15 && (t.size() - pos == 15 || t[pos + 15] != '.');
-  if (memo != nullptr && memo->stamp_set && whole_second && memo->stamp_receive_ms == receive_ms &&
-      memo->stamp_offset == opt.utc_offset_seconds && same_stamp(t.data() + pos, memo->stamp)) {
-    r.event_ms = memo->stamp_ms;
+  if (memo != nullptr && whole_second && memoised_time(t, pos, receive_ms, opt.utc_offset_seconds, *memo, r.event_ms)) {
     pos += 15;
     return true;
   }
@@ -156,18 +195,6 @@ bool parse_3164_time(std::string_view t, std::size_t& pos, std::int64_t receive_
   const unsigned ms = read_fraction(t, p);
   const std::size_t stamp_at = pos;
   pos = p;
-  // A known time of the fixed shape without a fraction: kept for the next line of that second.
-  const auto known = [&](std::int64_t event_ms) {
-    r.event_ms = event_ms;
-    if (memo != nullptr && fixed && whole_second) {
-      std::copy_n(t.data() + stamp_at, 15, memo->stamp);
-      memo->stamp_receive_ms = receive_ms;
-      memo->stamp_offset = opt.utc_offset_seconds;
-      memo->stamp_ms = event_ms;
-      memo->stamp_set = true;
-    }
-    return true;
-  };
   const unsigned month = month_number(month_text);
   if (month == 0 || day == 0 || day > 31 || h > 23 || mi > 59 || s > 60) {
     r.time_unknown = true;
@@ -175,10 +202,7 @@ bool parse_3164_time(std::string_view t, std::size_t& pos, std::int64_t receive_
     return true;
   }
   // The most recent date not later than receive + 1 day, among the years before, of and after
-  // receive_ms. One date computation on the common path: the same month and day a year later
-  // is 365 or 366 days later, so only when this year's date is at least 365 days before the
-  // limit may the next year's fit, and only then is it computed (the result is the one a loop from
-  // the latest year down would give).
+  // receive_ms (pick_year).
   std::int64_t y = 0, days = 0;
   if (memo != nullptr && memo->receive_ms == receive_ms && memo->month == month && memo->day == day) {
     y = memo->year;
@@ -196,18 +220,27 @@ bool parse_3164_time(std::string_view t, std::size_t& pos, std::int64_t receive_
   }
   const std::int64_t limit = receive_ms + kMsPerDay;
   const std::int64_t offset_ms = static_cast<std::int64_t>(opt.utc_offset_seconds) * 1000;
-  const std::int64_t this_year = to_ms(days, h, mi, s, ms) - offset_ms;
-  if (this_year <= limit) {
-    if (this_year + 365 * kMsPerDay <= limit) {
-      const std::int64_t next_year = to_ms(days_from_civil(y + 1, month, day), h, mi, s, ms) - offset_ms;
-      if (next_year <= limit) return known(next_year);
-    }
-    return known(this_year);
+  const YearPick pick = pick_year(y, days, month, day, h, mi, s, ms, limit, offset_ms);
+  if (pick.path == YearPath::none) {
+    r.event_ms = receive_ms;
+    r.time_unknown = true;
+    return true;
   }
-  const std::int64_t last_year = to_ms(days_from_civil(y - 1, month, day), h, mi, s, ms) - offset_ms;
-  if (last_year <= limit) return known(last_year);
-  r.event_ms = receive_ms;
-  r.time_unknown = true;
+  r.event_ms = pick.ms;
+  if (memo != nullptr && fixed && whole_second) {
+    // The minute is kept when its seconds 00 and 60 take the same path: each comparison on the
+    // way is monotonic in the time, so every second between them takes it too, and its time is
+    // second 00's plus the seconds.
+    const YearPick first = pick_year(y, days, month, day, h, mi, 0, 0, limit, offset_ms);
+    const YearPick leap = pick_year(y, days, month, day, h, mi, 60, 0, limit, offset_ms);
+    memo->minute_set = first.path == leap.path;
+    if (memo->minute_set) {
+      std::copy_n(t.data() + stamp_at, 13, memo->minute);
+      memo->minute_receive_ms = receive_ms;
+      memo->minute_offset = opt.utc_offset_seconds;
+      memo->minute_ms = first.ms;
+    }
+  }
   return true;
 }
 
@@ -530,17 +563,18 @@ SyslogRecord parse_record(std::string_view t, std::int64_t receive_ms, const Sys
 SyslogRecord parse_syslog_record(std::string_view t, std::int64_t receive_ms, const SyslogOptions& options,
                                  SyslogDateMemo* memo) noexcept {
 #if defined(__SSE2__)
-  // The usual line of a file, "Mmm dd HH:MM:SS HOST TAG[PID]: MSG" of the same second as an
+  // The usual line of a file, "Mmm dd HH:MM:SS HOST TAG[PID]: MSG" of the same minute as an
   // earlier line, in one function without parse_record's calls and branches: the record
-  // parse_record gives for these bytes. A stamp is memoised only from a known month, so a match
+  // parse_record gives for these bytes. A minute is memoised only from a known month, so a match
   // means t[0] is a letter: no <PRI> and no RFC 3339 date; t[15] == ' ' is a whole second
   // followed by the one space parse_record skips; 48 bytes are what fast_host_and_tag needs
   // after it. Every other line, and a header fast_host_and_tag declines, goes to parse_record.
-  if (memo != nullptr && memo->stamp_set && t.size() >= 48 && t[15] == ' ' && memo->stamp_receive_ms == receive_ms &&
-      memo->stamp_offset == options.utc_offset_seconds && same_stamp(t.data(), memo->stamp)) {
+  std::int64_t known_ms = 0;
+  if (memo != nullptr && t.size() >= 48 && t[15] == ' ' &&
+      memoised_time(t, 0, receive_ms, options.utc_offset_seconds, *memo, known_ms)) {
     HostTag h;
     if (fast_host_and_tag(t, 16, h)) {
-      return SyslogRecord{.format = SyslogFormat::file_3164, .priority = -1, .event_ms = memo->stamp_ms,
+      return SyslogRecord{.format = SyslogFormat::file_3164, .priority = -1, .event_ms = known_ms,
                           .receive_ms = receive_ms, .time_unknown = false, .hostname = h.hostname,
                           .program = h.program, .pid = h.pid, .message = h.message, .raw = t,
                           .has_trusted = false, .trusted_pid = {}, .trusted_uid = {}, .trusted_exe = {}};

@@ -68,13 +68,16 @@ struct SyslogDateMemo {
   std::int64_t year = 0;   // the year of receive_ms
   std::int64_t days = 0;   // days_from_civil(year, month, day)
   unsigned month = 0, day = 0;
-  // The last whole "Mmm dd HH:MM:SS" without a fraction and its event time (lines of the same
-  // second follow each other): the 15 bytes compared instead of read and converted again.
-  bool stamp_set = false;
-  char stamp[15] = {};
-  std::int64_t stamp_receive_ms = 0;
-  std::int32_t stamp_offset = 0;
-  std::int64_t stamp_ms = 0;
+  // The minute "Mmm dd HH:MM:" of the last whole "Mmm dd HH:MM:SS" without a fraction, and the
+  // event time of its second 00: a line of that minute (lines of a log come in time order) is
+  // its 13 bytes compared and its seconds added, instead of read and converted again. Set only
+  // when every second 00..60 of the minute gets the same year (a minute the year limit does
+  // not cut).
+  bool minute_set = false;
+  char minute[13] = {};
+  std::int64_t minute_receive_ms = 0;
+  std::int32_t minute_offset = 0;
+  std::int64_t minute_ms = 0;
 };
 
 // The same, with a date memo (the result does not depend on the memo's content).

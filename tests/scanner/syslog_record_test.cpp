@@ -256,10 +256,10 @@ TEST(SyslogRecord, HostAndTagFastPathAsTheGeneralParse) {
   }
 }
 
-// The date memo (the year of a date, and the event time of the last whole second) changes no
-// record: a stream of lines parsed with one memo, whose dates repeat, differ by a byte, carry
-// fractions, and come with changing receive times and UTC offsets, gives what each line gives
-// parsed alone.
+// The date memo (the year of a date, and the event time of the last whole minute) changes no
+// record: a stream of lines parsed with one memo, whose dates repeat, differ by a byte or in
+// their seconds, carry fractions, and come with changing receive times and UTC offsets, gives
+// what each line gives parsed alone.
 TEST(SyslogRecord, DateMemoChangesNoRecord) {
   std::mt19937 rnd(31);
   const std::string stamps[] = {"Nov 21 10:20:30", "Nov 21 10:20:31", "Nov 21 10:20:30.5", "Dec 31 23:59:59",
@@ -267,9 +267,20 @@ TEST(SyslogRecord, DateMemoChangesNoRecord) {
                                 "Nov 21 10:20:3x", "Xyz 21 10:20:30", "Nov 21 10:20:30.", "Nov 21 25:20:30"};
   const std::int64_t receives[] = {kReceive, kReceive + 1, kReceive - 86'400'000 * 300LL};
   const std::int32_t offsets[] = {0, 3600, -18000};
+  // Minutes whose seconds are drawn 00..61: kept in the memo and read from it by their seconds,
+  // among them the minutes the year limit (receive + 1 day: Nov 24 00:00:00 UTC for kReceive,
+  // other minutes under the other offsets and receive times) cuts, whose seconds get two years.
+  const std::string minutes[] = {"Nov 24 00:00:", "Nov 23 23:59:", "Nov 24 01:00:", "Nov 23 19:00:",
+                                 "Jan 31 23:59:", "Nov 21 10:20:", "Nov  2 03:04:"};
   SyslogDateMemo memo;
-  for (int i = 0; i < 20000; ++i) {
-    const std::string line = stamps[rnd() % std::size(stamps)] + " host prog[1]: message";
+  for (int i = 0; i < 40000; ++i) {
+    std::string stamp = stamps[rnd() % std::size(stamps)];
+    if (rnd() % 2 == 0) {
+      const unsigned sec = static_cast<unsigned>(rnd() % 62);
+      stamp = minutes[rnd() % 4 == 0 ? rnd() % std::size(minutes) : 0] + static_cast<char>('0' + sec / 10) +
+              static_cast<char>('0' + sec % 10);
+    }
+    const std::string line = stamp + " host prog[1]: message";
     const std::int64_t receive = receives[rnd() % 8 == 0 ? rnd() % 3 : 0];
     const SyslogOptions options{offsets[rnd() % 8 == 0 ? rnd() % 3 : 0]};
     const SyslogRecord m = parse_syslog_record(line, receive, options, &memo);
