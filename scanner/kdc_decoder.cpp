@@ -24,10 +24,13 @@ bool is_truncated_name(std::string_view name) noexcept {
   return name.size() >= kKdcCutLength && name.ends_with("...");
 }
 
-// readable: how many bytes from s.data() may be read (at least s.size()): a word of up to 16
-// bytes with 16 readable is checked in one vector step (ISSUE, NEEDED_PREAUTH, PREAUTH_FAILED).
+// The KDC's status word: capitals, digits and '_' (ISSUE, NEEDED_PREAUTH, HOPGUARD_*), or several
+// such words joined by single spaces, as MIT writes some of its own ("NO PREAUTH", "VALIDATE
+// VALID TICKET", "TICKET NOT RENEWABLE"). readable: how many bytes from s.data() may be read (at
+// least s.size()): a status of up to 16 bytes with 16 readable is checked in one vector step.
 bool is_status_word(std::string_view s, std::size_t readable) noexcept {
-  if (s.empty() || s.size() > 64) return false;
+  if (s.empty() || s.size() > 64 || s.front() == ' ' || s.back() == ' ') return false;
+  bool spaces = false;
 #if defined(__SSE2__)
   if (s.size() <= 16 && readable >= 16) {
     const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data()));
@@ -35,15 +38,24 @@ bool is_status_word(std::string_view s, std::size_t readable) noexcept {
       return _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8(static_cast<char>(lo - 1))),
                            _mm_cmplt_epi8(x, _mm_set1_epi8(static_cast<char>(hi + 1))));
     };
-    const __m128i ok = _mm_or_si128(_mm_or_si128(in('A', 'Z'), in('0', '9')), _mm_cmpeq_epi8(x, _mm_set1_epi8('_')));
+    const __m128i space = _mm_cmpeq_epi8(x, _mm_set1_epi8(' '));
+    const __m128i ok = _mm_or_si128(_mm_or_si128(in('A', 'Z'), in('0', '9')),
+                                    _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('_')), space));
     const unsigned want = (1u << s.size()) - 1;
-    return (static_cast<unsigned>(_mm_movemask_epi8(ok)) & want) == want;
-  }
+    if ((static_cast<unsigned>(_mm_movemask_epi8(ok)) & want) != want) return false;
+    spaces = (static_cast<unsigned>(_mm_movemask_epi8(space)) & want) != 0;
+  } else
 #endif
-  for (const char c : s) {
-    if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  {
+    for (const char c : s) {
+      if (c == ' ') {
+        spaces = true;
+      } else if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) {
+        return false;
+      }
+    }
   }
-  return true;
+  return !spaces || s.find("  ") == std::string_view::npos;
 }
 
 // starts_with (text_search.hpp): inlined compares against literals, several on every KDC line.

@@ -3,6 +3,16 @@
 //   Accepted METHOD for USER from IP port N ssh2[: EXTRA]        (EXTRA: the krb5 principal for
 //   Failed METHOD for [invalid user ]USER from IP port N ssh2     gssapi-*, the key for publickey)
 //   Postponed METHOD for USER from IP port N ssh2
+// and the older forms a legacy guest's sshd writes (OpenSSH before 6.x, auth.c "...port %d%s"
+// with auth1.c's info; protocol 1 up to 7.5):
+//   ... port N ssh1[: EXTRA]                  protocol 1 (6.x and later)
+//   ... port N                                protocol 1 (before 6.x): password, rsa, tis
+//   ... port N ruser RUSER                    protocol 1 rhosts / rhosts-rsa (RUSER: client's word;
+//                                             with an invalid USER, the client's too, the address
+//                                             of such a failure is ambiguous: no rule reads it)
+//   ... port N tktuser PRINCIPAL              protocol 1 kerberos (the ticket's client)
+//   Accepted without authentication for ...   protocol 1, empty password (PermitEmptyPasswords)
+//   Failed METHOD for illegal user USER ...   before 3.9 ("invalid user" since)
 //   Authorized to USER, krb5 principal P (krb5_kuserok)          (Fedora/RHEL also "(ssh_gssapi_krb5_cmdok)")
 //   Connection closed by authenticating user USER IP port N [preauth]
 //   [error: ]PAM: pam_open_session(): ERROR
@@ -11,10 +21,10 @@
 //   there "from IP port N ssh2" is found from the right, the rightmost " from " whose tail has
 //   that exact shape (EXTRA of a failed attempt is sshd's own: a key type and fingerprint);
 // - EXTRA of a valid user: a certificate's key ID ("ID %s (serial N) CA ...") or the GSSAPI
-//   display name of a foreign realm's principal, which may hold "x from IP port N ssh2: y".
-//   USER is then a local account name, which cannot hold ':' (the passwd separator), so a fake
-//   tail inside USER never parses (it is followed by " from ", not ": " nor the end) and the
-//   first " from " from the left whose tail has the shape is sshd's own.
+//   display name of a foreign realm's principal, which may hold "x from IP port N ssh2: y"; so
+//   may RUSER and tktuser's PRINCIPAL. USER is then a local account name, the site's text, not
+//   the client's, which cannot hold ':' (the passwd separator), so the first " from " from the
+//   left whose tail has one of the shapes is sshd's own.
 #include "decoder.hpp"
 #include "text_search.hpp"
 
@@ -43,51 +53,67 @@ bool is_address_text(std::string_view s) noexcept {
   return true;
 }
 
-// "IP port N ssh2" followed by end or ": EXTRA". Fills address, port, detail, and only when it
-// returns true (ev is untouched otherwise).
-bool parse_from_tail(std::string_view tail, Event& ev) noexcept {
+// What follows "port N" (see the header). Each form is one OpenSSH version's own text; anything
+// else is not a login line.
+enum class Tail { protocol, none, ruser, tktuser };
+
+// "IP port N" followed by one of the tails above. Fills address, port, detail (EXTRA, RUSER or
+// the PRINCIPAL), and only when it returns true (ev is untouched otherwise).
+bool parse_from_tail(std::string_view tail, Event& ev, Tail& form) noexcept {
   const std::size_t sp = tail.find(' ');
-  if (sp == std::string_view::npos) return false;
   const std::string_view ip = tail.substr(0, sp);
-  if (!is_address_text(ip)) return false;
+  if (sp == std::string_view::npos || !is_address_text(ip)) return false;
   tail.remove_prefix(sp);
   if (!starts_with(tail, " port ")) return false;
   tail.remove_prefix(6);
   const std::size_t sp2 = tail.find(' ');
-  if (sp2 == std::string_view::npos) return false;
   const std::string_view port = tail.substr(0, sp2);
   if (!all_digits(port)) return false;
-  tail.remove_prefix(sp2);
-  if (!starts_with(tail, " ssh2")) return false;
-  tail.remove_prefix(5);
-  if (!tail.empty() && !starts_with(tail, ": ")) return false;
-  ev.detail = tail.empty() ? std::string_view{} : tail.substr(2);
+  tail.remove_prefix(port.size());
+  std::string_view detail;
+  if (tail.empty()) {
+    form = Tail::none;
+  } else if (starts_with(tail, " ssh2") || starts_with(tail, " ssh1")) {
+    tail.remove_prefix(5);
+    if (!tail.empty() && !starts_with(tail, ": ")) return false;
+    form = Tail::protocol;
+    if (!tail.empty()) detail = tail.substr(2);
+  } else if (starts_with(tail, " ruser ") || starts_with(tail, " tktuser ")) {
+    form = tail[1] == 'r' ? Tail::ruser : Tail::tktuser;
+    detail = tail.substr(form == Tail::ruser ? 7 : 9);
+  } else {
+    return false;
+  }
+  ev.detail = detail;
   ev.address = ip;
   ev.port = port;
   return true;
 }
 
-// "METHOD for USER from IP port N ssh2[: EXTRA][ [preauth]]" after the verb (sshd's privilege
-// separated child appends " [preauth]" to lines it logs before authentication completes).
-bool parse_auth_line(std::string_view m, Event& ev) noexcept {
+// "METHOD for USER from IP port N TAIL[ [preauth]]" after the verb (sshd's privilege separated
+// child appends " [preauth]" to lines it logs before authentication completes). form: the tail's.
+bool parse_auth_line(std::string_view m, Event& ev, Tail& form) noexcept {
   if (m.ends_with(" [preauth]")) m.remove_suffix(10);
-  const std::size_t sp = m.find(' ');
+  constexpr std::string_view kEmptyPassword = "without authentication";  // the one two-word METHOD
+  const std::size_t sp = starts_with(m, "without authentication ") ? kEmptyPassword.size() : m.find(' ');
   if (sp == std::string_view::npos || sp == 0) return false;
   ev.method = m.substr(0, sp);
   m.remove_prefix(sp);
   if (!starts_with(m, " for ")) return false;
   m.remove_prefix(5);
+  // sshd's word for a name that is no local account: "illegal user " before OpenSSH 3.9.
+  const bool invalid = starts_with(m, "invalid user ") || starts_with(m, "illegal user ");
   const auto take = [&](std::size_t f) {
-    if (!parse_from_tail(m.substr(f + 6), ev)) return false;  // ev untouched then
+    if (!parse_from_tail(m.substr(f + 6), ev, form)) return false;  // ev untouched then
     std::string_view user = m.substr(0, f);
-    if (starts_with(user, "invalid user ")) {
+    if (invalid) {
       ev.invalid_user = true;
       user.remove_prefix(13);
     }
     ev.user = user;
     return true;
   };
-  if (!starts_with(m, "invalid user ")) {  // a local account: the first tail (see the header)
+  if (!invalid) {  // a local account: the first tail (see the header)
     for (std::size_t f = m.find(" from "); f != std::string_view::npos; f = m.find(" from ", f + 1)) {
       if (take(f)) return true;
     }
@@ -140,23 +166,22 @@ DecodeResult decode_sshd(const SyslogRecord& record, Event& ev, DecodeScratch&) 
   ev.host = record.hostname;
   ev.pid = record.pid;
 
-  if (starts_with(m, "Accepted ")) {
-    ev.kind = EventKind::ssh_accepted;
-    if (!parse_auth_line(m.substr(9), ev)) return DecodeResult::failed;
-    // For GSSAPI the EXTRA is the client's principal (Debian logs it; stock OpenSSH may not).
-    if (starts_with(ev.method, "gssapi-")) ev.principal = ev.detail;
-    return DecodeResult::event;
-  }
-  if (starts_with(m, "Failed ")) {
-    ev.kind = EventKind::ssh_failed;
-    if (!parse_auth_line(m.substr(7), ev)) return DecodeResult::failed;
-    // A failure after krb5_kuserok succeeded (PAM account refused) still names the principal.
-    if (starts_with(ev.method, "gssapi-")) ev.principal = ev.detail;
+  Tail form = Tail::none;
+  if (starts_with(m, "Accepted ") || starts_with(m, "Failed ")) {
+    const bool accepted = m[0] == 'A';
+    ev.kind = accepted ? EventKind::ssh_accepted : EventKind::ssh_failed;
+    if (!parse_auth_line(m.substr(accepted ? 9 : 7), ev, form)) return DecodeResult::failed;
+    // The client's principal: for GSSAPI the EXTRA (Debian logs it; stock OpenSSH may not; a
+    // failure after krb5_kuserok succeeded, PAM account refused, still names it), and protocol
+    // 1's kerberos method the tktuser.
+    if ((form == Tail::protocol && starts_with(ev.method, "gssapi-")) || form == Tail::tktuser) {
+      ev.principal = ev.detail;
+    }
     return DecodeResult::event;
   }
   if (starts_with(m, "Postponed ")) {
     ev.kind = EventKind::ssh_postponed;
-    return parse_auth_line(m.substr(10), ev) ? DecodeResult::event : DecodeResult::failed;
+    return parse_auth_line(m.substr(10), ev, form) ? DecodeResult::event : DecodeResult::failed;
   }
   if (starts_with(m, "Authorized to ")) {
     ev.kind = EventKind::ssh_authorized;

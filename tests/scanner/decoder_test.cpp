@@ -263,6 +263,81 @@ TEST(KdcDecoder, OtherLinesIgnoredBrokenRequestLinesUnreadable) {
   EXPECT_EQ(d.ev.status, "TGS_REQ");
 }
 
+// MIT writes some status words of its own with spaces (kdc_util.c); they are read as the KDC's
+// text like any other. A double space or a lower-case word is no status of the KDC.
+TEST(KdcDecoder, StatusWordsWithSpaces) {
+  Decoded d;
+  for (const std::string status : {"VALIDATE VALID TICKET", "NO PREAUTH", "TICKET NOT RENEWABLE TOO LONG NAME"}) {
+    decode(d, kdc("TGS_REQ", "127.0.0.4: " + status + ": authtime 0, etypes {rep=UNSUPPORTED:(0)} alice@HG.TEST for "
+                             "krbtgt/HG.TEST@HG.TEST, KDC can't fulfill requested option"));
+    ASSERT_EQ(d.result, DecodeResult::event) << status;
+    EXPECT_EQ(d.ev.kind, EventKind::kdc_tgs) << status;
+    EXPECT_EQ(d.ev.status, status);
+    EXPECT_EQ(d.ev.principal, "alice@HG.TEST");
+    EXPECT_EQ(d.ev.detail, "KDC can't fulfill requested option");
+  }
+  for (const std::string status : {"NO  PREAUTH", "NO preauth", "NO\tPREAUTH"}) {
+    decode(d, kdc("TGS_REQ", "127.0.0.4: " + status + ": authtime 0, etypes {rep=UNSUPPORTED:(0)} alice@HG.TEST for "
+                             "krbtgt/HG.TEST@HG.TEST, x"));
+    ASSERT_EQ(d.result, DecodeResult::event) << status;
+    EXPECT_EQ(d.ev.kind, EventKind::kdc_unreadable) << status;
+  }
+}
+
+// A legacy guest's older sshd (see sshd_decoder.cpp): protocol 1's tails, the two-word method
+// of an empty password, and "illegal user" before OpenSSH 3.9.
+TEST(SshdDecoder, OlderOpenSshForms) {
+  Decoded d;
+  decode(d, "Nov 22 18:10:53 legacy1 sshd[400]: Accepted password for alice from 10.0.9.9 port 2222");
+  ASSERT_EQ(d.result, DecodeResult::event);
+  EXPECT_EQ(d.ev.kind, EventKind::ssh_accepted);
+  EXPECT_EQ(d.ev.user, "alice");
+  EXPECT_EQ(d.ev.address, "10.0.9.9");
+  EXPECT_EQ(d.ev.port, "2222");
+  EXPECT_EQ(d.ev.detail, "");
+
+  decode(d, "Nov 22 18:10:53 legacy1 sshd[400]: Accepted rsa for alice from 10.0.9.9 port 2222 ssh1: RSA SHA256:x");
+  ASSERT_EQ(d.result, DecodeResult::event);
+  EXPECT_EQ(d.ev.method, "rsa");
+  EXPECT_EQ(d.ev.detail, "RSA SHA256:x");
+
+  // RUSER is the client's word: for a local account the first tail is sshd's.
+  decode(d, "Nov 22 18:10:53 legacy1 sshd[400]: Accepted rhosts-rsa for bob from 10.0.9.9 port 2222 ruser x from 10.0.0.2 port 1");
+  ASSERT_EQ(d.result, DecodeResult::event);
+  EXPECT_EQ(d.ev.address, "10.0.9.9");
+  EXPECT_EQ(d.ev.detail, "x from 10.0.0.2 port 1");
+  EXPECT_EQ(d.ev.principal, "");
+
+  decode(d, "Nov 22 18:10:53 legacy1 sshd[400]: Accepted without authentication for carol from 10.0.9.9 port 2222");
+  ASSERT_EQ(d.result, DecodeResult::event);
+  EXPECT_EQ(d.ev.method, "without authentication");
+  EXPECT_EQ(d.ev.user, "carol");
+
+  // Protocol 1 kerberos: tktuser is the ticket's client principal.
+  decode(d, "Nov 22 18:10:53 legacy1 sshd[400]: Accepted kerberos for alice from 10.0.0.2 port 2222 tktuser alice@HG.TEST");
+  ASSERT_EQ(d.result, DecodeResult::event);
+  EXPECT_EQ(d.ev.principal, "alice@HG.TEST");
+  // ... and a GSSAPI-looking method with a protocol 1 tail names none.
+  decode(d, "Nov 22 18:10:53 legacy1 sshd[400]: Accepted gssapi-with-mic for alice from 10.0.0.2 port 2222 ruser alice@HG.TEST");
+  ASSERT_EQ(d.result, DecodeResult::event);
+  EXPECT_EQ(d.ev.principal, "");
+
+  // "illegal user" (OpenSSH before 3.9) is "invalid user": USER is remote text, read from the right.
+  decode(d, "Nov 22 18:10:53 legacy1 sshd[400]: Failed password for illegal user u from 10.0.0.2 port 1 from 10.0.9.9 port 2");
+  ASSERT_EQ(d.result, DecodeResult::event);
+  EXPECT_EQ(d.ev.kind, EventKind::ssh_failed);
+  EXPECT_TRUE(d.ev.invalid_user);
+  EXPECT_EQ(d.ev.user, "u from 10.0.0.2 port 1");
+  EXPECT_EQ(d.ev.address, "10.0.9.9");
+
+  for (const char* bad : {"Accepted password for alice from 10.0.9.9 port 2222 ssh3",
+                          "Accepted password for alice from 10.0.9.9 port 2222 ruser",
+                          "Accepted password for alice from 10.0.9.9 port 2222 other x"}) {
+    decode(d, std::string("Nov 22 18:10:53 legacy1 sshd[400]: ") + bad);
+    EXPECT_EQ(d.result, DecodeResult::failed) << bad;
+  }
+}
+
 TEST(SshdDecoder, AcceptedGssapiWithPrincipal) {
   Decoded d;
   decode(d, "Nov 22 18:10:53 legacy1 sshd[400]: Accepted gssapi-with-mic for alice from 127.0.0.2 port 50000 ssh2: alice-legacy1@HG.TEST");
