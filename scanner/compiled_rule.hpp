@@ -75,6 +75,7 @@ struct CompiledRule {
   VsPrincipalHost vs_principal_host = VsPrincipalHost::any;
   ServiceCond service = ServiceCond::any;
   AddressCond address = AddressCond::any;
+  std::vector<std::string> detail_not;     // exact texts of the event's detail that never match
   std::vector<std::string> verdicts;       // empty: any
   bool record_rule_same = false;           // record's rule= equals this rule's id
   // Threshold (row 7): alarm when `threshold` matches of one group fall within window_ms; each

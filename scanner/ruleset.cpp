@@ -77,7 +77,7 @@ bool string_list(const toml::node& node, std::vector<std::string>& out) {
 const std::set<std::string_view> kRuleKeys = {
     "id", "name", "severity", "events", "status", "principal_class", "target", "target_role",
     "target_vs_principal_host", "service", "address", "verdict", "record_rule", "threshold", "threshold_by",
-    "window_seconds", "program", "regex", "description", "refusal_status"};
+    "window_seconds", "program", "regex", "description", "refusal_status", "detail_not"};
 
 }  // namespace
 
@@ -354,6 +354,9 @@ class RulesetCompiler {
         r->address = it->second;
       }
     }
+    if (const toml::node* n = t.get("detail_not")) {
+      if (!string_list(*n, r->detail_not)) bad("detail_not", "detail_not must be a string or a list of strings");
+    }
     if (const toml::node* n = t.get("verdict")) {
       if (!string_list(*n, r->verdicts)) bad("verdict", "verdict must be a string or a list");
     }
@@ -577,6 +580,10 @@ bool rule_matches(const CompiledRule& r, const Event& ev, const EventFacts& f, s
 }
 
 bool rule_facts_hold(const CompiledRule& r, const Event& ev, const EventFacts& f, std::string* why) {
+  // Not a field condition of rule_may_match(): those are memoised by status and rule= alone.
+  for (const std::string& d : r.detail_not) {
+    if (ev.detail == d) return fail(why, "detail is excluded (detail_not)");
+  }
   if (r.class_mask != 0 && !f.principal_pending) {
     std::uint32_t bit = kClassNone;
     if (f.has_principal) {

@@ -21,6 +21,9 @@
 //                                         # not-tgt-nor-password-change (nor kadmin/changepw@REALM)
 //   address = "not-bastion"               # optional: bastion | not-bastion | allowed-source |
 //                                         # not-allowed-source | not-bastion-nor-allowed | present
+//   detail_not = ["More preauthentication data is required"]  # optional: an event whose
+//                                         # detail (the KDC's error text, ...) is one of these
+//                                         # exact texts does not match
 //   verdict = ["deny", "would-deny"]      # optional, hopguard records
 //   record_rule = "same"                  # optional, hopguard records: rule= equals this id
 //   threshold = "config"                  # optional: count per (target, address) and alarm at

@@ -456,6 +456,21 @@ TEST(Ruleset, ThresholdByIsCheckedWithFileAndLine) {
   EXPECT_EQ(r.errors().size(), 5u) << all;
 }
 
+TEST(Ruleset, DetailNotIsCheckedWithFileAndLine) {
+  auto policy = test::test_policy();
+  const std::vector<RuleFile> files = {
+      {"d.toml", "source = \"kdc\"\n"
+                 "[[rule]]\nid = \"a\"\nname = \"A\"\nseverity = 1\nevents = [\"kdc.as\"]\ndetail_not = 5\n"
+                 "[[rule]]\nid = \"b\"\nname = \"B\"\nseverity = 1\nevents = [\"kdc.as\"]\ndetail_not = [\"x\", \"y\"]\n"},
+  };
+  auto r = Ruleset::compile(files, policy->config().rules);
+  ASSERT_FALSE(r.ok());
+  ASSERT_EQ(r.errors().size(), 1u) << to_string(r.errors());
+  EXPECT_EQ(r.errors()[0].where.file, "d.toml");
+  EXPECT_EQ(r.errors()[0].where.line, 7u);
+  EXPECT_EQ(r.errors()[0].message, "detail_not must be a string or a list of strings");
+}
+
 // Two wrong passwords from (address, principal) at 10:00:00 and 10:00:01 (below the threshold)
 // in one engine, its snapshot restored into another, then three for alice-legacy1@ from
 // 127.0.0.4: the alarms of the second engine.
