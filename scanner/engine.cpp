@@ -790,6 +790,9 @@ struct Engine::Impl {
   static bool sender_matches(const DecoderEntry& entry, const SyslogRecord& rec) noexcept {
     if (!rec.pid.empty() && !rec.trusted_pid.empty() && rec.pid != rec.trusted_pid) return false;
     std::string_view exe = rec.trusted_exe;
+    // The kernel's " (deleted)": the binary was replaced since the process started (a package
+    // upgrade while sshd runs), as is_system_executable() accepts it.
+    if (exe.ends_with(" (deleted)")) exe.remove_suffix(10);
     const std::size_t slash = exe.rfind('/');
     if (slash != std::string_view::npos) exe.remove_prefix(slash + 1);
     const bool sshd_program = rec.program == "sshd" || rec.program == "sshd-session";
@@ -945,23 +948,25 @@ struct Engine::Impl {
   Event line_event;
   bool feeding = false;
 
-  LineResult feed(std::string_view line, std::int64_t receive_ms, const AlarmSink& sink) {
+  LineResult feed(std::string_view line, std::int64_t receive_ms, const AlarmSink& sink, std::string_view sender) {
     if (feeding) {
       Event nested;
-      return feed_into(nested, line, receive_ms, sink);
+      return feed_into(nested, line, receive_ms, sink, sender);
     }
     struct Guard {
       bool& flag;
       explicit Guard(bool& f) : flag(f) { flag = true; }
       ~Guard() { flag = false; }
     } guard(feeding);
-    return feed_into(line_event, line, receive_ms, sink);
+    return feed_into(line_event, line, receive_ms, sink, sender);
   }
 
-  LineResult feed_into(Event& ev, std::string_view line, std::int64_t receive_ms, const AlarmSink& sink) {
+  LineResult feed_into(Event& ev, std::string_view line, std::int64_t receive_ms, const AlarmSink& sink,
+                       std::string_view sender) {
     ++stats.lines;
     stats.bytes += line.size();
     SyslogRecord rec = parse_syslog_record(line, receive_ms, options.syslog, &date_memo);
+    if (rec.hostname.empty()) rec.hostname = sender;  // see Engine::feed_line
     const DecoderEntry* found = find_decoder(rec.program);
     if (found == nullptr && !is_pam_record(rec.message)) {
       // Four lines in five of a mixed log: no decoder takes them (decode() would return
@@ -1051,8 +1056,9 @@ void Engine::replace(std::shared_ptr<const Policy> policy, std::shared_ptr<const
   impl_->skew_ms = Impl::skew_of(*impl_->policy, impl_->options);
 }
 
-LineResult Engine::feed_line(std::string_view line, std::int64_t receive_ms, const AlarmSink& sink) {
-  return impl_->feed(line, receive_ms, sink);
+LineResult Engine::feed_line(std::string_view line, std::int64_t receive_ms, const AlarmSink& sink,
+                             std::string_view sender) {
+  return impl_->feed(line, receive_ms, sink, sender);
 }
 
 void Engine::flush(std::int64_t now_ms, const AlarmSink& sink) {

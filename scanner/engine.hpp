@@ -121,7 +121,12 @@ class Engine {
   // event time closed are delivered to sink before this call returns. The result says what
   // became of the line (the same count EngineStats took), so that a caller that knows where the
   // line came from (`hopguard scan`: file and line) can name the lines it could not read.
-  LineResult feed_line(std::string_view line, std::int64_t receive_ms, const AlarmSink& sink);
+  // sender: the address of the network peer that sent the frame (hopguardd's listeners), or
+  // empty. A record whose header has no HOSTNAME takes it as its host, as rsyslog does: an old
+  // guest's syslogd forwards "<38>sshd[400]: Accepted ..." without one, and a login on the guest
+  // must still have its target (a relay in between would have filled in the same address).
+  LineResult feed_line(std::string_view line, std::int64_t receive_ms, const AlarmSink& sink,
+                       std::string_view sender = {});
 
   // Advances time to now_ms (the daemon calls this periodically with its clock): closes every
   // window that ended before now_ms - skew and delivers their alarms.

@@ -215,8 +215,12 @@ void ScanStage::run(bool finish_incidents) {
     bool force_checkpoint = false;
     auto chunk = queue_.pop(std::chrono::milliseconds(100));
     if (chunk) {
+      // A network peer's address names the host of a record without HOSTNAME (feed_line); a
+      // tailed file's path names none.
+      const bool network = chunk->kind == InputKind::tcp || chunk->kind == InputKind::udp;
+      const std::string_view sender = network ? std::string_view(chunk->origin) : std::string_view();
       for (std::size_t i = 0; i < chunk->frames(); ++i)
-        engine_.feed_line(chunk->frame(i), chunk->received_ms, sink_);
+        engine_.feed_line(chunk->frame(i), chunk->received_ms, sink_, sender);
       frames_->fetch_add(chunk->frames(), std::memory_order_relaxed);
       bool switched_file = false;
       if (chunk->mark) {

@@ -59,6 +59,23 @@ class Inputs(unittest.TestCase):
         self.assertTrue(d.find_log(r"event=stopped"))
         self.assertEqual(len(d.alarms()), 4)
 
+    def test_a_record_without_hostname_is_the_senders(self):
+        # An old guest's syslogd forwards "<38>sshd[400]: ..." without a HOSTNAME: the peer's
+        # address (here legacy1's, 127.0.0.3) names the host, as rsyslog fills it in; before,
+        # such a login had no target and raised nothing.
+        d = self.start()
+        (udp,) = d.addresses("udp")
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind(("127.0.0.3", 0))
+        u.sendto(b"<38>sshd[400]: Accepted password for alice from 127.0.0.9 port 2222 ssh2", udp)
+        u.close()
+        alarms = d.wait_alarms(lambda a: len(a) >= 1)
+        self.assertEqual(rule_ids(alarms), ["legacy-login-not-via-bastion"])
+        self.assertEqual(alarms[0]["hopguard"]["target"], "legacy1")
+        self.assertEqual(alarms[0]["source"]["ip"], "127.0.0.9")
+        self.assertEqual(alarms[0]["hopguard"]["evidence"][0]["host"], "127.0.0.3")
+        self.assertEqual(d.stop(), 0)
+
     def test_legitimate_path_raises_nothing(self):
         d = self.start()
         tcp4 = d.addresses("tcp")[0]

@@ -471,6 +471,40 @@ TEST(Ruleset, DetailNotIsCheckedWithFileAndLine) {
   EXPECT_EQ(r.errors()[0].message, "detail_not must be a string or a list of strings");
 }
 
+// hopguardd passes the network peer's address: a record without HOSTNAME (an old guest's
+// syslogd forwarding "<38>sshd[400]: ...") takes it as its host, as rsyslog would; a record
+// with one keeps its own, and without a sender it stays without a target.
+TEST(Engine, RecordWithoutHostnameTakesTheSendersAddress) {
+  auto policy = test::test_policy();
+  auto rules = test::shipped_rules(*policy);
+  const std::string hostless = "<38>sshd[400]: Accepted password for alice from 127.0.0.9 port 2222 ssh2";
+  const auto run = [&](const std::string& line, std::string_view sender) {
+    Engine e(policy, rules);
+    std::vector<Alarm> out;
+    const AlarmSink sink = [&](const Alarm& a) { out.push_back(a); };
+    e.feed_line(line, kReceive, sink, sender);
+    e.finish(sink);
+    return out;
+  };
+  auto alarms = run(hostless, "127.0.0.3");  // legacy1's address
+  ASSERT_EQ(alarms.size(), 1u);
+  EXPECT_EQ(alarms[0].rule_id, "legacy-login-not-via-bastion");
+  EXPECT_EQ(alarms[0].target, "legacy1");
+  EXPECT_EQ(alarms[0].source_ip, "127.0.0.9");
+  EXPECT_TRUE(run(hostless, "").empty());
+  EXPECT_TRUE(run(hostless, "127.0.0.30").empty());  // no configured host's address
+  // A HOSTNAME of its own wins over the sender (a relay forwards every guest's lines).
+  alarms = run("<38>Nov 22 10:00:01 legacy1 sshd[400]: Accepted password for alice from 127.0.0.9 port 2222 ssh2",
+               "127.0.0.30");
+  ASSERT_EQ(alarms.size(), 1u);
+  EXPECT_EQ(alarms[0].target, "legacy1");
+  // A krb5kdc line without HOSTNAME sent by a legacy guest is a guest's, and so forged.
+  alarms = run("<30>krb5kdc[77]: AS_REQ " + kEt + " 127.0.0.4: PREAUTH_FAILED: x@HG.TEST for krbtgt/HG.TEST@HG.TEST, y",
+               "127.0.0.3");
+  ASSERT_EQ(alarms.size(), 1u);
+  EXPECT_EQ(alarms[0].rule_id, "forged-log-sender");
+}
+
 // Two wrong passwords from (address, principal) at 10:00:00 and 10:00:01 (below the threshold)
 // in one engine, its snapshot restored into another, then three for alice-legacy1@ from
 // 127.0.0.4: the alarms of the second engine.
