@@ -821,10 +821,26 @@ struct Engine::Impl {
       // executable must be the system's. Checked by name alone, a user's own binary called su
       // forged any number of decision records (a flood of one rule's incidents pushes a real
       // incident of that rule into its aggregate). A sender that exited before rsyslog read its
-      // executable (`logger -t su`) has none: then only root's record is taken.
-      return exe.empty() ? root : is_system_executable(rec.trusted_exe, rec.program);
+      // executable (`logger -t su`) has none: then only root's record is taken. A user's
+      // record must come from a setuid program that runs PAM for its user (runs_pam_as_user):
+      // a system binary whose tag the user chooses (`logger -t logger`, `perl` with openlog)
+      // is its own name and the system's, and forged records past the name check.
+      if (exe.empty()) return root;
+      return is_system_executable(rec.trusted_exe, rec.program) && (root || runs_pam_as_user(rec.program));
     }
     return true;
+  }
+
+  // The setuid-root programs a user runs that call PAM in their own process, as that user's
+  // real uid (the one the kernel reports): su, sudo, Kerberos' ksu, polkit's helper (pkexec's
+  // authentication), and the account tools of shadow-utils. Every other PAM application (sshd,
+  // login, cron, a display manager, systemd --user) runs as root.
+  static bool runs_pam_as_user(std::string_view program) noexcept {
+    for (const std::string_view p : {"su", "sudo", "sudoedit", "ksu", "pkexec", "polkit-agent-helper-1", "newgrp",
+                                     "sg", "passwd", "chsh", "chfn"}) {
+      if (program == p) return true;
+    }
+    return false;
   }
 
   // Whether the raw exe property (JSON-escaped by the imjournal template: "\/usr\/bin\/su") is

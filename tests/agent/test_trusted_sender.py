@@ -121,8 +121,23 @@ class TrustedSender(unittest.TestCase):
             send(fake_su, "pam_hopguard(su:auth): verdict=deny rule=regular-cred-on-legacy role=legacy host=legacy1 "
                           "user=erin principal=erin@HG.TEST rhost=\"\" stage=auth reason=x", as_nobody=True, tag="su")
 
+            # 6. The system's logger under its own name, kept alive on stdin so that rsyslog reads
+            #    its executable: /usr/bin/logger is a system binary named as its tag, so the path
+            #    check alone took its records as decisions; a user's record must come from a
+            #    setuid program that runs PAM (su, sudo, ...).
+            cmd = [SETPRIV, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", LOGGER, "-u", sock,
+                   "--socket-errors=on", "-t", "logger", "--id", "-p", "authpriv.info"]
+            alive = subprocess.Popen(cmd, stdin=subprocess.PIPE, text=True)
+            alive.stdin.write("pam_hopguard(sshd:session): verdict=deny rule=regular-cred-on-legacy role=legacy "
+                              "host=legacy1 user=frank principal=frank@HG.TEST rhost=127.0.0.2 stage=session "
+                              "reason=x\n")
+            alive.stdin.flush()
+            time.sleep(1.5)
+            alive.stdin.close()
+            self.assertEqual(alive.wait(timeout=10), 0)
+
             def done(alarms):
-                return sum(a["hopguard"]["count"] for a in alarms) >= 5
+                return sum(a["hopguard"]["count"] for a in alarms) >= 6
 
             wait_alarms(d, done, err_path)
             time.sleep(2.5)  # anything more (a forged alarm of another rule) shows up now
@@ -130,15 +145,19 @@ class TrustedSender(unittest.TestCase):
             got = sorted((a["rule"]["id"], a["hopguard"]["target"], a["hopguard"]["count"])
                          for a in alarms)
             evidence = [e["line"] for a in alarms for e in a["hopguard"]["evidence"]]
-            self.assertEqual(got, [("forged-log-sender", "legacy1", 4),
+            self.assertEqual(got, [("forged-log-sender", "legacy1", 5),
                                    ("legacy-login-not-via-bastion", "legacy1", 1)], evidence)
             self.assertNotIn("regular-cred-on-legacy", [a["rule"]["id"] for a in alarms])
             forged = next(a for a in alarms if a["rule"]["id"] == "forged-log-sender")
             lines = [e["line"] for e in forged["hopguard"]["evidence"]]
             # The evidence shows what the kernel said about each sender.
-            self.assertEqual(len(lines), 4, lines)
+            self.assertEqual(len(lines), 5, lines)
             self.assertEqual(sum("krb5kdc" in l for l in lines), 1, lines)
             self.assertEqual(sum("pam_hopguard(su:auth)" in l for l in lines), 1, lines)
+            logger_lines = [l for l in lines if "pam_hopguard(sshd:session)" in l]
+            self.assertEqual(len(logger_lines), 1, lines)
+            # rsyslog did read it (JSON-escaped by the snippet's template): the path check passed.
+            self.assertIn('exe="' + LOGGER.replace("/", "\\/") + '"', logger_lines[0])
             for l in lines:
                 self.assertIn(f'uid="{NOBODY}"', l)
         finally:
