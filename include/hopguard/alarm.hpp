@@ -16,7 +16,8 @@ struct Evidence {
   std::int64_t time_ms = 0;  // event time, ms since the Unix epoch (UTC)
 };
 
-inline constexpr std::size_t kMaxEvidencePerAlarm = 16;  // further evidence only counts
+// The first half and the latest half of an incident's lines are kept; the others only count.
+inline constexpr std::size_t kMaxEvidencePerAlarm = 16;
 
 struct Alarm {
   std::int64_t timestamp_ms = 0;  // @timestamp: event time of the newest evidence

@@ -195,6 +195,48 @@ TEST(Engine, GuessingCountsAnyWindowWhateverTheOrder) {
   for (const Evidence& e : b[0].evidence) EXPECT_NE(e.line.find("alice-legacy1@HG.TEST"), std::string::npos) << e.line;
 }
 
+// An incident keeps its first 8 lines and its latest 8: lines that anyone can put into it
+// first (unauthenticated clients' failures, below) cannot decide all of its evidence.
+TEST(Engine, EvidenceKeepsTheFirstAndTheLatestLines) {
+  std::vector<std::string> lines;
+  for (int i = 0; i < 20; ++i) {
+    char t[16];
+    std::snprintf(t, sizeof t, "10:00:%02d", i);
+    lines.push_back(tgs(t, "127.0.0.2", "alice@HG.TEST", "host/legacy1.hg.test@HG.TEST"));
+  }
+  auto alarms = scan(lines);
+  ASSERT_EQ(alarms.size(), 1u);
+  EXPECT_EQ(alarms[0].count, 20u);
+  ASSERT_EQ(alarms[0].evidence.size(), kMaxEvidencePerAlarm);
+  for (std::size_t i = 0; i < kMaxEvidencePerAlarm; ++i) {
+    const int second = i < 8 ? static_cast<int>(i) : static_cast<int>(i) + 4;  // 0..7, then 12..19
+    EXPECT_EQ(alarms[0].evidence[i].time_ms - alarms[0].evidence[0].time_ms, second * 1000) << i;
+  }
+
+  // Sixteen failures of made-up names from anywhere, then a real guesser's six: the guesser's
+  // lines are among the evidence.
+  lines.clear();
+  for (int i = 0; i < 16; ++i) {
+    char t[16];
+    std::snprintf(t, sizeof t, "10:00:%02d", i);
+    lines.push_back("Nov 22 " + std::string(t) + " kdc1 krb5kdc[77](info): AS_REQ " + kEt + " 2001:db8::" +
+                    std::to_string(i + 1) + ": CLIENT_NOT_FOUND: z" + std::to_string(i) +
+                    "-legacy1@HG.TEST for krbtgt/HG.TEST@HG.TEST, Client not found in Kerberos database");
+  }
+  for (int i = 0; i < 6; ++i) {
+    char t[16];
+    std::snprintf(t, sizeof t, "10:00:%02d", 20 + i);
+    lines.push_back(as_fail(t, "10.9.9.9", "alice-legacy1@HG.TEST"));
+  }
+  alarms = scan(lines);
+  std::size_t real = 0;
+  for (const Alarm& a : alarms) {
+    if (a.rule_id != "special-cred-guessing" || a.target != "legacy1") continue;
+    for (const Evidence& e : a.evidence) real += e.line.find("10.9.9.9: PREAUTH_FAILED: alice-legacy1@") != std::string::npos;
+  }
+  EXPECT_GE(real, 6u);
+}
+
 TEST(Engine, FloodAggregatesAndReportsIt) {
   EngineOptions opt;
   opt.max_open_incidents = 3;
