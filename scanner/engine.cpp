@@ -295,24 +295,6 @@ std::string_view evidence_source(const Event& ev) noexcept {
   return "syslog";
 }
 
-// "host/legacy1.hg.test@HG.TEST" -> primary "host", instance "legacy1.hg.test", realm "HG.TEST".
-void split_service(std::string_view s, std::string_view& primary, std::string_view& instance,
-                   std::string_view& realm) noexcept {
-  const std::size_t at = s.rfind('@');
-  std::string_view name = at == std::string_view::npos ? s : s.substr(0, at);
-  realm = at == std::string_view::npos ? std::string_view{} : s.substr(at + 1);
-  const std::size_t slash = name.find('/');
-  if (slash == std::string_view::npos) {
-    primary = name;
-    instance = {};
-    return;
-  }
-  primary = name.substr(0, slash);
-  instance = name.substr(slash + 1);
-  const std::size_t slash2 = instance.find('/');
-  if (slash2 != std::string_view::npos) instance = instance.substr(0, slash2);
-}
-
 }  // namespace
 
 struct Engine::Impl {

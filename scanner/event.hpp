@@ -33,6 +33,11 @@ std::string_view to_string(EventKind kind) noexcept;     // "kdc.as", "sshd.acce
 EventKind parse_event_kind(std::string_view text) noexcept;  // none when unknown
 std::string_view to_string(EventSource source) noexcept;  // "kdc", "sshd", "hopguard"
 
+// "host/legacy1.hg.test@HG.TEST" -> primary "host", instance "legacy1.hg.test", realm "HG.TEST"
+// (views into s; a third component is not part of the instance).
+void split_service(std::string_view s, std::string_view& primary, std::string_view& instance,
+                   std::string_view& realm) noexcept;
+
 struct Event {
   EventKind kind = EventKind::none;
   EventSource source = EventSource::none;
@@ -56,7 +61,9 @@ struct Event {
   // hopguard records
   std::string_view rule;        // rule=
   std::string_view role;        // role=
-  std::string_view record_host; // host= (the enforcing host's short name)
+  std::string_view record_host; // host= (the enforcing host's short name); the kdcpolicy
+                                // module's target=, or its service's instance when the module
+                                // names no configured host (as a KDC line's target)
   std::string_view stage;       // stage=
   std::string_view component;   // "pam_hopguard", "hopguard" (plugins)
 };

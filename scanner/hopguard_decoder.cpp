@@ -179,6 +179,13 @@ DecodeResult decode_kdcpolicy(const SyslogRecord& record, Event& ev, DecodeScrat
   // Start-up, reload and internal-error lines of the module are not decisions.
   if (!m.starts_with("verdict=")) return DecodeResult::ignored;
   if (!decode_kdcpolicy_record(m, ev, scratch)) return DecodeResult::failed;
+  // A refusal toward a service of no configured host (krbtgt/OTHER.TEST@HG.TEST) has target=""
+  // while the request's KDC line names the service's instance: the same target, so that both
+  // lines are one incident (one alarm), not two.
+  if (ev.record_host.empty()) {
+    std::string_view primary, realm;
+    split_service(ev.service, primary, ev.record_host, realm);
+  }
   return DecodeResult::event;
 }
 

@@ -480,6 +480,23 @@ TEST(KdcPolicyDecoder, ModuleRecordInTheKdcLog) {
   EXPECT_EQ(d.ev.pid, "5709");
 }
 
+// The module names no target for a service of no configured host; the event's target is then
+// the service's instance, as a KDC line's (one incident for the record and the line).
+TEST(KdcPolicyDecoder, TargetOfAnUnconfiguredServiceIsItsInstance) {
+  Decoded d;
+  decode(d, "Nov 22 18:10:52 vm krb5kdc[5709](info): hopguard: verdict=deny rule=special-cred-wrong-target "
+            "exchange=tgs principal=alice-legacy1@HG.TEST service=krbtgt/OTHER.TEST@HG.TEST target=\"\" "
+            "mode=enforce",
+         &decode_kdcpolicy);
+  ASSERT_EQ(d.result, DecodeResult::event);
+  EXPECT_EQ(d.ev.record_host, "OTHER.TEST");
+  decode(d, "Nov 22 18:10:52 vm krb5kdc[5709](info): hopguard: verdict=deny rule=special-cred-wrong-target "
+            "exchange=tgs principal=alice-legacy1@HG.TEST service=kadmin@HG.TEST target=\"\" mode=enforce",
+         &decode_kdcpolicy);
+  ASSERT_EQ(d.result, DecodeResult::event);
+  EXPECT_EQ(d.ev.record_host, "");
+}
+
 TEST(KdcPolicyDecoder, OtherModuleLinesAndBadRecords) {
   const std::string head = "Nov 22 18:10:52 vm krb5kdc[5709](info): ";
   const std::string ok = "verdict=deny rule=r exchange=tgs principal=p service=s target=t mode=enforce";
