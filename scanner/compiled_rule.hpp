@@ -120,7 +120,26 @@ std::uint32_t rule_fact_needs(const CompiledRule& rule) noexcept;
 bool rule_needs_principal(const CompiledRule& rule) noexcept;
 
 // The target host the rule names for this event (null when not configured or no target).
-const HostEntry* rule_target(const CompiledRule& rule, const EventFacts& facts) noexcept;
+inline const HostEntry* rule_target(const CompiledRule& rule, const EventFacts& f) noexcept {
+  switch (rule.target) {
+    case TargetFrom::none: return nullptr;
+    case TargetFrom::service: return f.service_host;
+    case TargetFrom::host: return f.logging_host;
+    case TargetFrom::principal: return f.principal_host;
+    case TargetFrom::record: return f.record_host;
+  }
+  return nullptr;
+}
+
+// The target_role condition alone, on the rule's target: false when it fails. rule_facts_hold()
+// tests it; the engine also asks it before that call for a rule whose target is the service or
+// the logging host (known before the principal): most KDC and sshd lines fail there, on a
+// target that is neither a guest nor a bastion, and the call is then saved.
+inline bool rule_role_holds(const CompiledRule& r, const HostEntry* target) noexcept {
+  if (r.role_mask == 0) return true;
+  const std::uint32_t bit = target == nullptr ? kRoleUnknown : target->role == Role::legacy ? kRoleLegacy : kRoleBastion;
+  return (r.role_mask & bit) != 0;
+}
 // The target short name for the alarm ("" when none).
 std::string_view rule_target_name(const CompiledRule& rule, const Event& event,
                                   const EventFacts& facts) noexcept;

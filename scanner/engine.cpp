@@ -680,6 +680,10 @@ struct Engine::Impl {
         const std::uint64_t bit = std::uint64_t{1} << i;
         if ((passed & bit) == 0) continue;
         const bool refused = (fv.refusal & bit) != 0;
+        if (!refused && (r->target == TargetFrom::service || r->target == TargetFrom::host) &&
+            !rule_role_holds(*r, rule_target(*r, f))) {
+          continue;  // as rule_facts_hold() would say, without the call
+        }
         if (!refused && !rule_facts_hold(*r, ev, f, nullptr)) continue;
         if (!refused && f.principal_pending && rule_needs_principal(*r)) {
           // A rule that takes only special principals fails on any other: when the name cannot

@@ -466,17 +466,6 @@ Expected<std::shared_ptr<const Ruleset>> Ruleset::compile(const std::vector<Rule
 
 // ---- evaluation ------------------------------------------------------------------------------
 
-const HostEntry* rule_target(const CompiledRule& rule, const EventFacts& f) noexcept {
-  switch (rule.target) {
-    case TargetFrom::none: return nullptr;
-    case TargetFrom::service: return f.service_host;
-    case TargetFrom::host: return f.logging_host;
-    case TargetFrom::principal: return f.principal_host;
-    case TargetFrom::record: return f.record_host;
-  }
-  return nullptr;
-}
-
 std::string_view rule_target_name(const CompiledRule& rule, const Event& ev, const EventFacts& f) noexcept {
   if (const HostEntry* h = rule_target(rule, f)) return h->name;
   switch (rule.target) {
@@ -610,12 +599,9 @@ bool rule_facts_hold(const CompiledRule& r, const Event& ev, const EventFacts& f
     return fail(why, "service is the password change service");
   }
   const HostEntry* target = rule_target(r, f);
-  if (r.target != TargetFrom::none && r.role_mask != 0 &&
-      !(f.principal_pending && r.target == TargetFrom::principal)) {
-    const std::uint32_t bit = target == nullptr            ? kRoleUnknown
-                              : target->role == Role::legacy ? kRoleLegacy
-                                                             : kRoleBastion;
-    if ((r.role_mask & bit) == 0) return fail(why, "target role not listed");
+  if (r.target != TargetFrom::none && !(f.principal_pending && r.target == TargetFrom::principal) &&
+      !rule_role_holds(r, target)) {
+    return fail(why, "target role not listed");
   }
   if (r.vs_principal_host != VsPrincipalHost::any && !f.principal_pending) {
     const bool same = target != nullptr && f.principal_host != nullptr && target == f.principal_host;
