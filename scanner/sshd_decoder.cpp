@@ -28,6 +28,8 @@
 #include "decoder.hpp"
 #include "text_search.hpp"
 
+#include <algorithm>
+
 namespace hopguard::scanner {
 
 namespace {
@@ -108,7 +110,8 @@ bool parse_auth_line(std::string_view m, Event& ev, Tail& form) noexcept {
     std::string_view user = m.substr(0, f);
     if (invalid) {
       ev.invalid_user = true;
-      user.remove_prefix(13);
+      // "invalid user from ...": the empty name's " from " starts at the prefix's own space.
+      user.remove_prefix(std::min<std::size_t>(13, user.size()));
     }
     ev.user = user;
     return true;

@@ -330,6 +330,17 @@ TEST(SshdDecoder, OlderOpenSshForms) {
   EXPECT_EQ(d.ev.user, "u from 10.0.0.2 port 1");
   EXPECT_EQ(d.ev.address, "10.0.9.9");
 
+  // An empty invalid user name: its " from " begins at the space of "invalid user " (a view
+  // past the name's start, caught by the fuzzer's UBSan).
+  for (const char* empty : {"Failed none for invalid user from 10.0.9.9 port 22 ssh2",
+                            "Failed none for illegal user from 10.0.9.9 port 22"}) {
+    decode(d, std::string("Nov 22 18:10:53 legacy1 sshd[400]: ") + empty);
+    ASSERT_EQ(d.result, DecodeResult::event) << empty;
+    EXPECT_TRUE(d.ev.invalid_user);
+    EXPECT_EQ(d.ev.user, "");
+    EXPECT_EQ(d.ev.address, "10.0.9.9");
+  }
+
   for (const char* bad : {"Accepted password for alice from 10.0.9.9 port 2222 ssh3",
                           "Accepted password for alice from 10.0.9.9 port 2222 ruser",
                           "Accepted password for alice from 10.0.9.9 port 2222 other x"}) {
