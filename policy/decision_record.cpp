@@ -1,5 +1,7 @@
 #include <hopguard/decision_record.hpp>
 
+#include <algorithm>
+
 namespace hopguard {
 
 namespace {
@@ -13,18 +15,17 @@ bool needs_quotes(std::string_view v) {
   return false;
 }
 
-}  // namespace
-
-void append_record_field(std::string& out, std::string_view key, std::string_view value) {
+// append_record_field with at most max_raw bytes of the value kept (the rest cut, "...").
+void append_field(std::string& out, std::string_view key, std::string_view value, std::size_t max_raw) {
   if (!out.empty()) out += ' ';
   out += key;
   out += '=';
-  if (!needs_quotes(value)) {
+  if (value.size() <= max_raw && !needs_quotes(value)) {
     out += value;
     return;
   }
-  const bool cut = value.size() > kMaxRecordValue;
-  if (cut) value = value.substr(0, kMaxRecordValue);
+  const bool cut = value.size() > max_raw;
+  if (cut) value = value.substr(0, max_raw);
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
   for (const char ch : value) {
@@ -49,6 +50,20 @@ void append_record_field(std::string& out, std::string_view key, std::string_vie
   out += '"';
 }
 
+}  // namespace
+
+void append_record_field(std::string& out, std::string_view key, std::string_view value) {
+  append_field(out, key, value, kMaxRecordValue);
+}
+
+void append_reason_field(std::string& out, std::string_view reason) {
+  // " reason=" and the quotes and "..." around a cut value: 15 bytes; each kept byte is at most
+  // four escaped.
+  constexpr std::size_t kOverhead = 15;
+  const std::size_t room = out.size() + kOverhead < kMaxRecordBytes ? kMaxRecordBytes - out.size() - kOverhead : 0;
+  append_field(out, "reason", reason, std::min(kMaxRecordValue, room / 4));
+}
+
 std::string format_decision_record(const Request& request, const Decision& decision,
                                    std::string_view verdict_word) {
   std::string out;
@@ -61,7 +76,7 @@ std::string format_decision_record(const Request& request, const Decision& decis
   append_record_field(out, "principal", request.principal.value_or(std::string_view{}));
   append_record_field(out, "rhost", request.rhost.value_or(std::string_view{}));
   append_record_field(out, "stage", to_string(request.stage));
-  append_record_field(out, "reason", decision.reason);
+  append_reason_field(out, decision.reason);
   return out;
 }
 

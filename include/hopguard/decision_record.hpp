@@ -18,6 +18,12 @@
 namespace hopguard {
 
 inline constexpr std::size_t kMaxRecordValue = 256;
+// A whole record, escaped, fits the 2 KiB log buffers it passes through (the KDC's log line, the
+// localauth writer's message): every non-ASCII byte is four bytes escaped, so a foreign
+// principal of 255 such bytes, repeated in the reason, made a record of over 2 KiB that was cut
+// before its end, unreadable to the scanner (no alarm). The reason is cut to fit, before the
+// fields the scanner matches on.
+inline constexpr std::size_t kMaxRecordBytes = 1900;
 
 // verdict_word is "allow", "deny" or "would-deny" (monitor mode).
 std::string format_decision_record(const Request& request, const Decision& decision,
@@ -26,5 +32,9 @@ std::string format_decision_record(const Request& request, const Decision& decis
 // Appends `key=value` (value escaped as above) to out, preceded by one space unless out is
 // empty; the building block of the record.
 void append_record_field(std::string& out, std::string_view key, std::string_view value);
+
+// Appends the last field, `reason=`, cut (ending in "...") so that out stays within
+// kMaxRecordBytes when the fields before it leave room for it.
+void append_reason_field(std::string& out, std::string_view reason);
 
 }  // namespace hopguard

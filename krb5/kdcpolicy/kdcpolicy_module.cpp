@@ -149,7 +149,7 @@ std::string record(const hopguard::Policy& policy, std::string_view verdict_word
   hopguard::append_record_field(
       line, "mode",
       policy.config().kdc.mode == hopguard::EnforceMode::monitor ? "monitor" : "enforce");
-  hopguard::append_record_field(line, "reason", d.reason);
+  hopguard::append_reason_field(line, d.reason);  // the record fits the KDC's 2 KiB log line
   return line;
 }
 

@@ -36,5 +36,32 @@ TEST(DecisionRecord, HostileValuesAreEscapedAndBounded) {
   EXPECT_LT(rec2.size(), 2 * kMaxRecordValue);
 }
 
+// A foreign principal of 255 non-ASCII bytes is 1020 bytes escaped, and the reason repeats it:
+// the record must still fit the 2 KiB log buffers whole (a record cut before its end is
+// unreadable to the scanner), so the reason is cut to fit, and only the reason.
+TEST(DecisionRecord, WholeRecordFitsItsBoundCuttingTheReason) {
+  std::string principal;
+  for (int i = 0; i < 122; ++i) principal += "\xc3\xa9";  // "é" x 122: 244 bytes
+  principal += "@OTHER.TEST";
+  const Request r{Role::legacy, "legacy1", "alice", Stage::session, principal, "127.0.0.2"};
+  const Decision d{Verdict::deny, rule_id::regular_cred_on_legacy,
+                   "foreign principal " + principal + " on legacy guest legacy1, which accepts only " + principal};
+  const std::string rec = format_decision_record(r, d, "deny");
+  EXPECT_LE(rec.size(), kMaxRecordBytes);
+  EXPECT_TRUE(rec.ends_with("...\"")) << rec;
+  EXPECT_NE(rec.find("principal=\"\\xc3\\xa9"), std::string::npos) << rec;  // escaped, whole
+  EXPECT_NE(rec.find("@OTHER.TEST\" rhost=127.0.0.2 stage=session reason=\"foreign principal "), std::string::npos)
+      << rec;
+
+  std::string more;
+  append_record_field(more, "verdict", "deny");
+  append_record_field(more, "x", std::string(kMaxRecordBytes, 'x'));  // cut at kMaxRecordValue
+  append_reason_field(more, "short");
+  EXPECT_TRUE(more.ends_with(" reason=short")) << more;
+  std::string full(kMaxRecordBytes, 'y');
+  append_reason_field(full, "anything");
+  EXPECT_TRUE(full.ends_with(" reason=\"...\"")) << full.substr(full.size() - 40);
+}
+
 }  // namespace
 }  // namespace hopguard
