@@ -4,6 +4,7 @@
 #include "principal_parser.hpp"
 
 #include <hopguard/policy.hpp>
+#include <hopguard/text_file.hpp>
 
 #include <toml++/toml.h>
 
@@ -11,12 +12,10 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <functional>
 #include <limits>
 #include <utility>
 #include <span>
-#include <sstream>
 
 namespace hopguard {
 
@@ -579,13 +578,9 @@ Expected<Policy> Policy::load(std::string_view toml_text, std::string_view file_
 }
 
 Expected<Policy> Policy::load_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Error{ErrorCode::io, {path, 0, 0}, "", "cannot read config: " + std::string(std::strerror(errno))};
-  }
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  return load(buf.str(), path);
+  auto text = read_text_file(path, kMaxConfigBytes, "config");
+  if (!text) return text.errors();
+  return load(text.value(), path);
 }
 
 namespace {

@@ -1,11 +1,15 @@
 #include "rule_files.hpp"
 
+#include <hopguard/text_file.hpp>
+
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace hopguard::scanner {
+
+namespace {
+constexpr std::size_t kMaxRuleFileBytes = 4 << 20;  // as a site config: rule files are small
+}  // namespace
 
 Expected<std::vector<RuleFile>> read_rule_files(const std::string& dir) {
   std::vector<RuleFile> files = shipped_rule_files();
@@ -20,14 +24,12 @@ Expected<std::vector<RuleFile>> read_rule_files(const std::string& dir) {
   std::sort(paths.begin(), paths.end());
   Errors errors;
   for (const fs::path& p : paths) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (!in && !in.eof()) {
-      errors.push_back(Error{ErrorCode::io, Location{p.string(), 0, 0}, "", "cannot read rule file"});
+    auto text = read_text_file(p.string(), kMaxRuleFileBytes, "rule file");
+    if (!text) {
+      for (const Error& e : text.errors()) errors.push_back(e);
       continue;
     }
-    files.push_back(RuleFile{p.string(), text.str()});
+    files.push_back(RuleFile{p.string(), std::move(text.value())});
   }
   if (!errors.empty()) return errors;
   return files;

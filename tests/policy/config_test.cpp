@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
+#include <filesystem>
+
 #include <fstream>
 #include <iterator>
 #include <random>
@@ -356,6 +360,30 @@ TEST(Config, HostileFiles) {
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(p.errors()[0].code, ErrorCode::io);
   EXPECT_EQ(p.errors()[0].where.file, "/nonexistent/hopguard.toml");
+}
+
+// A config path that names a device, a FIFO or a directory is refused at once with its name
+// (DESIGN section 9): /dev/zero was read without end, a FIFO blocked the open, and a directory
+// was read as an empty config ("realm: required key is missing").
+TEST(Config, NonRegularFilesAreRefusedNotRead) {
+  const std::string dir = ::testing::TempDir() + "hg-config-kinds";
+  std::filesystem::create_directories(dir + "/adir.toml");
+  const std::string fifo = dir + "/fifo.toml";
+  std::filesystem::remove(fifo);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::pair<std::string, std::string> cases[] = {
+      {"/dev/zero", "cannot read config: not a regular file"},
+      {fifo, "cannot read config: not a regular file"},
+      {dir + "/adir.toml", "cannot read config: is a directory"},
+  };
+  for (const auto& [path, message] : cases) {
+    auto p = Policy::load_file(path);
+    ASSERT_FALSE(p.ok()) << path;
+    EXPECT_EQ(p.errors()[0].code, ErrorCode::io) << path;
+    EXPECT_EQ(p.errors()[0].where.file, path);
+    EXPECT_EQ(p.errors()[0].message, message) << path;
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -1,12 +1,16 @@
 // The engine end to end in-process: correlation of KDC and host evidence, windows, flood
 // aggregation, snapshot/restore, rule compile errors, user regex rules and the alarm JSON.
 #include "engine_fixture.hpp"
+#include <scanner/rule_files.hpp>
 
 #include <hopguard/alarm.hpp>
 
 #include <nlohmann/json.hpp>
 
 #include <malloc.h>
+#include <fstream>
+#include <filesystem>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <array>
@@ -496,6 +500,24 @@ TEST(Ruleset, ThresholdByIsCheckedWithFileAndLine) {
   }
   EXPECT_EQ(got, want) << all;
   EXPECT_EQ(r.errors().size(), 5u) << all;
+}
+
+// A rules directory's *.toml that is a device or a FIFO is an error naming it, not a hang or
+// an unbounded read; the other files are still read and their errors reported with it.
+TEST(Ruleset, RuleFilesMustBeRegularFiles) {
+  const std::string dir = ::testing::TempDir() + "hg-rule-kinds";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::filesystem::create_symlink("/dev/zero", dir + "/a.toml");
+  ASSERT_EQ(::mkfifo((dir + "/b.toml").c_str(), 0600), 0);
+  std::ofstream(dir + "/c.toml") << "source = \"kdc\"\n";
+  auto files = read_rule_files(dir);
+  ASSERT_FALSE(files.ok());
+  ASSERT_EQ(files.errors().size(), 2u) << to_string(files.errors());
+  EXPECT_EQ(files.errors()[0].where.file, dir + "/a.toml");
+  EXPECT_EQ(files.errors()[0].message, "cannot read rule file: not a regular file");
+  EXPECT_EQ(files.errors()[1].where.file, dir + "/b.toml");
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Ruleset, DetailNotIsCheckedWithFileAndLine) {
