@@ -1,6 +1,7 @@
 // The alarm line (DESIGN section 7, contract): ECS names, nested objects, one line.
 #include "alarm_json.hpp"
 
+#include <hopguard/address.hpp>
 #include <hopguard/alarm.hpp>
 
 #include <nlohmann/json.hpp>
@@ -175,6 +176,14 @@ void append_time_field(std::string& out, const char* key, std::int64_t ms) {
   out.push_back('"');
 }
 
+
+// ECS source.ip is an ip field: a SIEM rejects a document whose value is no address (sshd with
+// UseDNS gives PAM a host name as rhost; a forged line any text), and the alarm would be lost
+// there. Such a text goes to source.address (ECS: an address or a domain, a keyword) instead.
+const char* source_key(std::string_view source) noexcept {
+  return parse_address(source) ? "ip" : "address";
+}
+
 }  // namespace
 
 // The alarm line of an all-ASCII alarm (every alarm of a well-formed log), written directly:
@@ -206,7 +215,7 @@ std::string to_json(const Alarm& a) {
   }
   if (!a.source_ip.empty()) {
     out.append(",\"source\":{");
-    append_field(out, "ip", a.source_ip);
+    append_field(out, source_key(a.source_ip), a.source_ip);
     out.push_back('}');
   }
   out.append(",\"hopguard\":{");
@@ -252,7 +261,7 @@ std::string scanner::alarm_json_reference(const Alarm& a) {
                     {"end", iso8601(a.end_ms)}};
   j["rule"] = json{{"id", a.rule_id}, {"name", a.rule_name}};
   if (!a.user.empty()) j["user"] = json{{"name", a.user}};
-  if (!a.source_ip.empty()) j["source"] = json{{"ip", a.source_ip}};
+  if (!a.source_ip.empty()) j["source"] = json{{source_key(a.source_ip), a.source_ip}};
   json hg = json::object();
   if (!a.principal.empty()) {
     hg["principal"] = a.principal;

@@ -148,7 +148,7 @@ def print_table(alarms):
             if d not in ev:
                 ev.append(d)
         rows.append((a["@timestamp"][11:19], a["rule"]["id"], h.get("principal", ""),
-                     a.get("source", {}).get("ip", ""), h.get("target", ""),
+                     a.get("source", {}).get("ip", a.get("source", {}).get("address", "")), h.get("target", ""),
                      str(h.get("count", "")), ", ".join(ev)))
     widths = [max(len(r[i]) for r in rows + [hdr]) for i in range(len(hdr))]
     for r in [hdr, tuple("-" * w for w in widths)] + rows:

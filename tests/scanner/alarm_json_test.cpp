@@ -99,5 +99,24 @@ TEST(AlarmJson, ControlBytesAreEscaped) {
   EXPECT_NE(j.find(R"("line":"x\u0000y")"), std::string::npos) << j;
 }
 
+// ECS source.ip is an ip field: a SIEM rejects a document whose value is none, and the alarm is
+// lost there. A source that is no address (a host name sshd gave PAM as rhost) is
+// source.address, in the direct writer and the reference alike.
+TEST(AlarmJson, SourceIsIpOnlyWhenItIsAnAddress) {
+  Alarm a;
+  a.rule_id = "r";
+  for (const auto& [source, want] : std::initializer_list<std::pair<const char*, const char*>>{
+           {"127.0.0.4", R"("source":{"ip":"127.0.0.4"})"},
+           {"2001:db8::4", R"("source":{"ip":"2001:db8::4"})"},
+           {"desktop9.hg.test", R"("source":{"address":"desktop9.hg.test"})"},
+           {"127.0.0.2 port 22", R"("source":{"address":"127.0.0.2 port 22"})"}}) {
+    a.source_ip = source;
+    EXPECT_NE(to_json(a).find(want), std::string::npos) << to_json(a);
+    EXPECT_EQ(to_json(a), scanner::alarm_json_reference(a));
+  }
+  a.source_ip = "h\xc3\xa9te";  // not ASCII: the reference writer's path
+  EXPECT_NE(to_json(a).find(R"("source":{"address":")"), std::string::npos) << to_json(a);
+}
+
 }  // namespace
 }  // namespace hopguard
