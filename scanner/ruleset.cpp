@@ -359,6 +359,12 @@ class RulesetCompiler {
     }
     if (const toml::node* n = t.get("verdict")) {
       if (!string_list(*n, r->verdicts)) bad("verdict", "verdict must be a string or a list");
+      for (const std::string& v : r->verdicts) {
+        // The record's words (decision_record.hpp): any other never matches, so the rule never would.
+        if (v != "allow" && v != "deny" && v != "would-deny") {
+          bad("verdict", "unknown verdict " + v + " (allow, deny or would-deny)");
+        }
+      }
     }
     if (str("record_rule", text, false)) {
       if (text != "same") bad("record_rule", "record_rule must be \"same\"");
@@ -432,8 +438,18 @@ class RulesetCompiler {
       rep.add(ErrorCode::bad_value, t.get("events")->source(), prefix + ".events",
               "syslog rules match a program's messages, not decoded events");
     }
+    const std::string& pattern = x->as_string()->get();
+    if (pattern.empty()) {
+      rep.add(ErrorCode::bad_value, x->source(), prefix + ".regex", "regex is empty (it would match every line)");
+      return;
+    }
+    if (const std::string name = unknown_capture(pattern); !name.empty()) {
+      rep.add(ErrorCode::bad_value, x->source(), prefix + ".regex",
+              "named capture " + name + " is none of principal, user, address, target");
+      return;
+    }
     try {
-      r.regex.emplace(x->as_string()->get(), boost::regex::perl);
+      r.regex.emplace(pattern, boost::regex::perl);
     } catch (const std::exception& e) {
       rep.add(ErrorCode::bad_value, x->source(), prefix + ".regex", std::string("invalid regex: ") + e.what());
       return;
@@ -442,6 +458,29 @@ class RulesetCompiler {
     r.capture_user = named_index(*r.regex, "user");
     r.capture_address = named_index(*r.regex, "address");
     r.capture_target = named_index(*r.regex, "target");
+  }
+
+  // The first named group "(?<name>" or "(?'name'" (Boost's perl syntax) whose name is not
+  // a field the engine maps (a typo would silently capture nothing), or "". Lookbehinds
+  // "(?<=" and "(?<!" name nothing; an escaped "\(" opens no group.
+  static std::string unknown_capture(std::string_view re) {
+    for (std::size_t i = 0; i + 3 < re.size(); ++i) {
+      if (re[i] == '\\') {
+        ++i;
+        continue;
+      }
+      if (re[i] != '(' || re[i + 1] != '?') continue;
+      std::size_t p = i + 2;
+      if (re[p] != '<' && re[p] != '\'') continue;
+      const char close = re[p] == '<' ? '>' : '\'';
+      ++p;
+      if (p < re.size() && (re[p] == '=' || re[p] == '!')) continue;
+      const std::size_t end = re.find(close, p);
+      if (end == std::string_view::npos) continue;  // the regex compiler reports it
+      const std::string_view name = re.substr(p, end - p);
+      if (name != "principal" && name != "user" && name != "address" && name != "target") return std::string(name);
+    }
+    return {};
   }
 
   static int named_index(const boost::regex& re, const std::string& name) {

@@ -520,6 +520,33 @@ TEST(Ruleset, RuleFilesMustBeRegularFiles) {
   std::filesystem::remove_all(dir);
 }
 
+// Values that compile but could never work are errors with their file and line: a verdict no
+// record has, an empty regex (every line), a named capture the engine does not map (a typo).
+TEST(Ruleset, ValuesThatCouldNeverWorkAreErrors) {
+  auto policy = test::test_policy();
+  const std::vector<RuleFile> files = {
+      {"h.toml", "source = \"hopguard\"\n"
+                 "[[rule]]\nid = \"a\"\nname = \"A\"\nseverity = 1\nevents = [\"hopguard.decision\"]\n"
+                 "verdict = [\"deny\", \"maybe\"]\n"},
+      {"u.toml", "source = \"syslog\"\n"
+                 "[[rule]]\nid = \"b\"\nname = \"B\"\nseverity = 1\nprogram = \"su\"\nregex = ''\n"
+                 "[[rule]]\nid = \"c\"\nname = \"C\"\nseverity = 1\nprogram = \"su\"\n"
+                 "regex = '(?<=x)(?<usr>\\S+) \\(?<user>'\n"
+                 "[[rule]]\nid = \"d\"\nname = \"D\"\nseverity = 1\nprogram = \"su\"\n"
+                 "regex = '(?<=to )(?!x)(?<user>\\S+) \\(?<x (?<principal>\\S+)'\n"},
+  };
+  auto r = Ruleset::compile(files, policy->config().rules);
+  ASSERT_FALSE(r.ok());
+  std::map<std::string, std::string> got;
+  for (const Error& e : r.errors()) got[e.where.file + ":" + std::to_string(e.where.line)] = e.message;
+  const std::map<std::string, std::string> want = {
+      {"h.toml:7", "unknown verdict maybe (allow, deny or would-deny)"},
+      {"u.toml:7", "regex is empty (it would match every line)"},
+      {"u.toml:13", "named capture usr is none of principal, user, address, target"},
+  };
+  EXPECT_EQ(got, want) << to_string(r.errors());
+}
+
 TEST(Ruleset, DetailNotIsCheckedWithFileAndLine) {
   auto policy = test::test_policy();
   const std::vector<RuleFile> files = {
