@@ -11,6 +11,7 @@
 // was written after the file was last modified.
 #include "commands.hpp"
 #include "config_source.hpp"
+#include "../read_buffer.hpp"
 
 #include <hopguard/alarm.hpp>
 #include <scanner/engine.hpp>
@@ -181,7 +182,7 @@ bool open_input(Input& in) {
 // Reads the next chunk and passes its complete lines to on_frame (a callable taking a
 // scanner::Frame); false at end of input.
 template <typename OnFrame>
-bool read_chunk(Input& in, std::vector<char>& buf, OnFrame&& on_frame) {
+bool read_chunk(Input& in, agent::ReadBuffer& buf, OnFrame&& on_frame) {
   if (in.eof) return false;
   // gzread returns fewer bytes than asked only at the end of the input or on an error (a read
   // error, a corrupt gzip stream, or one cut short: "unexpected end of file"), and -1 when the
@@ -216,7 +217,7 @@ std::string_view text_of(const Input& in, const QueuedLine& line) {
 // meet in the correlator's windows); lines without a timestamp keep their file order.
 void scan_merged(std::vector<Input>& inputs, scanner::Engine& engine, const scanner::AlarmSink& sink,
                  const SyslogOptions& syslog) {
-  std::vector<char> buf(1 << 20);
+  agent::ReadBuffer buf(1 << 20);
   auto refill = [&](Input& in) {
     while (in.lines.empty() && !in.eof) {
       in.arena.clear();  // every line of the last chunk has been fed
@@ -247,7 +248,7 @@ void scan_merged(std::vector<Input>& inputs, scanner::Engine& engine, const scan
 }
 
 void scan_single(Input& in, scanner::Engine& engine, const scanner::AlarmSink& sink, bool progress) {
-  std::vector<char> buf(1 << 20);
+  agent::ReadBuffer buf(1 << 20);
   const bool show_progress = progress && in.size > (256 << 20);
   std::int64_t next_report = 1 << 28;
   const auto on_frame = [&](const scanner::Frame& fr) {

@@ -1,5 +1,6 @@
 #include "file_tail.hpp"
 
+#include "../read_buffer.hpp"
 #include "daemon_log.hpp"
 #include "state_store.hpp"
 
@@ -307,11 +308,12 @@ std::size_t FileTail::poll(Chunk& chunk, std::size_t max_bytes) {
   chunk.kind = InputKind::file;
   chunk.origin = path_;
   std::size_t lines = 0;
-  std::vector<char> buf(std::min<std::size_t>(max_bytes, 1 << 20) + 1);
+  const std::size_t read_bytes = std::min<std::size_t>(max_bytes, 1 << 20);
+  ReadBuffer buf(read_bytes);
   bool at_eof = false;
   std::size_t consumed = 0;
   while (consumed < max_bytes) {
-    const ssize_t n = ::pread(fd_, buf.data(), buf.size() - 1, static_cast<off_t>(read_offset_));
+    const ssize_t n = ::pread(fd_, buf.data(), read_bytes, static_cast<off_t>(read_offset_));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       at_eof = true;
