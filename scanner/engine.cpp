@@ -297,6 +297,116 @@ std::string_view evidence_source(const Event& ev) noexcept {
 
 }  // namespace
 
+// What the engine remembers of sshd processes, keyed by (host, pid), is bounded in two
+// generations of kMaxTrackedSessions processes each: when the current one is full it becomes the
+// previous one and the one before is dropped, so the latest kMaxTrackedSessions processes are
+// always known. (Emptying one full map forgot them all at once: 4096 sshd connections opened
+// between a login's auth line and its later record made the engine forget that login.)
+
+// (host, pid) -> the peer address of the process' latest auth line. Each generation keeps its
+// addresses (at most 255 bytes) in one string: room for 46 bytes (an IPv6 text) when first
+// set, overwritten in place while it fits, else moved once to 255 bytes of room; so at most
+// 301 bytes per entry, and the text is emptied with its map. No heap node or string per sshd
+// login line.
+class PeerAddresses {
+ public:
+  // The address last set for process, if either generation knows it.
+  std::optional<std::string_view> find(std::string_view process) {
+    const std::uint64_t hash = hash_bytes(process);
+    for (Generation* g : {&gen_[current_], &gen_[current_ ^ 1]}) {
+      if (const Slot* a = g->map.find(process, hash)) return std::string_view(g->text).substr(a->offset, a->size);
+    }
+    return std::nullopt;
+  }
+
+  void set(std::string_view process, std::string_view address) {
+    const std::uint64_t hash = hash_bytes(process);
+    Slot* a = gen_[current_].map.find(process, hash);
+    if (a == nullptr) {
+      if (gen_[current_].map.size() >= kMaxTrackedSessions) {
+        current_ ^= 1;
+        gen_[current_].clear();
+      }
+      a = &gen_[current_].map.insert(process, hash);
+      if (gen_[current_].map.size() == 1) gen_[current_].text.clear();  // insert may have emptied the map itself
+    }
+    std::string& text = gen_[current_].text;
+    address = address.substr(0, 255);
+    if (address.size() > a->room) {
+      a->room = static_cast<std::uint8_t>(a->room == 0 ? std::max<std::size_t>(address.size(), 46) : 255);
+      a->offset = static_cast<std::uint32_t>(text.size());
+      text.resize(text.size() + a->room);
+    }
+    std::copy_n(address.data(), address.size(), text.data() + a->offset);
+    a->size = static_cast<std::uint8_t>(address.size());
+  }
+
+  void clear() {
+    gen_[0].clear();
+    gen_[1].clear();
+  }
+
+ private:
+  struct Slot {
+    std::uint32_t offset = 0;
+    std::uint8_t size = 0, room = 0;
+  };
+  struct Generation {
+    FlatTextMap<Slot> map{kMaxTrackedSessions};
+    std::string text;
+    void clear() {
+      map.clear();
+      text.clear();
+    }
+  };
+  Generation gen_[2];
+  int current_ = 0;
+};
+
+// (host, pid) -> the keys of the incidents a line of that sshd process fed (at most
+// kMaxSessionKeys, each once), until the login's outcome takes them.
+class ProcessIncidents {
+ public:
+  bool empty() const noexcept { return current_.empty() && previous_.empty(); }
+
+  // Removes and returns the process' incident keys (none if it is not known).
+  std::vector<std::string> take(const std::string& process) {
+    for (auto* m : {&current_, &previous_}) {
+      if (auto it = m->find(process); it != m->end()) {
+        std::vector<std::string> keys = std::move(it->second);
+        m->erase(it);
+        return keys;
+      }
+    }
+    return {};
+  }
+
+  void add(const std::string& process, const std::string& key) {
+    auto it = current_.find(process);
+    if (it == current_.end()) {
+      if (current_.size() >= kMaxTrackedSessions) {
+        previous_ = std::move(current_);
+        current_.clear();
+      }
+      auto node = previous_.extract(process);  // a process known to the previous generation moves on
+      it = node.empty() ? current_.emplace(process, std::vector<std::string>{}).first
+                        : current_.insert(std::move(node)).position;
+    }
+    std::vector<std::string>& keys = it->second;
+    if (keys.size() < kMaxSessionKeys && std::find(keys.begin(), keys.end(), key) == keys.end()) {
+      keys.push_back(key);
+    }
+  }
+
+  void clear() {
+    current_.clear();
+    previous_.clear();
+  }
+
+ private:
+  std::unordered_map<std::string, std::vector<std::string>> current_, previous_;
+};
+
 struct Engine::Impl {
   std::shared_ptr<const Policy> policy;
   std::shared_ptr<const Ruleset> rules;
@@ -386,33 +496,22 @@ struct Engine::Impl {
     return a;
   }
   // sshd (host, pid) -> incidents its Accepted line fed, for a later pam_open_session failure.
-  std::unordered_map<std::string, std::vector<std::string>> sessions;
+  ProcessIncidents sessions;
   // sshd (host, pid) -> incidents its Authorized line fed. An older sshd (a legacy guest's: the
   // ": P" after an Accepted line is recent) logs the principal only there, and its Accepted line,
   // without one, matches none of those incidents' rules: it joins them as evidence and names
-  // their source. Bounded as sessions.
-  std::unordered_map<std::string, std::vector<std::string>> authorized;
+  // their source.
+  ProcessIncidents authorized;
   // sshd (host, pid) -> the peer address of its latest auth line ("Postponed ... from IP"): the
   // localauth record that sshd's krb5_kuserok() logs next (ident hopguard, same pid) has no
   // rhost, and its alarm should still name the source (DESIGN section 7: source.ip when known).
-  // The address (at most 255 bytes, as before) is kept in peer_text: room for 46 bytes (an IPv6
-  // text) when first set, overwritten in place while it fits, else moved once to 255 bytes of
-  // room; so at most 301 bytes per entry, and peer_text is emptied with the map. No heap node
-  // or string per sshd login line.
-  struct PeerAddress {
-    std::uint32_t offset = 0;
-    std::uint8_t size = 0, room = 0;
-  };
-  FlatTextMap<PeerAddress> peers{kMaxTrackedSessions};
-  std::string peer_text;
+  PeerAddresses peers;
   std::string peer_key;  // process_key into a reused buffer
 
-  std::string_view peer_address(const PeerAddress& a) const noexcept {
-    return std::string_view(peer_text).substr(a.offset, a.size);
-  }
-  void clear_peers() {
+  void clear_processes() {
+    sessions.clear();
+    authorized.clear();
     peers.clear();
-    peer_text.clear();
   }
 
   static std::string process_key(const Event& ev) {
@@ -611,9 +710,9 @@ struct Engine::Impl {
     if (event.kind == EventKind::hg_decision && event.address.empty() && event.component == "hopguard" &&
         !event.pid.empty()) {
       process_key(event, peer_key);
-      if (const PeerAddress* a = peers.find(peer_key, hash_bytes(peer_key))) {
+      if (const auto address = peers.find(peer_key)) {
         Event ev = event;
-        ev.address = peer_address(*a);
+        ev.address = *address;
         evaluate_event(ev, line, event_ms, sink);
         return;
       }
@@ -625,42 +724,25 @@ struct Engine::Impl {
     const auto& candidates = rules->rules_for(ev.kind);
     if ((ev.kind == EventKind::ssh_postponed || ev.kind == EventKind::ssh_failed ||
          ev.kind == EventKind::ssh_accepted) && !ev.pid.empty() && !ev.address.empty()) {
-      // As the map it replaces: emptied when full before any assignment, then set.
-      if (peers.size() >= kMaxTrackedSessions) clear_peers();
       process_key(ev, peer_key);
-      const std::uint64_t hash = hash_bytes(peer_key);
-      PeerAddress* a = peers.find(peer_key, hash);
-      if (a == nullptr) {
-        a = &peers.insert(peer_key, hash);
-        if (peers.size() == 1) peer_text.clear();  // insert may have emptied the map itself
-      }
-      const std::string_view text = ev.address.substr(0, 255);
-      if (text.size() > a->room) {
-        a->room = static_cast<std::uint8_t>(a->room == 0 ? std::max<std::size_t>(text.size(), 46) : 255);
-        a->offset = static_cast<std::uint32_t>(peer_text.size());
-        peer_text.resize(peer_text.size() + a->room);
-      }
-      std::copy_n(text.data(), text.size(), peer_text.data() + a->offset);
-      a->size = static_cast<std::uint8_t>(text.size());
+      peers.set(peer_key, ev.address);
     }
     if (ev.kind == EventKind::ssh_accepted && !authorized.empty()) {
       // The login's outcome: its Authorized line's incidents are settled either way (an Accepted
       // line with the principal matched their rules itself).
-      if (auto it = authorized.find(process_key(ev)); it != authorized.end()) {
-        if (ev.principal.empty() && !ev.address.empty()) {
-          const Evidence e = evidence_for(ev, line, event_ms);
-          for (const std::string& key : it->second) correlator.append(key, e, event_ms, ev.address);
-        }
-        authorized.erase(it);
+      const std::vector<std::string> keys = authorized.take(process_key(ev));
+      if (!keys.empty() && ev.principal.empty() && !ev.address.empty()) {
+        const Evidence e = evidence_for(ev, line, event_ms);
+        for (const std::string& key : keys) correlator.append(key, e, event_ms, ev.address);
       }
     }
     if (ev.kind == EventKind::ssh_session_failed) {
       // The Accepted line of this sshd process did not become a session: its incidents get this
       // line as evidence (the alarm shows the refusal).
-      if (auto it = sessions.find(process_key(ev)); it != sessions.end()) {
+      const std::vector<std::string> keys = sessions.take(process_key(ev));
+      if (!keys.empty()) {
         const Evidence e = evidence_for(ev, line, event_ms);
-        for (const std::string& key : it->second) correlator.append(key, e, event_ms);
-        sessions.erase(it);
+        for (const std::string& key : keys) correlator.append(key, e, event_ms);
       }
     }
     // Only the rules whose conditions on the event's own fields hold go on, and only the facts
@@ -712,12 +794,7 @@ struct Engine::Impl {
       // stream of Accepted lines under one pid adds each incident once, at most kMaxSessionKeys).
       if ((ev.kind == EventKind::ssh_accepted || ev.kind == EventKind::ssh_authorized) && !key.empty() &&
           !ev.pid.empty() && ev.host.size() <= 255 && ev.pid.size() <= 32) {
-        auto& by_process = ev.kind == EventKind::ssh_accepted ? sessions : authorized;
-        if (by_process.size() >= kMaxTrackedSessions) by_process.clear();
-        std::vector<std::string>& keys = by_process[process_key(ev)];
-        if (keys.size() < kMaxSessionKeys && std::find(keys.begin(), keys.end(), key) == keys.end()) {
-          keys.push_back(key);
-        }
+        (ev.kind == EventKind::ssh_accepted ? sessions : authorized).add(process_key(ev), key);
       }
     }
   }
@@ -1071,9 +1148,7 @@ void Engine::flush(std::int64_t now_ms, const AlarmSink& sink) {
 
 void Engine::finish(const AlarmSink& sink) {
   impl_->correlator.close_all([&](const Alarm& a) { impl_->count_alarm(a, sink); });
-  impl_->sessions.clear();
-  impl_->authorized.clear();
-  impl_->clear_peers();
+  impl_->clear_processes();
 }
 
 const EngineStats& Engine::stats() const noexcept {
@@ -1089,9 +1164,7 @@ Expected<bool> Engine::restore(std::string_view text) {
   auto w = impl_->correlator.restore(text);
   if (!w) return w.errors();
   impl_->watermark = w.value();
-  impl_->sessions.clear();
-  impl_->authorized.clear();
-  impl_->clear_peers();
+  impl_->clear_processes();
   return true;
 }
 

@@ -729,5 +729,43 @@ TEST(Engine, LocalauthRecordTakesLatestPeerAddressOfItsProcess) {
   }
 }
 
+
+// The engine remembers the latest 4096 sshd processes at least (two generations of them): a
+// flood of other sshd connections between a login's auth line and its later record must not
+// make it forget the login. (Emptying a full map at once lost the localauth alarm's source and
+// the session failure's evidence.)
+TEST(Engine, LocalauthRecordKeepsItsSourceAfterThousandsOfOtherProcesses) {
+  std::vector<std::string> lines{
+      "Nov 22 10:00:01 bastion sshd[30186]: Postponed gssapi-with-mic for alice from 127.0.0.5 port 40185 ssh2 "
+      "[preauth]"};
+  for (int pid = 1; pid <= 5000; ++pid) {
+    lines.push_back("Nov 22 10:00:01 bastion sshd[" + std::to_string(100000 + pid) +
+                    "]: Postponed gssapi-with-mic for bob from 127.0.0.9 port 1 ssh2 [preauth]");
+  }
+  lines.push_back(
+      "Nov 22 10:00:02 bastion hopguard[30186]: verdict=deny rule=special-cred-on-bastion role=bastion host=bastion "
+      "user=alice principal=alice-legacy1@HG.TEST rhost=\"\" stage=session reason=\"x\"");
+  const auto alarms = scan(lines);
+  ASSERT_EQ(alarms.size(), 1u);
+  EXPECT_EQ(alarms[0].rule_id, "special-cred-on-bastion");
+  EXPECT_EQ(alarms[0].source_ip, "127.0.0.5");
+}
+
+TEST(Engine, SessionFailureJoinsItsLoginAfterThousandsOfOtherProcesses) {
+  const std::string refused = "Nov 22 10:00:03 legacy1 sshd[400]: error: PAM: pam_open_session(): Permission denied";
+  std::vector<std::string> lines{
+      "Nov 22 10:00:01 legacy1 sshd[400]: Accepted gssapi-with-mic for alice from 127.0.0.2 port 5 ssh2: alice@HG.TEST"};
+  for (int pid = 1; pid <= 5000; ++pid) {
+    lines.push_back("Nov 22 10:00:02 legacy1 sshd[" + std::to_string(100000 + pid) +
+                    "]: Accepted gssapi-with-mic for alice from 127.0.0.2 port 5 ssh2: alice@HG.TEST");
+  }
+  lines.push_back(refused);
+  const auto alarms = scan(lines);
+  ASSERT_EQ(alarms.size(), 1u);
+  EXPECT_EQ(alarms[0].rule_id, "regular-cred-on-legacy");
+  ASSERT_FALSE(alarms[0].evidence.empty());
+  EXPECT_EQ(alarms[0].evidence.back().line, refused);
+}
+
 }  // namespace
 }  // namespace hopguard::scanner
