@@ -2,6 +2,8 @@
 
 #include "text_search.hpp"
 
+#include <hopguard/address.hpp>
+
 #include <algorithm>
 
 namespace hopguard::scanner {
@@ -436,6 +438,15 @@ void parse_host_and_tag(std::string_view t, std::size_t pos, SyslogRecord& r, bo
   std::size_t p = find_space_noting_bracket(t, pos, bracket);
   const std::string_view first = t.substr(pos, p - pos);
   if (p < t.size()) ++p;  // the space
+  // An IPv6 address ending in "::" ("2001:db8:1::", as a relay writes a sender without a DNS
+  // name) ends with ':' too: it is the hostname when a tag follows it (a program named like an
+  // address, with the rest of its name as message, is no real reading of such a header).
+  const bool ipv6_host = first.size() >= 2 && first[first.size() - 2] == ':' && first.back() == ':' &&
+                         !bracket && parse_address(first).has_value();
+  if (ipv6_host && parse_tag(t, p, r)) {
+    r.hostname = first;
+    return;
+  }
   const bool first_is_tag = !first.empty() && (first.back() == ':' || bracket);
   if (first_is_tag && parse_tag(t, pos, r)) return;
   r.hostname = first;

@@ -55,6 +55,30 @@ TEST(SyslogRecord, FractionalSecondsAndMissingHostname) {
   EXPECT_EQ(r.event_ms, at(2026, 11, 22, 13, 45, 58) + 250);
 }
 
+// A hostname that is an IPv6 address ending in "::" ends with ':' like a tag: it is still the
+// hostname when a tag follows it. A first token ending in ':' that is no address, or one that
+// is an address with no tag after it, stays the tag of a header without hostname.
+TEST(SyslogRecord, Ipv6HostnameEndingInDoubleColon) {
+  for (const char* host : {"2001:db8:1::", "fe80::", "::"}) {
+    const std::string line = std::string("Nov 22 13:45:58 ") + host + " sshd[7]: hello";
+    const auto r = parse_syslog_record(line, kReceive);  // views into line
+    EXPECT_EQ(r.hostname, host);
+    EXPECT_EQ(r.program, "sshd");
+    EXPECT_EQ(r.pid, "7");
+    EXPECT_EQ(r.message, "hello");
+    const std::string forwarded_line = std::string("<38>Nov 22 13:45:58 ") + host + " sshd[7]: hi";
+    const auto forwarded = parse_syslog_record(forwarded_line, kReceive);
+    EXPECT_EQ(forwarded.hostname, host);
+    EXPECT_EQ(forwarded.program, "sshd");
+  }
+  const auto no_tag = parse_syslog_record("Nov 22 13:45:58 fe80:: hello world", kReceive);
+  EXPECT_EQ(no_tag.hostname, "");
+  EXPECT_EQ(no_tag.program, "fe80");
+  const auto tag = parse_syslog_record("Nov 22 13:45:58 prog:: sshd[7]: hello", kReceive);
+  EXPECT_EQ(tag.hostname, "");
+  EXPECT_EQ(tag.program, "prog");
+}
+
 TEST(SyslogRecord, LocalisedMonthIsNotFatal) {
   const auto r = parse_syslog_record("Okt 22 13:45:58 h sshd[7]: hello", kReceive);
   EXPECT_TRUE(r.time_unknown);
