@@ -89,7 +89,14 @@ std::string Correlator::add(const Match& match, const Sink& sink) {
     std::string key;
     key.reserve(r.id.size() + m.principal.size() + m.target.size() + 2);
     key.append(r.id).push_back(kSep);
-    key.append(m.principal.empty() ? m.user : m.principal).push_back(kSep);
+    // A name the KDC cuts keys as the KDC logs it: the kdcpolicy module's record (and a host's
+    // line) of the same request names it whole, and both sides must meet in one incident.
+    if (m.principal.size() >= kKdcCutAt) {
+      key.append(m.principal.substr(0, kKdcKept)).append("...");
+    } else {
+      key.append(m.principal.empty() ? m.user : m.principal);
+    }
+    key.push_back(kSep);
     key.append(m.target);
     return open_or_merge(key, m, sink, 1, nullptr);
   }

@@ -4,6 +4,7 @@
 
 #include "syslog_record.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -37,6 +38,11 @@ std::string_view to_string(EventSource source) noexcept;  // "kdc", "sshd", "hop
 // (views into s; a third component is not part of the instance).
 void split_service(std::string_view s, std::string_view& primary, std::string_view& instance,
                    std::string_view& realm) noexcept;
+
+// MIT krb5kdc logs a principal name of kKdcCutAt bytes or more as its first kKdcKept bytes and
+// "..." (kdc_util.c, limit_string); the cut form is all a KDC line has of such a name.
+inline constexpr std::size_t kKdcCutAt = 128;
+inline constexpr std::size_t kKdcKept = 124;
 
 struct Event {
   EventKind kind = EventKind::none;

@@ -18,7 +18,7 @@ namespace hopguard::scanner {
 
 namespace {
 
-constexpr std::size_t kKdcCutLength = 127;  // 124 bytes kept + "..."
+constexpr std::size_t kKdcCutLength = kKdcKept + 3;  // the kept bytes + "..."
 
 bool is_truncated_name(std::string_view name) noexcept {
   return name.size() >= kKdcCutLength && name.ends_with("...");
