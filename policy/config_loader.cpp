@@ -14,6 +14,7 @@
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <unordered_map>
 #include <utility>
 #include <span>
 
@@ -424,35 +425,53 @@ void PolicyBuilder::check_template(Policy& p, const toml::table& root, Diagnosti
   }
 }
 
+// Each short name, and each fqdn or alias, belongs to the first host that uses it, in file order
+// (names compare without ASCII case, as find_host and find_host_by_fqdn compare them); a later
+// host using it is reported at its own header. A host may repeat one of its own names (its fqdn
+// as an alias). Hash maps keep this linear in the number of names: sites have thousands of
+// legacy guests. A bastion's address inside a legacy guest's is a conflict; that check is
+// bastions x legacy guests, and sites have few bastions.
 void PolicyBuilder::cross_check(const SiteConfig& cfg, Diagnostics& d) {
+  const auto section_key = [](const HostEntry& h) {
+    return std::string(h.role == Role::bastion ? "bastion." : "legacy.") + h.name;
+  };
+  std::unordered_map<std::string, std::size_t> short_names;  // -> index in cfg.hosts
+  std::unordered_map<std::string, std::size_t> dns_names;    // fqdns and aliases -> index
+  short_names.reserve(cfg.hosts.size());
+  dns_names.reserve(cfg.hosts.size() * 2);
   for (std::size_t i = 0; i < cfg.hosts.size(); ++i) {
     const HostEntry& a = cfg.hosts[i];
-    const std::string akey = std::string(a.role == Role::bastion ? "bastion." : "legacy.") + a.name;
-    std::vector<std::string> a_names{lower(a.fqdn)};
-    for (const auto& alias : a.aliases) a_names.push_back(lower(alias));
-    for (std::size_t j = 0; j < i; ++j) {
-      const HostEntry& b = cfg.hosts[j];
-      const std::string bkey = std::string(b.role == Role::bastion ? "bastion." : "legacy.") + b.name;
-      if (lower(a.name) == lower(b.name)) {  // find_host() ignores case
-        d.add(ErrorCode::duplicate, a.where, akey, "host name already used by [" + bkey + "]");
-      }
-      std::vector<std::string> b_names{lower(b.fqdn)};
-      for (const auto& alias : b.aliases) b_names.push_back(lower(alias));
-      for (const auto& n : a_names) {
-        if (!n.empty() && std::find(b_names.begin(), b_names.end(), n) != b_names.end()) {
-          d.add(ErrorCode::duplicate, a.where, akey + ".fqdn", "\"" + n + "\" is also a name of [" + bkey + "]");
-        }
-      }
-      if (a.role != b.role) {
-        const HostEntry& bastion = a.role == Role::bastion ? a : b;
-        const HostEntry& legacy = a.role == Role::bastion ? b : a;
-        for (const Cidr& x : bastion.addresses) {
-          for (const Cidr& y : legacy.addresses) {
-            if (overlaps(x, y)) {
-              d.add(ErrorCode::conflict, bastion.where, "bastion." + bastion.name + ".addresses",
-                    x.to_string() + " overlaps legacy guest " + legacy.name + "'s " + y.to_string() +
-                        ": a legacy guest's address must never count as a bastion");
-            }
+    const std::string akey = section_key(a);
+    const auto [it, inserted] = short_names.try_emplace(lower(a.name), i);
+    if (!inserted) {
+      d.add(ErrorCode::duplicate, a.where, akey,
+            "host name already used by [" + section_key(cfg.hosts[it->second]) + "]");
+    }
+    const auto claim = [&](const std::string& name) {
+      if (name.empty()) return;  // the binder has reported it
+      std::string n = lower(name);
+      const auto [owner, first] = dns_names.try_emplace(n, i);
+      if (first || owner->second == i) return;
+      d.add(ErrorCode::duplicate, a.where, akey + ".fqdn",
+            "\"" + n + "\" is also a name of [" + section_key(cfg.hosts[owner->second]) + "]");
+    };
+    claim(a.fqdn);
+    for (const auto& alias : a.aliases) claim(alias);
+  }
+
+  std::vector<const HostEntry*> legacy;
+  for (const HostEntry& h : cfg.hosts) {
+    if (h.role == Role::legacy && !h.addresses.empty()) legacy.push_back(&h);
+  }
+  for (const HostEntry& bastion : cfg.hosts) {
+    if (bastion.role != Role::bastion) continue;
+    for (const HostEntry* guest : legacy) {
+      for (const Cidr& x : bastion.addresses) {
+        for (const Cidr& y : guest->addresses) {
+          if (overlaps(x, y)) {
+            d.add(ErrorCode::conflict, bastion.where, "bastion." + bastion.name + ".addresses",
+                  x.to_string() + " overlaps legacy guest " + guest->name + "'s " + y.to_string() +
+                      ": a legacy guest's address must never count as a bastion");
           }
         }
       }

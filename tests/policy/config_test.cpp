@@ -5,6 +5,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include <fstream>
@@ -179,6 +180,35 @@ TEST(Config, BastionAddressInsideALegacyGuests) {
   t = kGood;
   t.replace(t.find("[\"127.0.0.3\"]"), 13, "[\"::ffff:127.0.0.2\"]");
   expect_errors(t, {{ErrorCode::conflict, 3, "bastion.b.addresses", "overlaps"}});
+}
+
+// A site with thousands of legacy guests loads (the name checks are linear: with pairwise
+// checks 8000 hosts took seconds), and a collision at the end of a large file is still found
+// once, against the right host. Not a timing assertion: the time is measured by hand.
+std::string many_hosts(std::size_t legacy_count) {
+  std::string t = "realm = \"HG.TEST\"\n[bastion.b]\nfqdn = \"b.hg.test\"\naddresses = [\"127.0.0.2\", \"fd00::2/128\"]\n";
+  for (std::size_t i = 0; i < legacy_count; ++i) {
+    const std::string n = "l" + std::to_string(i);
+    t += "[legacy." + n + "]\nfqdn = \"" + n + ".hg.test\"\naliases = [\"" + n + ".legacy.hg.test\"]\naddresses = [\"10." +
+         std::to_string(i / 65536) + "." + std::to_string(i / 256 % 256) + "." + std::to_string(i % 256) + "\"]\n";
+  }
+  return t;
+}
+
+TEST(Config, ManyHostsLoad) {
+  const std::string t = many_hosts(7999);
+  auto p = Policy::load(t, "site.toml");
+  ASSERT_TRUE(p.ok()) << to_string(p.errors()).substr(0, 2000);
+  ASSERT_EQ(p->config().hosts.size(), 8000u);
+  const HostEntry* h = p->find_host_by_fqdn("l7998.legacy.hg.test");
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ(h->name, "l7998");
+
+  const auto line_after = static_cast<std::uint32_t>(std::count(t.begin(), t.end(), '\n') + 1);
+  expect_errors(t + "[legacy.late]\nfqdn = \"late.hg.test\"\naliases = [\"L4000.HG.TEST\"]\n",
+                {{ErrorCode::duplicate, line_after, "legacy.late.fqdn", "also a name of [legacy.l4000]"}});
+  expect_errors(t + "[legacy.late]\nfqdn = \"late.hg.test\"\naddresses = [\"127.0.0.0/30\"]\n",
+                {{ErrorCode::conflict, 2, "bastion.b.addresses", "overlaps legacy guest late"}});
 }
 
 TEST(Config, TemplateNeedsUserAndHost) {
