@@ -26,10 +26,15 @@ constexpr std::size_t kMaxNameLength = 63;     // a DNS label
 constexpr std::size_t kMaxFqdnLength = 253;    // a DNS name
 constexpr std::size_t kMaxConfigBytes = 4 << 20;  // a site config is small; refuse a huge file
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+// A host name as Policy::find_host and find_host_by_fqdn compare it (same_host_name,
+// find_with_root_dot, at the end of this file): ASCII case folded and one root dot dropped
+// ("Legacy1.hg.test." is legacy1.hg.test; "a.." keeps its dots, as the lookups do).
+std::string host_name_key(std::string_view name) {
+  if (name.size() > 1 && name.back() == '.' && name[name.size() - 2] != '.') name.remove_suffix(1);
+  std::string out(name);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
   return out;
 }
 
@@ -426,8 +431,8 @@ void PolicyBuilder::check_template(Policy& p, const toml::table& root, Diagnosti
 }
 
 // Each short name, and each fqdn or alias, belongs to the first host that uses it, in file order
-// (names compare without ASCII case, as find_host and find_host_by_fqdn compare them); a later
-// host using it is reported at its own header. A host may repeat one of its own names (its fqdn
+// (names compare as the lookups compare them, host_name_key); a later host using it is reported
+// at its own header. A host may repeat one of its own names (its fqdn
 // as an alias). Hash maps keep this linear in the number of names: sites have thousands of
 // legacy guests. A bastion's address inside a legacy guest's is a conflict; that check is
 // bastions x legacy guests, and sites have few bastions.
@@ -435,25 +440,30 @@ void PolicyBuilder::cross_check(const SiteConfig& cfg, Diagnostics& d) {
   const auto section_key = [](const HostEntry& h) {
     return std::string(h.role == Role::bastion ? "bastion." : "legacy.") + h.name;
   };
+  struct Owner {
+    std::size_t host;           // index in cfg.hosts
+    std::string_view spelling;  // as configured, for messages
+  };
   std::unordered_map<std::string, std::size_t> short_names;  // -> index in cfg.hosts
-  std::unordered_map<std::string, std::size_t> dns_names;    // fqdns and aliases -> index
+  std::unordered_map<std::string, Owner> dns_names;          // fqdns and aliases
   short_names.reserve(cfg.hosts.size());
   dns_names.reserve(cfg.hosts.size() * 2);
   for (std::size_t i = 0; i < cfg.hosts.size(); ++i) {
     const HostEntry& a = cfg.hosts[i];
     const std::string akey = section_key(a);
-    const auto [it, inserted] = short_names.try_emplace(lower(a.name), i);
+    const auto [it, inserted] = short_names.try_emplace(host_name_key(a.name), i);
     if (!inserted) {
       d.add(ErrorCode::duplicate, a.where, akey,
             "host name already used by [" + section_key(cfg.hosts[it->second]) + "]");
     }
     const auto claim = [&](const std::string& name) {
       if (name.empty()) return;  // the binder has reported it
-      std::string n = lower(name);
-      const auto [owner, first] = dns_names.try_emplace(n, i);
-      if (first || owner->second == i) return;
-      d.add(ErrorCode::duplicate, a.where, akey + ".fqdn",
-            "\"" + n + "\" is also a name of [" + section_key(cfg.hosts[owner->second]) + "]");
+      const auto [owner, first] = dns_names.try_emplace(host_name_key(name), Owner{i, name});
+      if (first || owner->second.host == i) return;
+      std::string message =
+          "\"" + name.substr(0, 200) + "\" is also a name of [" + section_key(cfg.hosts[owner->second.host]) + "]";
+      if (owner->second.spelling != name) message += " (as \"" + std::string(owner->second.spelling.substr(0, 200)) + "\")";
+      d.add(ErrorCode::duplicate, a.where, akey + ".fqdn", std::move(message));
     };
     claim(a.fqdn);
     for (const auto& alias : a.aliases) claim(alias);

@@ -160,6 +160,20 @@ TEST(Config, FqdnUsedByTwoHosts) {
                 {{ErrorCode::duplicate, 11, "legacy.l2.fqdn", "also a name of [bastion.b]"}});
 }
 
+// find_host and find_host_by_fqdn take "x." (the absolute form, with the root's dot) as "x":
+// names that differ only by it are the same name, as names that differ only by case are.
+TEST(Config, NamesDifferingOnlyByTheRootDotAreDuplicates) {
+  expect_errors(std::string(kGood) + "[legacy.l2]\nfqdn = \"l2.hg.test\"\naliases = [\"L1.hg.test.\"]\n",
+                {{ErrorCode::duplicate, 11, "legacy.l2.fqdn",
+                  "\"L1.hg.test.\" is also a name of [legacy.l1] (as \"l1.hg.test\")"}});
+  expect_errors(std::string(kGood) + "[legacy.\"l1.\"]\nfqdn = \"other.hg.test\"\n",
+                {{ErrorCode::duplicate, 11, "legacy.l1.", "host name already used by [legacy.l1]"}});
+  // Only one root dot is dropped, as find_with_root_dot drops it: "l1.hg.test.." is another name.
+  auto p = Policy::load(std::string(kGood) + "[legacy.l2]\nfqdn = \"l2.hg.test\"\naliases = [\"l1.hg.test..\"]\n",
+                        "site.toml");
+  EXPECT_TRUE(p.ok()) << to_string(p.errors());
+}
+
 TEST(Config, BadAddresses) {
   for (const char* bad : {"127.0.0.300", "10.0.0.1/8", "fd00::/129", "127.0.0.1/33", "bastion.hg.test",
                           "", "127.0.0.1/", "127.0.0.1/+8", "::1%eth0", " 127.0.0.1"}) {
