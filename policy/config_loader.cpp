@@ -430,43 +430,49 @@ void PolicyBuilder::check_template(Policy& p, const toml::table& root, Diagnosti
   }
 }
 
-// Each short name, and each fqdn or alias, belongs to the first host that uses it, in file order
-// (names compare as the lookups compare them, host_name_key); a later host using it is reported
-// at its own header. A host may repeat one of its own names (its fqdn
-// as an alias). Hash maps keep this linear in the number of names: sites have thousands of
-// legacy guests. A bastion's address inside a legacy guest's is a conflict; that check is
-// bastions x legacy guests, and sites have few bastions.
+// Short names, fqdns and aliases are one namespace: callers try both lookups, in either order
+// (policy/ticket_decision.cpp: fqdn then short name; scanner/engine.cpp: short name then fqdn),
+// so a name two hosts share would mean one host to one part and the other host to another.
+// Each name belongs to the first host that uses it, in file order (names compare as the lookups
+// compare them, host_name_key); a later host using it is reported at its own header, under the
+// key of the name. A host may repeat one of its own names (its short name or fqdn as an alias).
+// A hash map keeps this linear in the number of names: sites have thousands of legacy guests.
+// A bastion's address inside a legacy guest's is a conflict; that check is bastions x legacy
+// guests, and sites have few bastions.
 void PolicyBuilder::cross_check(const SiteConfig& cfg, Diagnostics& d) {
   const auto section_key = [](const HostEntry& h) {
     return std::string(h.role == Role::bastion ? "bastion." : "legacy.") + h.name;
   };
   struct Owner {
     std::size_t host;           // index in cfg.hosts
+    bool short_name;            // the name of its [bastion.x] / [legacy.x], else its fqdn or an alias
     std::string_view spelling;  // as configured, for messages
   };
-  std::unordered_map<std::string, std::size_t> short_names;  // -> index in cfg.hosts
-  std::unordered_map<std::string, Owner> dns_names;          // fqdns and aliases
-  short_names.reserve(cfg.hosts.size());
-  dns_names.reserve(cfg.hosts.size() * 2);
+  std::unordered_map<std::string, Owner> owners;
+  owners.reserve(cfg.hosts.size() * 3);
   for (std::size_t i = 0; i < cfg.hosts.size(); ++i) {
     const HostEntry& a = cfg.hosts[i];
     const std::string akey = section_key(a);
-    const auto [it, inserted] = short_names.try_emplace(host_name_key(a.name), i);
-    if (!inserted) {
-      d.add(ErrorCode::duplicate, a.where, akey,
-            "host name already used by [" + section_key(cfg.hosts[it->second]) + "]");
-    }
-    const auto claim = [&](const std::string& name) {
+    // Claims name for host i; key is the dotted key of the name, for the message.
+    const auto claim = [&](std::string_view name, bool short_name, const std::string& key) {
       if (name.empty()) return;  // the binder has reported it
-      const auto [owner, first] = dns_names.try_emplace(host_name_key(name), Owner{i, name});
-      if (first || owner->second.host == i) return;
-      std::string message =
-          "\"" + name.substr(0, 200) + "\" is also a name of [" + section_key(cfg.hosts[owner->second.host]) + "]";
-      if (owner->second.spelling != name) message += " (as \"" + std::string(owner->second.spelling.substr(0, 200)) + "\")";
-      d.add(ErrorCode::duplicate, a.where, akey + ".fqdn", std::move(message));
+      const auto [it, inserted] = owners.try_emplace(host_name_key(name), Owner{i, short_name, name});
+      if (inserted || it->second.host == i) return;
+      const Owner& first = it->second;
+      const std::string bkey = section_key(cfg.hosts[first.host]);
+      if (short_name && first.short_name) {
+        d.add(ErrorCode::duplicate, a.where, key, "host name already used by [" + bkey + "]");
+        return;
+      }
+      std::string message = "\"" + std::string(name.substr(0, 200)) + "\" is also a name of [" + bkey + "]";
+      if (first.spelling != name) message += " (as \"" + std::string(first.spelling.substr(0, 200)) + "\")";
+      d.add(ErrorCode::duplicate, a.where, key, std::move(message));
     };
-    claim(a.fqdn);
-    for (const auto& alias : a.aliases) claim(alias);
+    claim(a.name, true, akey);
+    claim(a.fqdn, false, akey + ".fqdn");
+    for (std::size_t k = 0; k < a.aliases.size(); ++k) {
+      claim(a.aliases[k], false, akey + ".aliases[" + std::to_string(k) + "]");
+    }
   }
 
   std::vector<const HostEntry*> legacy;

@@ -157,14 +157,32 @@ TEST(Config, FqdnUsedByTwoHosts) {
   expect_errors(std::string(kGood) + "[legacy.l2]\nfqdn = \"L1.hg.test\"\n",
                 {{ErrorCode::duplicate, 11, "legacy.l2.fqdn", "also a name of [legacy.l1]"}});
   expect_errors(std::string(kGood) + "[legacy.l2]\nfqdn = \"l2.hg.test\"\naliases = [\"b.hg.test\"]\n",
-                {{ErrorCode::duplicate, 11, "legacy.l2.fqdn", "also a name of [bastion.b]"}});
+                {{ErrorCode::duplicate, 11, "legacy.l2.aliases[0]", "also a name of [bastion.b]"}});
+}
+
+// Short names, fqdns and aliases are one namespace: ticket decisions look a service instance
+// up by fqdn then by short name, the scanner by short name then by fqdn, so a name two hosts
+// share would mean one host to one part and the other host to another.
+TEST(Config, AnotherHostsShortNameIsNoFqdnOrAlias) {
+  expect_errors(std::string(kGood) + "[legacy.l2]\nfqdn = \"l2.hg.test\"\naliases = [\"L1\"]\n",
+                {{ErrorCode::duplicate, 11, "legacy.l2.aliases[0]", "\"L1\" is also a name of [legacy.l1] (as \"l1\")"}});
+  expect_errors(std::string(kGood) + "[legacy.l2]\nfqdn = \"b\"\n",
+                {{ErrorCode::duplicate, 11, "legacy.l2.fqdn", "\"b\" is also a name of [bastion.b]"}});
+  // The later host is reported, whichever kind of name came first.
+  expect_errors(std::string(kGood) + "[legacy.l2]\nfqdn = \"l2.hg.test\"\naliases = [\"l3.\"]\n"
+                                     "[legacy.l3]\nfqdn = \"l3.hg.test\"\n",
+                {{ErrorCode::duplicate, 14, "legacy.l3", "\"l3\" is also a name of [legacy.l2] (as \"l3.\")"}});
+  // A host may repeat its own names.
+  auto p = Policy::load(std::string(kGood) + "[legacy.l2]\nfqdn = \"l2.hg.test\"\naliases = [\"l2\", \"L2.hg.test.\"]\n",
+                        "site.toml");
+  EXPECT_TRUE(p.ok()) << to_string(p.errors());
 }
 
 // find_host and find_host_by_fqdn take "x." (the absolute form, with the root's dot) as "x":
 // names that differ only by it are the same name, as names that differ only by case are.
 TEST(Config, NamesDifferingOnlyByTheRootDotAreDuplicates) {
   expect_errors(std::string(kGood) + "[legacy.l2]\nfqdn = \"l2.hg.test\"\naliases = [\"L1.hg.test.\"]\n",
-                {{ErrorCode::duplicate, 11, "legacy.l2.fqdn",
+                {{ErrorCode::duplicate, 11, "legacy.l2.aliases[0]",
                   "\"L1.hg.test.\" is also a name of [legacy.l1] (as \"l1.hg.test\")"}});
   expect_errors(std::string(kGood) + "[legacy.\"l1.\"]\nfqdn = \"other.hg.test\"\n",
                 {{ErrorCode::duplicate, 11, "legacy.l1.", "host name already used by [legacy.l1]"}});
@@ -220,7 +238,7 @@ TEST(Config, ManyHostsLoad) {
 
   const auto line_after = static_cast<std::uint32_t>(std::count(t.begin(), t.end(), '\n') + 1);
   expect_errors(t + "[legacy.late]\nfqdn = \"late.hg.test\"\naliases = [\"L4000.HG.TEST\"]\n",
-                {{ErrorCode::duplicate, line_after, "legacy.late.fqdn", "also a name of [legacy.l4000]"}});
+                {{ErrorCode::duplicate, line_after, "legacy.late.aliases[0]", "also a name of [legacy.l4000]"}});
   expect_errors(t + "[legacy.late]\nfqdn = \"late.hg.test\"\naddresses = [\"127.0.0.0/30\"]\n",
                 {{ErrorCode::conflict, 2, "bastion.b.addresses", "overlaps legacy guest late"}});
 }
