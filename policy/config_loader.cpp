@@ -348,6 +348,14 @@ Binder web_url(std::string& dst) {
   };
 }
 
+// Records where the value is, for errors found after loading (by another component).
+Binder located(Location& at, Binder bind) {
+  return [&at, bind = std::move(bind)](const toml::node& n, const std::string& key, Diagnostics& d) {
+    at = d.at(n.source());
+    bind(n, key, d);
+  };
+}
+
 bool non_empty_text(const std::string& v, const toml::node& n, const std::string& key,
                     Diagnostics& d) {
   if (v.empty()) d.add(ErrorCode::bad_value, n.source(), key, "must not be empty");
@@ -547,7 +555,8 @@ Expected<Policy> PolicyBuilder::build(const toml::table& root, Diagnostics& d) {
                  })},
       {"rules", section({
                     {"dir", text(cfg.rules.dir)},
-                    {"disabled", text_array(cfg.rules.disabled, non_empty_text)},
+                    // Where the list is: the rule compiler reports an unknown id at this line.
+                    {"disabled", located(cfg.rules.disabled_at, text_array(cfg.rules.disabled, non_empty_text))},
                     // At most 256: the scanner keeps the times of that many matches per
                     // threshold group to find a window holding the threshold (scanner/correlator.hpp).
                     {"guessing_threshold", u32(cfg.rules.guessing_threshold, 1, 256)},

@@ -100,7 +100,7 @@ class RulesetCompiler {
     }
     for (const std::string& id : config_.disabled) {
       if (first.find(id) == first.end()) {
-        errors_.push_back(Error{ErrorCode::bad_value, Location{config_source_, 0, 0}, "rules.disabled",
+        errors_.push_back(Error{ErrorCode::bad_value, config_.disabled_at, "rules.disabled",
                                 "disabled rule " + id + " does not exist"});
       }
     }
@@ -120,8 +120,6 @@ class RulesetCompiler {
     }
     return std::shared_ptr<const Ruleset>(std::move(set));
   }
-
-  std::string config_source_;
 
  private:
   void compile_file(const RuleFile& f, Ruleset& set) {

@@ -90,6 +90,7 @@ struct AlarmConfig {
 struct RulesConfig {
   std::string dir;                            // "" : the shipped rules only
   std::vector<std::string> disabled;          // rule ids switched off
+  Location disabled_at;                       // the disabled key, for the rule compiler's messages
   std::uint32_t guessing_threshold = 5;       // failures on special principals ...
   std::uint32_t guessing_window_seconds = 300;  // ... within this many seconds raise row 7
 };

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <array>
+#include <iterator>
 #include <map>
 #include <utility>
 
@@ -668,6 +669,27 @@ TEST(Ruleset, DisabledRulesAreDropped) {
   const auto alarms = scan({tgs("13:45:58", "127.0.0.4", "alice@HG.TEST", "host/legacy1.hg.test@HG.TEST")}, {},
                            policy, rules);
   EXPECT_TRUE(alarms.empty());
+}
+
+// An unknown id in [rules] disabled is an error at the line of the disabled key of the site
+// config, so the operator finds the typo in a long config.
+TEST(Ruleset, UnknownDisabledRuleNamesTheConfigLine) {
+  const std::string path = std::string(HOPGUARD_TEST_DATA) + "/hopguard.toml";
+  std::ifstream in(path);
+  const std::string base((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // test_policy appends "\n" and the extra text: [rules] is two lines after the last line.
+  const auto rules_line = static_cast<std::uint32_t>(std::count(base.begin(), base.end(), '\n') + 2);
+  auto policy = test::test_policy("[rules]\ndisabled = [\n  \"regular-cred-on-legacy\",\n  \"no-such-rule\",\n]\n");
+  ASSERT_TRUE(policy);
+  auto r = Ruleset::compile(shipped_rule_files(), policy->config().rules);
+  ASSERT_FALSE(r.ok());
+  ASSERT_EQ(r.errors().size(), 1u) << to_string(r.errors());
+  EXPECT_EQ(r.errors()[0].code, ErrorCode::bad_value);
+  EXPECT_EQ(r.errors()[0].where.file, path);
+  EXPECT_EQ(r.errors()[0].where.line, rules_line + 1);
+  EXPECT_EQ(r.errors()[0].key, "rules.disabled");
+  EXPECT_EQ(r.errors()[0].to_string(),
+            path + ":" + std::to_string(rules_line + 1) + ":12: rules.disabled: disabled rule no-such-rule does not exist");
 }
 
 TEST(Ruleset, UserRegexRuleWithNamedCaptures) {
