@@ -151,11 +151,24 @@ class RulesetCompiler {
     if (source.empty() && !root.contains("source")) {
       rep.add(ErrorCode::missing_key, toml::source_region{{1, 1}, {1, 1}, {}}, "source", "missing source");
     }
+    // A file without rules detects nothing: a typo in the table name ([rule], [[rules]], which
+    // have their own errors above and below) or a file emptied by accident would otherwise drop
+    // its detections without a word. An empty file is no exception: a shipped or site rules
+    // file truncated to nothing is exactly that accident.
+    constexpr const char* kNoRules = "a rules file without rules detects nothing";
     const toml::node* rules = root.get("rule");
-    if (rules == nullptr) return;
+    if (rules == nullptr) {
+      errors_.push_back(Error{ErrorCode::missing_key, Location{f.name, 0, 0}, "rule",
+                              std::string("no [[rule]] in the file: ") + kNoRules});
+      return;
+    }
     const toml::array* arr = rules->as_array();
     if (arr == nullptr) {
       rep.add(ErrorCode::wrong_type, rules->source(), "rule", "rule must be an array of tables ([[rule]])");
+      return;
+    }
+    if (arr->empty()) {
+      rep.add(ErrorCode::bad_value, rules->source(), "rule", std::string("must not be empty: ") + kNoRules);
       return;
     }
     std::set<std::string> ids_here;

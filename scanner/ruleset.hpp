@@ -1,7 +1,8 @@
 // Ruleset: rules/*.toml compiled once into an immutable object (reader -> compiler -> ruleset).
 // Reload builds a new Ruleset and swaps the shared_ptr; a failed compile keeps the old one.
 //
-// A rule file declares its source and a list of rules:
+// A rule file declares its source and a list of rules (at least one: a file without rules is an
+// error, so that a misspelt [[rule]] or an emptied file cannot drop detections silently):
 //
 //   source = "kdc"                        # kdc | sshd | hopguard | syslog (user rules)
 //   [[rule]]

@@ -662,6 +662,43 @@ TEST(Ruleset, SyntaxErrorNamesLine) {
   EXPECT_EQ(r.errors()[0].where.line, 2u);
 }
 
+// A rules file without a single [[rule]] detects nothing: a typo in the table name, or a
+// shipped or site file emptied by accident, must not silently drop its detections. The typos
+// have their own errors too ([rule] is no array of tables, [[rules]] is an unknown key).
+TEST(Ruleset, AFileWithoutRulesIsAnError) {
+  auto policy = test::test_policy();
+  const std::string none = "no [[rule]] in the file: a rules file without rules detects nothing";
+  struct Case {
+    std::string text;
+    std::vector<std::string> errors;  // Error::to_string(), in order
+  };
+  const Case cases[] = {
+      {"source = \"kdc\"\n# every rule commented out\n", {"x.toml: rule: " + none}},
+      {"source = \"kdc\"\nrule = []\n", {"x.toml:2:8: rule: must not be empty: a rules file without rules detects nothing"}},
+      {"source = \"kdc\"\n[[rules]]\nid = \"a\"\n", {"x.toml:2:1: rules: unknown key", "x.toml: rule: " + none}},
+      {"source = \"kdc\"\n[rule]\nid = \"a\"\n", {"x.toml:2:1: rule: rule must be an array of tables ([[rule]])"}},
+      // An empty file: no source and no rules.
+      {"", {"x.toml:1:1: source: missing source", "x.toml: rule: " + none}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.text);
+    auto r = Ruleset::compile({{"x.toml", c.text}}, policy->config().rules);
+    ASSERT_FALSE(r.ok());
+    std::vector<std::string> got;
+    for (const Error& e : r.errors()) got.push_back(e.to_string());
+    EXPECT_EQ(got, c.errors);
+  }
+  // The error names the file among several, and the others still load.
+  auto r = Ruleset::compile({{"a.toml", "source = \"syslog\"\n[[rule]]\nid = \"x\"\nname = \"x\"\nseverity = 1\n"
+                                        "program = \"su\"\nregex = 'x'\n"},
+                             {"b.toml", "source = \"syslog\"\n"}},
+                            policy->config().rules);
+  ASSERT_FALSE(r.ok());
+  ASSERT_EQ(r.errors().size(), 1u) << to_string(r.errors());
+  EXPECT_EQ(r.errors()[0].where.file, "b.toml");
+  EXPECT_EQ(r.errors()[0].code, ErrorCode::missing_key);
+}
+
 TEST(Ruleset, DisabledRulesAreDropped) {
   auto policy = test::test_policy("[rules]\ndisabled = [\"regular-cred-on-legacy\"]\n");
   ASSERT_TRUE(policy);
