@@ -142,6 +142,30 @@ TEST(SyslogRecord, ImfileUnwrapSameProgramOnly) {
   EXPECT_EQ(same.program, "logger");
 }
 
+// The kernel-verified sender of a wrapped line is the outer record's, on the outer record's
+// host: the inner header is the sender's own text. Empty trusted values (a relayed message)
+// leave the inner header's host.
+TEST(SyslogRecord, UnwrapKeepsTheOuterTrustedSender) {
+  const std::string line =
+      "<38>1 2026-11-22T10:00:01+00:00 legacy1 sshd 999 - [trusted@32473 pid=\"999\" uid=\"1000\" "
+      "exe=\"/usr/bin/python3\"] Nov 22 10:00:01 legacy2 sshd[1]: Accepted password for x";
+  const auto inner = unwrap_inner_record(parse_syslog_record(line, kReceive));
+  EXPECT_EQ(inner.program, "sshd");
+  EXPECT_EQ(inner.pid, "1");
+  EXPECT_TRUE(inner.has_trusted);
+  EXPECT_EQ(inner.trusted_pid, "999");
+  EXPECT_EQ(inner.trusted_uid, "1000");
+  EXPECT_EQ(inner.trusted_exe, "/usr/bin/python3");
+  EXPECT_EQ(inner.hostname, "legacy1");
+  const std::string relayed =
+      "<38>1 2026-11-22T10:00:01+00:00 kdc1 krb5kdc - - [trusted@32473 pid=\"\" uid=\"\" exe=\"\"] "
+      "Nov 22 10:00:01 vm krb5kdc[5709](info): TGS_REQ (z";
+  const auto kdc = unwrap_inner_record(parse_syslog_record(relayed, kReceive));
+  EXPECT_EQ(kdc.program, "krb5kdc");
+  EXPECT_TRUE(kdc.has_trusted);
+  EXPECT_EQ(kdc.hostname, "vm");
+}
+
 TEST(SyslogRecord, GarbageIsBare) {
   static constexpr char kText[] = "\x00\xff<999>garbage";
   const auto r = parse_syslog_record(std::string_view(kText, sizeof kText - 1), kReceive);
