@@ -106,6 +106,7 @@ class FlatTextMap {
   }
 
   std::size_t size() const noexcept { return entries_.size(); }
+  std::size_t key_bytes() const noexcept { return keys_.size(); }
 
   // Honest keys (addresses, host names, "host\x1fpid") are tens of bytes: 4096 of them fit.
   static constexpr std::size_t kMaxKeyBytes = std::size_t{1} << 20;
@@ -300,8 +301,10 @@ std::string_view evidence_source(const Event& ev) noexcept {
 // What the engine remembers of sshd processes, keyed by (host, pid), is bounded in two
 // generations of kMaxTrackedSessions processes each: when the current one is full it becomes the
 // previous one and the one before is dropped, so the latest kMaxTrackedSessions processes are
-// always known. (Emptying one full map forgot them all at once: 4096 sshd connections opened
-// between a login's auth line and its later record made the engine forget that login.)
+// always known (PeerAddresses: also rotated at 1 MiB of keys, so at least 3640 of the longest
+// keys the engine tracks). (Emptying one full map forgot them all at once: 4096 sshd
+// connections opened between a login's auth line and its later record made the engine forget
+// that login.)
 
 // (host, pid) -> the peer address of the process' latest auth line. Each generation keeps its
 // addresses (at most 255 bytes) in one string: room for 46 bytes (an IPv6 text) when first
@@ -323,7 +326,10 @@ class PeerAddresses {
     const std::uint64_t hash = hash_bytes(process);
     Slot* a = gen_[current_].map.find(process, hash);
     if (a == nullptr) {
-      if (gen_[current_].map.size() >= kMaxTrackedSessions) {
+      // Rotated before the map would empty itself (FlatTextMap::insert, at kMaxTrackedSessions
+      // keys or kMaxKeyBytes of them).
+      const FlatTextMap<Slot>& map = gen_[current_].map;
+      if (map.size() >= kMaxTrackedSessions || map.key_bytes() + process.size() > FlatTextMap<Slot>::kMaxKeyBytes) {
         current_ ^= 1;
         gen_[current_].clear();
       }
@@ -384,11 +390,13 @@ class ProcessIncidents {
   void add(const std::string& process, const std::string& key) {
     auto it = current_.find(process);
     if (it == current_.end()) {
+      // A process known to the previous generation moves on with its keys: taken out before a
+      // rotation would drop that generation.
+      auto node = previous_.extract(process);
       if (current_.size() >= kMaxTrackedSessions) {
         previous_ = std::move(current_);
         current_.clear();
       }
-      auto node = previous_.extract(process);  // a process known to the previous generation moves on
       it = node.empty() ? current_.emplace(process, std::vector<std::string>{}).first
                         : current_.insert(std::move(node)).position;
     }
@@ -722,8 +730,12 @@ struct Engine::Impl {
 
   void evaluate_event(const Event& ev, std::string_view line, std::int64_t event_ms, const AlarmSink& sink) {
     const auto& candidates = rules->rules_for(ev.kind);
+    // Bounded as sessions and authorized below: a real host name is at most 255 bytes, a pid a
+    // few digits. So a generation holds at least 1 MiB / 288 bytes = 3640 processes before it
+    // rotates (PeerAddresses::set), whatever the lines.
     if ((ev.kind == EventKind::ssh_postponed || ev.kind == EventKind::ssh_failed ||
-         ev.kind == EventKind::ssh_accepted) && !ev.pid.empty() && !ev.address.empty()) {
+         ev.kind == EventKind::ssh_accepted) && !ev.pid.empty() && !ev.address.empty() &&
+        ev.host.size() <= 255 && ev.pid.size() <= 32) {
       process_key(ev, peer_key);
       peers.set(peer_key, ev.address);
     }

@@ -826,5 +826,49 @@ TEST(Engine, SessionFailureJoinsItsLoginAfterThousandsOfOtherProcesses) {
   EXPECT_EQ(alarms[0].evidence.back().line, refused);
 }
 
+
+// A process the previous generation knows keeps what it had when its next line comes just as
+// the current generation is full (the rotation must not drop it first).
+TEST(Engine, ProcessKeepsItsIncidentsAcrossARotation) {
+  const std::string refused = "Nov 22 10:00:03 legacy1 sshd[400]: error: PAM: pam_open_session(): Permission denied";
+  std::vector<std::string> lines{
+      "Nov 22 10:00:01 legacy1 sshd[400]: Accepted gssapi-with-mic for alice from 127.0.0.2 port 5 ssh2: alice@HG.TEST"};
+  for (int pid = 1; pid <= 4095 + 4096; ++pid) {  // fills the first generation, then the next
+    lines.push_back("Nov 22 10:00:02 legacy1 sshd[" + std::to_string(100000 + pid) +
+                    "]: Accepted gssapi-with-mic for carol from 127.0.0.2 port 5 ssh2: carol@HG.TEST");
+  }
+  lines.push_back(
+      "Nov 22 10:00:02 legacy1 sshd[400]: Accepted gssapi-with-mic for bob from 127.0.0.2 port 5 ssh2: bob@HG.TEST");
+  lines.push_back(refused);
+  const auto alarms = scan(lines);
+  bool seen = false;
+  for (const Alarm& a : alarms) {
+    if (a.principal != "alice@HG.TEST") continue;
+    seen = true;
+    ASSERT_FALSE(a.evidence.empty());
+    EXPECT_EQ(a.evidence.back().line, refused);
+  }
+  EXPECT_TRUE(seen);
+}
+
+// Long host names fill a generation's 1 MiB of keys before 4096 processes: it rotates then too,
+// rather than empty itself.
+TEST(Engine, LocalauthRecordKeepsItsSourceAfterProcessesWithLongHostNames) {
+  const std::string long_host(250, 'h');
+  std::vector<std::string> lines{
+      "Nov 22 10:00:01 bastion sshd[30186]: Postponed gssapi-with-mic for alice from 127.0.0.5 port 40185 ssh2 "
+      "[preauth]"};
+  for (int pid = 1; pid <= 4090; ++pid) {
+    lines.push_back("Nov 22 10:00:01 " + long_host + " sshd[" + std::to_string(100000 + pid) +
+                    "]: Postponed gssapi-with-mic for bob from 127.0.0.9 port 1 ssh2 [preauth]");
+  }
+  lines.push_back(
+      "Nov 22 10:00:02 bastion hopguard[30186]: verdict=deny rule=special-cred-on-bastion role=bastion host=bastion "
+      "user=alice principal=alice-legacy1@HG.TEST rhost=\"\" stage=session reason=\"x\"");
+  const auto alarms = scan(lines);
+  ASSERT_EQ(alarms.size(), 1u);
+  EXPECT_EQ(alarms[0].source_ip, "127.0.0.5");
+}
+
 }  // namespace
 }  // namespace hopguard::scanner
