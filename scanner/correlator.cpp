@@ -72,6 +72,47 @@ Window densest_window(const std::vector<Correlator::Hit>& times, std::int64_t wi
 
 }  // namespace
 
+std::string Correlator::incident_key(std::string_view rule, std::string_view who, std::string_view target) {
+  std::string key;
+  key.reserve(rule.size() + who.size() + target.size() + 2);
+  key.append(rule).push_back(kSep);
+  key.append(who).push_back(kSep);
+  key.append(target);
+  return key;
+}
+
+// MIT krb5kdc logs a name of kKdcCutAt bytes or more as its first kKdcKept bytes and "...",
+// while the kdcpolicy module's record (and a host's line) of the same request names it whole:
+// for the two sides to meet in one incident, a match of either form with no open incident of
+// its own joins an open incident of the other form (same rule and target), if there is one.
+// Two whole names that share their first kKdcKept bytes stay two incidents. key: the match's
+// own key; returned unchanged when there is no such incident.
+std::string Correlator::kdc_cut_counterpart(std::string_view rule, const Match& m, std::string key) const {
+  const std::string_view name = m.principal;
+  if (name.size() >= kKdcCutAt) {  // a whole name: its cut form's incident
+    std::string cut(name.substr(0, kKdcKept));
+    cut.append("...");
+    std::string cut_key = incident_key(rule, cut, m.target);
+    return incidents_.count(cut_key) != 0 ? cut_key : key;
+  }
+  if (name.size() == kKdcKept + 3 && name.ends_with("...")) {  // a cut form: a whole name's incident
+    std::string prefix(rule);
+    prefix.push_back(kSep);
+    prefix.append(name.substr(0, kKdcKept));
+    std::string tail(1, kSep);
+    tail.append(m.target);
+    // Keys sort by rule, then name: the whole names that start with these bytes are together.
+    // Bounded: a flood of such names must not make each cut line walk all of them.
+    int looked = 0;
+    for (auto it = incidents_.lower_bound(prefix);
+         it != incidents_.end() && looked < 16 && std::string_view(it->first).starts_with(prefix); ++it, ++looked) {
+      const std::string_view k = it->first;
+      if (k.size() >= prefix.size() + (kKdcCutAt - kKdcKept) + tail.size() && k.ends_with(tail)) return it->first;
+    }
+  }
+  return key;
+}
+
 std::string Correlator::add(const Match& match, const Sink& sink) {
   // The names come from log lines, as long as a frame in a forged line; every open incident and
   // threshold group keys on them and keeps them (a flood of distinct 60 KB addresses made each
@@ -86,18 +127,8 @@ std::string Correlator::add(const Match& match, const Sink& sink) {
   m.target = m.target.substr(0, kMaxName);
   const CompiledRule& r = *m.rule;
   if (r.threshold == 0) {
-    std::string key;
-    key.reserve(r.id.size() + m.principal.size() + m.target.size() + 2);
-    key.append(r.id).push_back(kSep);
-    // A name the KDC cuts keys as the KDC logs it: the kdcpolicy module's record (and a host's
-    // line) of the same request names it whole, and both sides must meet in one incident.
-    if (m.principal.size() >= kKdcCutAt) {
-      key.append(m.principal.substr(0, kKdcKept)).append("...");
-    } else {
-      key.append(m.principal.empty() ? m.user : m.principal);
-    }
-    key.push_back(kSep);
-    key.append(m.target);
+    std::string key = incident_key(r.id, m.principal.empty() ? m.user : m.principal, m.target);
+    if (!m.principal.empty() && incidents_.count(key) == 0) key = kdc_cut_counterpart(r.id, m, std::move(key));
     return open_or_merge(key, m, sink, 1, nullptr);
   }
   // Threshold rule: the match counts in the group of each of the rule's groupings; an incident

@@ -101,6 +101,8 @@ class Correlator {
   static constexpr std::size_t kMaxName = 255;  // bytes kept of a match's names (see add())
 
  private:
+  static std::string incident_key(std::string_view rule, std::string_view who, std::string_view target);
+  std::string kdc_cut_counterpart(std::string_view rule, const Match& m, std::string key) const;
   std::string count_in_group(const Match& m, ThresholdBy by, const Sink& sink);
   std::string open_or_merge(const std::string& key, const Match& m, const Sink& sink,
                             std::uint64_t add_count, const std::vector<Evidence>* held);
