@@ -793,18 +793,24 @@ TEST(Engine, LocalauthRecordTakesLatestPeerAddressOfItsProcess) {
 // flood of other sshd connections between a login's auth line and its later record must not
 // make it forget the login. (Emptying a full map at once lost the localauth alarm's source and
 // the session failure's evidence.)
-TEST(Engine, LocalauthRecordKeepsItsSourceAfterThousandsOfOtherProcesses) {
+// A GSSAPI login's Postponed line on the bastion, fillers Postponed lines of other sshd processes
+// on filler_host, then the login's localauth record (no rhost): its alarms.
+std::vector<Alarm> localauth_after_other_processes(const std::string& filler_host, int fillers) {
   std::vector<std::string> lines{
       "Nov 22 10:00:01 bastion sshd[30186]: Postponed gssapi-with-mic for alice from 127.0.0.5 port 40185 ssh2 "
       "[preauth]"};
-  for (int pid = 1; pid <= 5000; ++pid) {
-    lines.push_back("Nov 22 10:00:01 bastion sshd[" + std::to_string(100000 + pid) +
+  for (int pid = 1; pid <= fillers; ++pid) {
+    lines.push_back("Nov 22 10:00:01 " + filler_host + " sshd[" + std::to_string(100000 + pid) +
                     "]: Postponed gssapi-with-mic for bob from 127.0.0.9 port 1 ssh2 [preauth]");
   }
   lines.push_back(
       "Nov 22 10:00:02 bastion hopguard[30186]: verdict=deny rule=special-cred-on-bastion role=bastion host=bastion "
       "user=alice principal=alice-legacy1@HG.TEST rhost=\"\" stage=session reason=\"x\"");
-  const auto alarms = scan(lines);
+  return scan(lines);
+}
+
+TEST(Engine, LocalauthRecordKeepsItsSourceAfterThousandsOfOtherProcesses) {
+  const auto alarms = localauth_after_other_processes("bastion", 5000);
   ASSERT_EQ(alarms.size(), 1u);
   EXPECT_EQ(alarms[0].rule_id, "special-cred-on-bastion");
   EXPECT_EQ(alarms[0].source_ip, "127.0.0.5");
@@ -854,18 +860,7 @@ TEST(Engine, ProcessKeepsItsIncidentsAcrossARotation) {
 // Long host names fill a generation's 1 MiB of keys before 4096 processes: it rotates then too,
 // rather than empty itself.
 TEST(Engine, LocalauthRecordKeepsItsSourceAfterProcessesWithLongHostNames) {
-  const std::string long_host(250, 'h');
-  std::vector<std::string> lines{
-      "Nov 22 10:00:01 bastion sshd[30186]: Postponed gssapi-with-mic for alice from 127.0.0.5 port 40185 ssh2 "
-      "[preauth]"};
-  for (int pid = 1; pid <= 4090; ++pid) {
-    lines.push_back("Nov 22 10:00:01 " + long_host + " sshd[" + std::to_string(100000 + pid) +
-                    "]: Postponed gssapi-with-mic for bob from 127.0.0.9 port 1 ssh2 [preauth]");
-  }
-  lines.push_back(
-      "Nov 22 10:00:02 bastion hopguard[30186]: verdict=deny rule=special-cred-on-bastion role=bastion host=bastion "
-      "user=alice principal=alice-legacy1@HG.TEST rhost=\"\" stage=session reason=\"x\"");
-  const auto alarms = scan(lines);
+  const auto alarms = localauth_after_other_processes(std::string(250, 'h'), 4090);
   ASSERT_EQ(alarms.size(), 1u);
   EXPECT_EQ(alarms[0].source_ip, "127.0.0.5");
 }
