@@ -635,14 +635,18 @@ SyslogRecord unwrap_inner_record(const SyslogRecord& outer, const SyslogOptions&
   inner.priority = outer.priority;
   if (outer.has_trusted) {
     // The inner header is the sender's own text; who sent it is the outer record's
-    // kernel-verified sender, on the outer record's host (when the sender is known: empty
-    // values are a relayed message's). Without these, any local user wrapped an sshd line in
-    // a header of its own and passed as sshd on any host.
+    // kernel-verified sender, on the outer record's host and at its time (when the sender is
+    // known: empty values are a relayed message's). Without these, any local user wrapped an
+    // sshd line in a header of its own and passed as sshd on any host, at any time.
     inner.has_trusted = true;
     inner.trusted_pid = outer.trusted_pid;
     inner.trusted_uid = outer.trusted_uid;
     inner.trusted_exe = outer.trusted_exe;
-    if (!outer.trusted_pid.empty() || !outer.trusted_exe.empty()) inner.hostname = outer.hostname;
+    if (!outer.trusted_pid.empty() || !outer.trusted_exe.empty()) {
+      inner.hostname = outer.hostname;
+      inner.event_ms = outer.event_ms;
+      inner.time_unknown = outer.time_unknown;
+    }
   }
   return inner;
 }

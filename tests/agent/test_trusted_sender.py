@@ -136,8 +136,14 @@ class TrustedSender(unittest.TestCase):
             alive.stdin.close()
             self.assertEqual(alive.wait(timeout=10), 0)
 
+            # 7. A local user's logger as sshd, its message a whole sshd line of another host (the
+            #    form of a file line that rsyslog's imfile forwards): the inner header is the
+            #    sender's own text, so this is the same forgery, on this host.
+            send(LOGGER, "Nov 22 10:00:01 legacy2 sshd[1]: Accepted gssapi-with-mic for grace from 127.0.0.2 "
+                         "port 8 ssh2: grace@HG.TEST", as_nobody=True)
+
             def done(alarms):
-                return sum(a["hopguard"]["count"] for a in alarms) >= 6
+                return sum(a["hopguard"]["count"] for a in alarms) >= 7
 
             wait_alarms(d, done, err_path)
             time.sleep(2.5)  # anything more (a forged alarm of another rule) shows up now
@@ -145,13 +151,14 @@ class TrustedSender(unittest.TestCase):
             got = sorted((a["rule"]["id"], a["hopguard"]["target"], a["hopguard"]["count"])
                          for a in alarms)
             evidence = [e["line"] for a in alarms for e in a["hopguard"]["evidence"]]
-            self.assertEqual(got, [("forged-log-sender", "legacy1", 5),
+            self.assertEqual(got, [("forged-log-sender", "legacy1", 6),
                                    ("legacy-login-not-via-bastion", "legacy1", 1)], evidence)
             self.assertNotIn("regular-cred-on-legacy", [a["rule"]["id"] for a in alarms])
             forged = next(a for a in alarms if a["rule"]["id"] == "forged-log-sender")
             lines = [e["line"] for e in forged["hopguard"]["evidence"]]
             # The evidence shows what the kernel said about each sender.
-            self.assertEqual(len(lines), 5, lines)
+            self.assertEqual(len(lines), 6, lines)
+            self.assertEqual(sum("legacy2 sshd[1]: Accepted" in l for l in lines), 1, lines)
             self.assertEqual(sum("krb5kdc" in l for l in lines), 1, lines)
             self.assertEqual(sum("pam_hopguard(su:auth)" in l for l in lines), 1, lines)
             logger_lines = [l for l in lines if "pam_hopguard(sshd:session)" in l]

@@ -143,12 +143,12 @@ TEST(SyslogRecord, ImfileUnwrapSameProgramOnly) {
 }
 
 // The kernel-verified sender of a wrapped line is the outer record's, on the outer record's
-// host: the inner header is the sender's own text. Empty trusted values (a relayed message)
+// host and at its time: the inner header is the sender's own text. Empty trusted values (a relayed message)
 // leave the inner header's host.
 TEST(SyslogRecord, UnwrapKeepsTheOuterTrustedSender) {
   const std::string line =
       "<38>1 2026-11-22T10:00:01+00:00 legacy1 sshd 999 - [trusted@32473 pid=\"999\" uid=\"1000\" "
-      "exe=\"/usr/bin/python3\"] Nov 22 10:00:01 legacy2 sshd[1]: Accepted password for x";
+      "exe=\"/usr/bin/python3\"] Nov 20 08:00:00 legacy2 sshd[1]: Accepted password for x";
   const auto inner = unwrap_inner_record(parse_syslog_record(line, kReceive));
   EXPECT_EQ(inner.program, "sshd");
   EXPECT_EQ(inner.pid, "1");
@@ -157,6 +157,7 @@ TEST(SyslogRecord, UnwrapKeepsTheOuterTrustedSender) {
   EXPECT_EQ(inner.trusted_uid, "1000");
   EXPECT_EQ(inner.trusted_exe, "/usr/bin/python3");
   EXPECT_EQ(inner.hostname, "legacy1");
+  EXPECT_EQ(inner.event_ms, at(2026, 11, 22, 10, 0, 1));  // the outer record's time
   const std::string relayed =
       "<38>1 2026-11-22T10:00:01+00:00 kdc1 krb5kdc - - [trusted@32473 pid=\"\" uid=\"\" exe=\"\"] "
       "Nov 22 10:00:01 vm krb5kdc[5709](info): TGS_REQ (z";
