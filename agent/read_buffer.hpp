@@ -13,7 +13,6 @@
 #include <cstdlib>
 #include <memory>
 #include <new>
-#include <span>
 
 namespace hopguard::agent {
 
@@ -31,7 +30,6 @@ class ReadBuffer {
 
   char* data() { return data_.get(); }
   std::size_t size() const { return size_; }
-  std::span<char> span() { return {data_.get(), size_}; }
 
  private:
   struct Free {
