@@ -128,7 +128,11 @@ std::string Correlator::add(const Match& match, const Sink& sink) {
   const CompiledRule& r = *m.rule;
   if (r.threshold == 0) {
     std::string key = incident_key(r.id, m.principal.empty() ? m.user : m.principal, m.target);
-    if (!m.principal.empty() && incidents_.count(key) == 0) key = kdc_cut_counterpart(r.id, m, std::move(key));
+    // Only a name of the KDC's cut length or longer can have a counterpart: no second lookup for
+    // the others.
+    if (m.principal.size() >= kKdcKept + 3 && incidents_.count(key) == 0) {
+      key = kdc_cut_counterpart(r.id, m, std::move(key));
+    }
     return open_or_merge(key, m, sink, 1, nullptr);
   }
   // Threshold rule: the match counts in the group of each of the rule's groupings; an incident
