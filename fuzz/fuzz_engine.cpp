@@ -1,5 +1,5 @@
-// libFuzzer: the whole engine (shipped rules, the test site) on arbitrary input split into lines,
-// then every alarm through to_json, which must be one line of valid JSON.
+// libFuzzer: the whole engine (shipped rules, two user regex rules, the test site) on arbitrary
+// input split into lines, then every alarm through to_json, which must be one line of valid JSON.
 #include <scanner/engine.hpp>
 
 #include <hopguard/alarm.hpp>
@@ -29,6 +29,23 @@ allowed_sources = ["127.0.0.5/32"]
 guessing_threshold = 2
 )";
 
+// User regex rules: one with every named capture, one that backtracks (a crafted line runs it out
+// of its state limit, the undecided path).
+const char kUserRules[] = R"(source = "syslog"
+[[rule]]
+id = "fuzz-captures"
+name = "captures"
+severity = 10
+program = "su"
+regex = '(?<user>\w+) (?<principal>\S+@\S+) from (?<address>[0-9a-f.:]+) to (?<target>\S+)'
+[[rule]]
+id = "fuzz-backtracks"
+name = "backtracks"
+severity = 10
+program = "su"
+regex = '.(\S+)+ to root'
+)";
+
 struct Setup {
   std::shared_ptr<const hopguard::Policy> policy;
   std::shared_ptr<const hopguard::scanner::Ruleset> rules;
@@ -36,7 +53,9 @@ struct Setup {
     auto p = hopguard::Policy::load(kSite, "fuzz-site.toml");
     if (!p) std::abort();
     policy = std::make_shared<const hopguard::Policy>(std::move(p.value()));
-    auto r = hopguard::scanner::Ruleset::compile(hopguard::scanner::shipped_rule_files(), policy->config().rules);
+    auto files = hopguard::scanner::shipped_rule_files();
+    files.push_back({"fuzz-user.toml", kUserRules});
+    auto r = hopguard::scanner::Ruleset::compile(files, policy->config().rules);
     if (!r) std::abort();
     rules = r.value();
   }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "event.hpp"
+#include "regex_search.hpp"
 #include "ruleset.hpp"
 
 #include <boost/regex.hpp>
@@ -88,7 +89,7 @@ struct CompiledRule {
   // User regex rules (source = "syslog"): program equality and a regex over the message.
   std::string program;
   std::optional<boost::regex> regex;
-  int capture_principal = -1, capture_user = -1, capture_address = -1, capture_target = -1;
+  RegexCaptureIndexes captures;
   boost::match_flag_type regex_flags = boost::match_default;
 };
 

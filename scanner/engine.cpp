@@ -823,27 +823,23 @@ struct Engine::Impl {
     if (list.empty()) return;
     const Correlator::Sink counted = [&](const Alarm& a) { count_alarm(a, sink); };
     for (const CompiledRule* r : list) {
-      boost::match_results<std::string_view::const_iterator> m;
-      bool hit = false;
-      try {
-        hit = boost::regex_search(rec.message.begin(), rec.message.end(), m, *r->regex, r->regex_flags);
-      } catch (const std::exception&) {
-        // Too complex for Boost's match limit: counted per rule, the engine goes on.
+      RegexCaptures cap;
+      const RegexOutcome outcome = search_user_regex(*r->regex, r->regex_flags, rec.message, r->captures, cap);
+      if (outcome == RegexOutcome::no_match) continue;
+      if (outcome == RegexOutcome::undecided) {
+        // The line ran the regex out of its state limit (a crafted line, or a regex that
+        // backtracks): counted per rule, and it fails closed. Whether the rule would have
+        // matched is unknown, so the line raises the rule's alarm with nothing captured:
+        // otherwise a long enough line would be a way past any rule whose regex is not linear.
         ++stats.regex_errors_by_rule[r->id];
-        continue;
       }
-      if (!hit) continue;
       ++stats.matches;
-      auto cap = [&](int i) -> std::string_view {
-        if (i < 0 || !m[i].matched) return {};
-        return std::string_view(&*m[i].first, static_cast<std::size_t>(m[i].second - m[i].first));
-      };
       Match match;
       match.rule = r;
-      match.principal = cap(r->capture_principal);
-      match.user = cap(r->capture_user);
-      match.source_ip = cap(r->capture_address);
-      match.target = cap(r->capture_target);
+      match.principal = cap.principal;
+      match.user = cap.user;
+      match.source_ip = cap.address;
+      match.target = cap.target;
       match.event_ms = rec.event_ms;
       match.evidence.source = std::string(rec.program.substr(0, 64));
       match.evidence.host = std::string(rec.hostname.substr(0, 255));
@@ -1261,11 +1257,20 @@ Explanation Engine::explain(std::string_view line, std::int64_t receive_ms) cons
   }
   for (const CompiledRule* r : im.rules->regex_rules_for(x.record.program)) {
     RuleTrace t{r->id, r->file, r->line, false, {}};
-    try {
-      t.matched = boost::regex_search(x.record.message.begin(), x.record.message.end(), *r->regex);
-      t.why = t.matched ? "regex matched" : "regex did not match";
-    } catch (const std::exception& e) {
-      t.why = std::string("regex error: ") + e.what();
+    RegexCaptures cap;
+    switch (search_user_regex(*r->regex, r->regex_flags, x.record.message, r->captures, cap)) {
+      case RegexOutcome::match:
+        t.matched = true;
+        t.why = "regex matched";
+        break;
+      case RegexOutcome::no_match:
+        t.why = "regex did not match";
+        break;
+      case RegexOutcome::undecided:
+        t.matched = true;  // as evaluate_regex: fails closed
+        t.why = "regex ran out of its state limit (" + std::to_string(regex_state_limit(x.record.message.size())) +
+                " states for this line): undecided, the rule alarms (fails closed)";
+        break;
     }
     x.rules.push_back(std::move(t));
   }

@@ -465,10 +465,10 @@ class RulesetCompiler {
       rep.add(ErrorCode::bad_value, x->source(), prefix + ".regex", std::string("invalid regex: ") + e.what());
       return;
     }
-    r.capture_principal = named_index(*r.regex, "principal");
-    r.capture_user = named_index(*r.regex, "user");
-    r.capture_address = named_index(*r.regex, "address");
-    r.capture_target = named_index(*r.regex, "target");
+    r.captures.principal = named_index(*r.regex, "principal");
+    r.captures.user = named_index(*r.regex, "user");
+    r.captures.address = named_index(*r.regex, "address");
+    r.captures.target = named_index(*r.regex, "target");
   }
 
   // The first named group "(?<name>" or "(?'name'" (Boost's perl syntax) whose name is not

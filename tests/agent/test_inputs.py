@@ -217,9 +217,19 @@ class Inputs(unittest.TestCase):
         self.assertEqual(len(d.find_log(r"event=self-alarm ")), 1)
 
     def test_metrics_are_served_in_prometheus_text(self):
-        d = self.start(agent_extra='metrics = "tcp://127.0.0.1:0"\n')
-        send_tcp(d.addresses("tcp")[0], [syslog_frame(tgs("alice@HG.TEST", "host/legacy1.hg.test@HG.TEST"))])
-        d.wait_alarms(lambda a: len(a) >= 1)
+        # A user regex rule and a crafted su line that runs it out of its state limit: the rule
+        # alarms (fails closed) and the metrics count it by rule.
+        rules = os.path.join(self.tmp.name, "rules")
+        os.mkdir(rules)
+        with open(os.path.join(rules, "su.toml"), "w") as f:
+            f.write('source = "syslog"\n[[rule]]\nid = "su-to-root"\nname = "su to root"\nseverity = 40\n'
+                    'program = "su"\nregex = \'.(?<user>\\S+) to root\'\n')
+        d = self.start(agent_extra='metrics = "tcp://127.0.0.1:0"\n', rules_extra=f'dir = "{rules}"\n')
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        send_tcp(d.addresses("tcp")[0], [syslog_frame(tgs("alice@HG.TEST", "host/legacy1.hg.test@HG.TEST")),
+                                         f"<13>1 {now} legacy1 su 6 - - (" + "x" * 20000])
+        alarms = d.wait_alarms(lambda a: len(a) >= 2)
+        self.assertEqual(sorted(rule_ids(alarms)), ["regular-cred-on-legacy", "su-to-root"])
         (addr,) = d.find_log(r"event=metrics-listening address=tcp://127\.0\.0\.1:(\d+)")
         time.sleep(0.5)
         s = socket.create_connection(("127.0.0.1", int(addr)))
@@ -233,8 +243,9 @@ class Inputs(unittest.TestCase):
         text = body.decode()
         self.assertIn("200 OK", text.splitlines()[0])
         self.assertIn('hopguard_alarms_total{rule="regular-cred-on-legacy"} 1', text)
-        self.assertRegex(text, r'hopguard_input_lines_total\{input="tcp://127\.0\.0\.1:\d+"\} 1')
+        self.assertRegex(text, r'hopguard_input_lines_total\{input="tcp://127\.0\.0\.1:\d+"\} 2')
         self.assertIn('hopguard_decoded_lines_total{source="kdc"} 1', text)
+        self.assertIn('hopguard_regex_undecided_total{rule="su-to-root"} 1', text)
         self.assertIn("# TYPE hopguard_queue_depth gauge", text)
         self.assertRegex(text, r'hopguard_tail_lag_bytes\{path="[^"]+"\} 0')
 

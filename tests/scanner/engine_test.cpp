@@ -743,18 +743,34 @@ TEST(Ruleset, UserRegexRuleWithNamedCaptures) {
   EXPECT_EQ(alarms[0].user, "alice");
 }
 
-TEST(Ruleset, PathologicalUserRegexIsCountedNotFatal) {
+// A line that runs a user regex out of its state limit (scanner/regex_search.hpp) is counted for
+// the rule and fails closed: the rule's alarm, with the line as evidence and nothing captured
+// (before, it counted only: a long crafted line was a way past the rule). The engine goes on.
+TEST(Ruleset, PathologicalUserRegexIsCountedAndFailsClosed) {
   auto policy = test::test_policy();
   auto rules = test::shipped_rules(*policy, {{"user.toml",
       "source = \"syslog\"\n[[rule]]\nid = \"slow\"\nname = \"slow\"\nseverity = 1\n"
-      "program = \"evil\"\nregex = '(a+)+$'\n"}});
+      "program = \"evil\"\nregex = '(?<user>a+)+$'\n"}});
   ASSERT_TRUE(rules);
   Engine e(policy, rules);
-  const AlarmSink sink = [](const Alarm&) {};
-  e.feed_line("Nov 22 10:00:00 h evil[1]: " + std::string(4000, 'a') + "b", kReceive, sink);
+  std::vector<Alarm> alarms;
+  const AlarmSink sink = [&](const Alarm& a) { alarms.push_back(a); };
+  const std::string crafted = "Nov 22 10:00:00 h evil[1]: " + std::string(4000, 'a') + "b";
+  e.feed_line(crafted, kReceive, sink);
+  e.feed_line("Nov 22 10:00:00 h evil[1]: aaa", kReceive, sink);  // matches: user "aaa"
   e.feed_line("Nov 22 10:00:00 h sshd[1]: Failed password for x from 1.2.3.4 port 1 ssh2", kReceive, sink);
-  EXPECT_EQ(e.stats().lines, 2u);
+  e.finish(sink);
+  EXPECT_EQ(e.stats().lines, 3u);
   EXPECT_EQ(e.stats().regex_errors_by_rule.at("slow"), 1u);
+  ASSERT_EQ(alarms.size(), 2u);
+  const Alarm* undecided = alarms[0].user.empty() ? &alarms[0] : &alarms[1];
+  const Alarm* matched = alarms[0].user.empty() ? &alarms[1] : &alarms[0];
+  EXPECT_EQ(undecided->rule_id, "slow");
+  EXPECT_TRUE(undecided->principal.empty());
+  ASSERT_EQ(undecided->evidence.size(), 1u);
+  EXPECT_EQ(undecided->evidence[0].line, crafted.substr(0, undecided->evidence[0].line.size()));
+  EXPECT_EQ(matched->rule_id, "slow");
+  EXPECT_EQ(matched->user, "aaa");
 }
 
 TEST(Ruleset, InvalidUserRegexIsACompileError) {

@@ -183,6 +183,29 @@ with tempfile.TemporaryDirectory() as tmp:
     check("rules test -: two lines explained, none matched (exit 1)",
           p.returncode == 1 and sum(l.startswith("line:") for l in p.stdout.splitlines()) == 2 and "address is a bastion's" in p.stdout, p.stdout)
 
+    # A user regex rule: matched, not matched, and a crafted line that runs it out of its state
+    # limit, which fails closed (the rule's alarm, counted in the summary's regex errors).
+    urules = os.path.join(tmp, "user-rules")
+    os.mkdir(urules)
+    with open(os.path.join(urules, "su.toml"), "w") as f:
+        f.write('source = "syslog"\n[[rule]]\nid = "su-to-root"\nname = "su to root"\nseverity = 40\n'
+                'program = "su"\nregex = \'.(?<user>\\S+) to root\'\n')
+    su_ok = "Nov 22 10:00:00 legacy1 su[5]: (alice to root on pts/0"
+    su_other = "Nov 22 10:00:00 legacy1 su[5]: (alice to bob on pts/0"
+    su_crafted = "Nov 22 10:00:01 legacy1 su[6]: (" + "x" * 20000
+    p = run(["rules", "test", "--config", CFG, "--rules", urules, "-"], stdin=su_ok + "\n" + su_other + "\n" + su_crafted + "\n")
+    check("rules test: a regex rule's match, no match and undecided line",
+          p.returncode == 0 and len(re.findall(r"su-to-root .*regex matched$", p.stdout, re.M)) == 1
+          and len(re.findall(r"su-to-root .*regex did not match$", p.stdout, re.M)) == 1
+          and len(re.findall(r"^  \[MATCH\] su-to-root .*regex ran out of its state limit \(420016 states for this line\): "
+                             r"undecided, the rule alarms \(fails closed\)$", p.stdout, re.M)) == 1, p.stdout)
+    p = run(["scan", "--config", CFG, "--rules", urules, "--json", "-"], stdin=su_other + "\n" + su_crafted + "\n")
+    alarms = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+    check("scan: a line that runs a regex out of its limit raises the rule's alarm and is counted",
+          p.returncode == 1 and len(alarms) == 1 and alarms[0]["rule"]["id"] == "su-to-root"
+          and "user" not in alarms[0] and re.search(r"regex errors su-to-root +1$", p.stderr, re.M) is not None,
+          p.stdout + p.stderr)
+
 if failures:
     print("\nFAILURES:\n" + "\n".join(failures))
     sys.exit(1)
