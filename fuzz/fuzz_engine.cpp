@@ -1,4 +1,4 @@
-// libFuzzer: the whole engine (shipped rules, two user regex rules, the test site) on arbitrary
+// libFuzzer: the whole engine (shipped rules, three user regex rules, the test site) on arbitrary
 // input split into lines, then every alarm through to_json, which must be one line of valid JSON.
 #include <scanner/engine.hpp>
 
@@ -30,7 +30,8 @@ guessing_threshold = 2
 )";
 
 // User regex rules: one with every named capture, one that backtracks (a crafted line runs it out
-// of its state limit, the undecided path).
+// of its state limit, the undecided path), one whose atomic group, possessive repeat, lookahead
+// and backreference read the line again from every start (the read limit).
 const char kUserRules[] = R"(source = "syslog"
 [[rule]]
 id = "fuzz-captures"
@@ -44,6 +45,12 @@ name = "backtracks"
 severity = 10
 program = "su"
 regex = '.(\S+)+ to root'
+[[rule]]
+id = "fuzz-reads"
+name = "reads"
+severity = 10
+program = "su"
+regex = '.(?>\S+)(?=(\w*+))\1x'
 )";
 
 struct Setup {

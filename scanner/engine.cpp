@@ -1258,18 +1258,22 @@ Explanation Engine::explain(std::string_view line, std::int64_t receive_ms) cons
   for (const CompiledRule* r : im.rules->regex_rules_for(x.record.program)) {
     RuleTrace t{r->id, r->file, r->line, false, {}};
     RegexCaptures cap;
-    switch (search_user_regex(*r->regex, r->regex_flags, x.record.message, r->captures, cap)) {
+    std::size_t reads = 0;
+    const std::size_t n = x.record.message.size();
+    const RegexOutcome outcome = search_user_regex(*r->regex, r->regex_flags, x.record.message, r->captures, cap, &reads);
+    const std::string work = std::to_string(reads) + " bytes read of " + std::to_string(regex_read_limit(n));
+    switch (outcome) {
       case RegexOutcome::match:
         t.matched = true;
-        t.why = "regex matched";
+        t.why = "regex matched, " + work;
         break;
       case RegexOutcome::no_match:
-        t.why = "regex did not match";
+        t.why = "regex did not match, " + work;
         break;
       case RegexOutcome::undecided:
         t.matched = true;  // as evaluate_regex: fails closed
-        t.why = "regex ran out of its state limit (" + std::to_string(regex_state_limit(x.record.message.size())) +
-                " states for this line): undecided, the rule alarms (fails closed)";
+        t.why = "regex ran out of its limits for this line (" + std::to_string(regex_state_limit(n)) + " states, " +
+                std::to_string(regex_read_limit(n)) + " bytes read): undecided, the rule alarms (fails closed)";
         break;
     }
     x.rules.push_back(std::move(t));

@@ -82,7 +82,9 @@ struct EngineStats {
   std::uint64_t time_unknown = 0;                 // records without a parsable timestamp
   std::uint64_t future_dated = 0;                 // records dated more than the skew after receipt
   std::map<std::string, std::uint64_t> alarms_by_rule;
-  std::map<std::string, std::uint64_t> regex_errors_by_rule;  // match-time Boost.Regex errors
+  // User regex searches that ran out of their limits (regex_search.hpp) or failed in Boost: the
+  // rule alarmed, failing closed.
+  std::map<std::string, std::uint64_t> regex_errors_by_rule;
 };
 
 // What became of one line fed to the engine: counted in EngineStats as skipped (no decoder

@@ -1,6 +1,6 @@
-// User regex rules' match (private to scanner/): Boost.Regex with a work limit linear in the
+// User regex rules' match (private to scanner/): Boost.Regex with work limits linear in the
 // text's length, instead of Boost 1.74's own (up to max(N*S^2, min(N^2, 10^8)) states for a
-// text of N bytes and a pattern of S: about a second of one core for a 64 KiB line).
+// text of N bytes and a pattern of S: seconds of one core for a crafted 64 KiB line).
 #pragma once
 
 #include <boost/regex.hpp>
@@ -10,18 +10,24 @@
 
 namespace hopguard::scanner {
 
-// States the matcher may visit on a text of n bytes before it gives up: kRegexBaseStates plus
-// kRegexStatesPerByte a byte, so 1.15 million states (about 3 ms here) for a 64 KiB line. A
-// linear regex visits a few states a byte; one that backtracks over the whole text from every
-// start (a nested or unanchored repeat) runs out on long, crafted lines: what the limit is for.
+// A search may visit regex_state_limit(n) states of the regex and read regex_read_limit(n) bytes
+// of a text of n bytes (a byte read twice counts twice) before it gives up undecided. A regex
+// that is linear in the text (anchored, or literal text around each repeat) needs a few states
+// and reads a byte; one that backtracks over the whole text from every start (nested or
+// unanchored repeats, possessive repeats, atomic groups, lookaheads and backreferences over
+// long tokens) runs out on long, crafted lines: what the limits are for. Both at most about
+// 10 ms of one core for a 64 KiB line here, whatever the pattern.
 inline constexpr std::size_t kRegexBaseStates = 100'000;
-inline constexpr std::size_t kRegexStatesPerByte = 16;
+inline constexpr std::size_t kRegexStatesPerByte = 8;
+inline constexpr std::size_t kRegexBaseReads = 200'000;
+inline constexpr std::size_t kRegexReadsPerByte = 32;
 constexpr std::size_t regex_state_limit(std::size_t n) noexcept { return kRegexBaseStates + kRegexStatesPerByte * n; }
+constexpr std::size_t regex_read_limit(std::size_t n) noexcept { return kRegexBaseReads + kRegexReadsPerByte * n; }
 
 enum class RegexOutcome {
   no_match,
   match,
-  undecided,  // the state limit (or Boost's own stack or memory limit) ran out before an answer
+  undecided,  // a limit above (or Boost's own stack or memory limit) ran out before an answer
 };
 
 // Views into text of the named sub-expressions principal, user, address and target (indexes as
@@ -33,8 +39,10 @@ struct RegexCaptures {
   std::string_view principal, user, address, target;
 };
 
-// regex_search over text with the limit above. Never throws.
+// regex_search over text with the limits above. Never throws. reads (when not null) gets the
+// bytes the search read.
 RegexOutcome search_user_regex(const boost::regex& re, boost::match_flag_type flags, std::string_view text,
-                               const RegexCaptureIndexes& which, RegexCaptures& out) noexcept;
+                               const RegexCaptureIndexes& which, RegexCaptures& out,
+                               std::size_t* reads = nullptr) noexcept;
 
 }  // namespace hopguard::scanner

@@ -1,23 +1,25 @@
-// search_user_regex (scanner/regex_search.hpp): user regexes get a state limit linear in the
-// line's length, so a crafted long line costs milliseconds, not Boost's default of up to 10^8
-// states (about a second); ordinary regexes on ordinary and long lines still decide.
+// search_user_regex (scanner/regex_search.hpp): user regexes get state and read limits linear in
+// the line's length, so a crafted long line costs milliseconds, not Boost's default of up to
+// 10^8 states (seconds); ordinary regexes on ordinary and long lines still decide.
 #include <scanner/regex_search.hpp>
 
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 
 namespace hopguard::scanner {
 namespace {
 
-RegexOutcome run(const std::string& pattern, std::string_view text, RegexCaptures& cap) {
+RegexOutcome run(const std::string& pattern, std::string_view text, RegexCaptures& cap,
+                 std::size_t* reads = nullptr) {
   const boost::regex re(pattern, boost::regex::perl);
   RegexCaptureIndexes which;
   which.user = re.get_named_subs()->get_id(std::string_view("user").begin(), std::string_view("user").end());
   which.address = re.get_named_subs()->get_id(std::string_view("address").begin(), std::string_view("address").end());
   if (which.user <= 0) which.user = -1;
   if (which.address <= 0) which.address = -1;
-  return search_user_regex(re, boost::match_default, text, which, cap);
+  return search_user_regex(re, boost::match_default, text, which, cap, reads);
 }
 
 TEST(UserRegexSearch, MatchesAndCaptures) {
@@ -34,14 +36,17 @@ TEST(UserRegexSearch, MatchesAndCaptures) {
 }
 
 // A linear regex decides on the longest line the framer lets through (64 KiB), with the match
-// at its end.
+// at its end, reading each byte about once.
 TEST(UserRegexSearch, LinearRegexDecidesOnALongLine) {
   RegexCaptures cap;
   std::string text;
   for (int i = 0; text.size() < 65000; ++i) text += "word" + std::to_string(i) + " ";
   text += "session opened for user mallory by (uid=0)";
-  EXPECT_EQ(run("session opened for user (?<user>\\S+) by", text, cap), RegexOutcome::match);
+  std::size_t reads = 0;
+  EXPECT_EQ(run("session opened for user (?<user>\\S+) by", text, cap, &reads), RegexOutcome::match);
   EXPECT_EQ(cap.user, "mallory");
+  EXPECT_GE(reads, text.size() - 64);
+  EXPECT_LE(reads, 2 * text.size());
   EXPECT_EQ(run("session closed for user (?<user>\\S+) by", text, cap), RegexOutcome::no_match);
 }
 
@@ -58,8 +63,8 @@ TEST(UserRegexSearch, QuadraticRegexDecidesOnOrdinaryLines) {
 // ... and runs out of its limit on a long one. With Boost's own limit (the greater of N*S^2 and
 // min(N^2, 10^8) states, N the text's length and S the pattern's) the first search below visited
 // about 5*10^7 states before it said no match (0.1 s here), the second about 4*10^8 (4.7 s: the
-// N*S^2 term has no cap); regex_state_limit stops them after 260 000 and 1 140 000.
-TEST(UserRegexSearch, CraftedLineRunsOutOfTheLinearLimit) {
+// N*S^2 term has no cap); regex_state_limit stops them after 180 000 and 620 000.
+TEST(UserRegexSearch, CraftedLineRunsOutOfTheStateLimit) {
   RegexCaptures cap;
   EXPECT_EQ(run(".(?<user>\\S+) to ", std::string(10000, 'x'), cap), RegexOutcome::undecided);
   EXPECT_TRUE(cap.user.empty());
@@ -70,9 +75,33 @@ TEST(UserRegexSearch, CraftedLineRunsOutOfTheLinearLimit) {
   EXPECT_EQ(run("(a+)+$", std::string(4000, 'a') + "b", cap), RegexOutcome::undecided);
 }
 
-TEST(UserRegexSearch, LimitIsLinear) {
+// Constructs that read the rest of the line in one state and drop what they read (possessive
+// repeats, atomic groups, lookaheads, backreferences) stay under any state limit while their
+// work is quadratic: each of these took 2-20 s on a 64 KiB line under the state limit alone, and
+// said no match for most. The read limit stops them after regex_read_limit(n) bytes.
+TEST(UserRegexSearch, CraftedLineRunsOutOfTheReadLimit) {
+  const std::string a(65536, 'a'), x(65536, 'x');
+  const std::pair<const char*, const std::string*> cases[] = {
+      {"(?<user>[a-z_][a-z0-9_-]*+) to root", &a},  // possessive
+      {"(?i)(?<user>[a-z0-9]++) to root", &x},
+      {".(?>\\S+)y", &x},                           // atomic group
+      {".(?=\\S*)z", &x},                           // lookahead
+      {"(?i)(?=(\\w+))\\1\\d", &a},                // lookahead and backreference
+      {"(x+)\\1y", &x},                             // backreference
+  };
+  for (const auto& [pattern, text] : cases) {
+    RegexCaptures cap;
+    std::size_t reads = 0;
+    EXPECT_EQ(run(pattern, *text, cap, &reads), RegexOutcome::undecided) << pattern;
+    EXPECT_EQ(reads, regex_read_limit(text->size())) << pattern;
+  }
+}
+
+TEST(UserRegexSearch, LimitsAreLinear) {
   EXPECT_EQ(regex_state_limit(0), kRegexBaseStates);
   EXPECT_EQ(regex_state_limit(65536), kRegexBaseStates + 65536 * kRegexStatesPerByte);
+  EXPECT_EQ(regex_read_limit(0), kRegexBaseReads);
+  EXPECT_EQ(regex_read_limit(65536), kRegexBaseReads + 65536 * kRegexReadsPerByte);
 }
 
 }  // namespace

@@ -195,10 +195,10 @@ with tempfile.TemporaryDirectory() as tmp:
     su_crafted = "Nov 22 10:00:01 legacy1 su[6]: (" + "x" * 20000
     p = run(["rules", "test", "--config", CFG, "--rules", urules, "-"], stdin=su_ok + "\n" + su_other + "\n" + su_crafted + "\n")
     check("rules test: a regex rule's match, no match and undecided line",
-          p.returncode == 0 and len(re.findall(r"su-to-root .*regex matched$", p.stdout, re.M)) == 1
-          and len(re.findall(r"su-to-root .*regex did not match$", p.stdout, re.M)) == 1
-          and len(re.findall(r"^  \[MATCH\] su-to-root .*regex ran out of its state limit \(420016 states for this line\): "
-                             r"undecided, the rule alarms \(fails closed\)$", p.stdout, re.M)) == 1, p.stdout)
+          p.returncode == 0 and len(re.findall(r"su-to-root .*regex matched, \d+ bytes read of 200736$", p.stdout, re.M)) == 1
+          and len(re.findall(r"su-to-root .*regex did not match, \d+ bytes read of 200704$", p.stdout, re.M)) == 1
+          and len(re.findall(r"^  \[MATCH\] su-to-root .*regex ran out of its limits for this line \(260008 states, "
+                             r"840032 bytes read\): undecided, the rule alarms \(fails closed\)$", p.stdout, re.M)) == 1, p.stdout)
     p = run(["scan", "--config", CFG, "--rules", urules, "--json", "-"], stdin=su_other + "\n" + su_crafted + "\n")
     alarms = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
     check("scan: a line that runs a regex out of its limit raises the rule's alarm and is counted",
