@@ -2,6 +2,7 @@
 
 #include "compiled_rule.hpp"
 #include "correlator.hpp"
+#include "direct_memo.hpp"
 #include "text_search.hpp"
 
 #include <hopguard/address.hpp>
@@ -472,7 +473,23 @@ struct Engine::Impl {
   };
   FlatTextMap<ServiceFacts> services{options.memo_entries};
 
+  // The last service texts by slot (DirectMemo), in front of the map: a line's service is most
+  // often one of a few dozen, and a slot hit saves the hash and the map's probe.
+  DirectMemo<ServiceFacts, 64, 47> service_memo;
+
   const ServiceFacts& service_facts(std::string_view service) {
+    std::size_t slot;
+    if (const ServiceFacts* known = service_memo.find(service, slot)) return *known;
+    return service_facts_missed(service, slot);
+  }
+
+  [[gnu::noinline]] const ServiceFacts& service_facts_missed(std::string_view service, std::size_t slot) {
+    const ServiceFacts& sf = service_facts_mapped(service);
+    service_memo.put(slot, service, sf);
+    return sf;
+  }
+
+  const ServiceFacts& service_facts_mapped(std::string_view service) {
     const std::uint64_t hash = hash_bytes(service);
     if (const ServiceFacts* known = services.find(service, hash)) return *known;
     std::string_view primary, instance, realm;
@@ -491,7 +508,23 @@ struct Engine::Impl {
   }
   ServiceFacts uncached_service;
 
+  // The last address texts by slot (DirectMemo), in front of the map (a KDC log's clients are
+  // a few hundred addresses; an IPv4 text is at most 15 bytes).
+  DirectMemo<AddressFacts, 512, 15> address_memo;
+
   AddressFacts address_facts(std::string_view text) {
+    std::size_t slot;
+    if (const AddressFacts* known = address_memo.find(text, slot)) return *known;
+    return address_facts_missed(text, slot);
+  }
+
+  [[gnu::noinline]] AddressFacts address_facts_missed(std::string_view text, std::size_t slot) {
+    const AddressFacts a = address_facts_mapped(text);
+    address_memo.put(slot, text, a);
+    return a;
+  }
+
+  AddressFacts address_facts_mapped(std::string_view text) {
     const std::uint64_t hash = hash_bytes(text);
     if (const AddressFacts* a = addresses.find(text, hash)) return *a;
     AddressFacts a;
@@ -1132,6 +1165,8 @@ void Engine::replace(std::shared_ptr<const Policy> policy, std::shared_ptr<const
   impl_->principals.clear();
   impl_->hosts_by_name.clear();
   impl_->addresses.clear();
+  impl_->address_memo.clear();
+  impl_->service_memo.clear();
   impl_->service_host_memo.clear();
   impl_->services.clear();
   impl_->field_memo.clear();

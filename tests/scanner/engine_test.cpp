@@ -16,6 +16,7 @@
 #include <array>
 #include <iterator>
 #include <map>
+#include <random>
 #include <utility>
 
 namespace hopguard::scanner {
@@ -879,6 +880,77 @@ TEST(Engine, LocalauthRecordKeepsItsSourceAfterProcessesWithLongHostNames) {
   const auto alarms = localauth_after_other_processes(std::string(250, 'h'), 4090);
   ASSERT_EQ(alarms.size(), 1u);
   EXPECT_EQ(alarms[0].source_ip, "127.0.0.5");
+}
+
+
+// The service and address facts come through a direct-mapped memo (one text per slot) in front
+// of the engine's maps: on lines whose service and address are drawn, over and over, from a
+// pool of perturbed texts (more than the memos' slots, so texts share slots; leading zeros,
+// trailing bytes, IPv6 and mapped forms, long and empty instances), an engine that has seen
+// them all explains every line as an engine that sees the line first; and after replace(),
+// as an engine made with the new policy.
+TEST(Engine, ServiceAndAddressMemosGiveTheFactsOfAFirstLookup) {
+  std::mt19937 rnd(37);
+  auto policy = test::test_policy();
+  auto rules = test::shipped_rules(*policy);
+  const std::string addresses[] = {"127.0.0.2", "127.0.0.3", "127.0.0.5", "127.0.0.6", "127.0.0.9", "10.0.0.2",
+                                   "::1", "::ffff:127.0.0.2", "::ffff:127.0.0.5", "fe80::2", "2001:db8::5",
+                                   "255.255.255.255", "0.0.0.0", "1.2.3.4"};
+  const std::string services[] = {"krbtgt/HG.TEST@HG.TEST", "host/legacy1.hg.test@HG.TEST", "host/legacy2@HG.TEST",
+                                  "host/bastion.hg.test@HG.TEST", "host/bastion2.hg.test@HG.TEST",
+                                  "kadmin/changepw@HG.TEST", "host/@HG.TEST", "HTTP/legacy1.hg.test@OTHER.TEST",
+                                  "host/legacy1.hg.test.example.org.and.a.long.domain@HG.TEST"};
+  const std::string noise = "0123456789.:/@xf ";
+  const auto perturb = [&](std::string t) {
+    for (auto k = rnd() % 3; k > 0; --k) {
+      const std::size_t at = t.empty() ? 0 : rnd() % (t.size() + 1);
+      switch (rnd() % 4) {
+        case 0: if (at < t.size()) t[at] = noise[rnd() % noise.size()]; break;
+        case 1: t.insert(at, 1, noise[rnd() % noise.size()]); break;
+        case 2: if (at < t.size()) t.erase(at, 1); break;
+        default: t.insert(at, rnd() % 40, rnd() % 2 ? '0' : 'a'); break;
+      }
+    }
+    return t;
+  };
+  std::vector<std::string> address_pool, service_pool;
+  for (int i = 0; i < 1500; ++i) {
+    address_pool.push_back(rnd() % 3 == 0 ? addresses[rnd() % std::size(addresses)]
+                                          : perturb(addresses[rnd() % std::size(addresses)]));
+    service_pool.push_back(rnd() % 3 == 0 ? services[rnd() % std::size(services)]
+                                          : perturb(services[rnd() % std::size(services)]));
+  }
+  address_pool.push_back(std::string(300, '1'));
+  service_pool.push_back("host/" + std::string(300, 'l') + "@HG.TEST");
+  EngineOptions small;
+  small.principal_cache_entries = 16;
+  small.memo_entries = 64;  // the maps behind the memos empty themselves too
+  const auto line_of = [&](std::size_t a, std::size_t s) {
+    return tgs("10:00:00", address_pool[a], "alice@HG.TEST", service_pool[s]);
+  };
+  const auto check = [&](Engine& warm, const std::shared_ptr<const Policy>& p, int lines) {
+    for (int i = 0; i < lines; ++i) {
+      // Mostly a few texts (as a log), then any of the pool.
+      const std::size_t a = rnd() % 2 ? rnd() % 8 : rnd() % address_pool.size();
+      const std::size_t s = rnd() % 2 ? rnd() % 8 : rnd() % service_pool.size();
+      const std::string line = line_of(a, s);
+      const Explanation got = warm.explain(line, kReceive);
+      const Engine fresh(p, rules, small);
+      const Explanation want = fresh.explain(line, kReceive);
+      ASSERT_EQ(got.decoded, want.decoded) << line;
+      ASSERT_EQ(got.facts, want.facts) << line;
+    }
+  };
+  Engine warm(policy, rules, small);
+  check(warm, policy, 20000);
+  // A second bastion at 127.0.0.9: its address and service change facts.
+  auto policy2 = test::test_policy("[bastion.bastion2]\nfqdn = \"bastion2.hg.test\"\naddresses = [\"127.0.0.9\"]\n");
+  ASSERT_TRUE(policy2);
+  warm.replace(policy2, rules);
+  const Explanation x = warm.explain(tgs("10:00:00", "127.0.0.9", "alice@HG.TEST", "host/bastion2.hg.test@HG.TEST"), kReceive);
+  const std::pair<std::string, std::string> bastion{"address_is_bastion", "true"};
+  EXPECT_NE(std::find(x.facts.begin(), x.facts.end(), bastion), x.facts.end());
+  check(warm, policy2, 5000);
 }
 
 }  // namespace

@@ -1,12 +1,15 @@
 // find_pair (scanner/text_search.hpp) against its reference, std::string_view::find of the
 // two-byte string, on many random texts of every length around the 16- and 32-byte steps.
+#include <scanner/direct_memo.hpp>
 #include <scanner/text_search.hpp>
 
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <map>
 #include <random>
 #include <string>
+#include <vector>
 
 namespace hopguard::scanner {
 namespace {
@@ -99,6 +102,72 @@ TEST(FindLf, SameAsMemchr) {
     const std::size_t n = s.size() - off;
     ASSERT_EQ(find_lf(p, n), static_cast<const char*>(std::memchr(p, '\n', n))) << n << " bytes";
   }
+}
+
+
+// DirectMemo against a map of every key put: a hit gives the value put for that very key
+// (never another key's that shares its slot), a key just put is found again in the same slot,
+// longer keys than the memo keeps are never found, and clear() forgets every key. Keys are
+// drawn from families that share their size and most bytes (dotted quads, services), with
+// random bytes of every value and length around the 4-, 8-, 16- and 32-byte compare steps;
+// two and four slots make them share slots all the time.
+template <std::size_t kSlots, std::size_t kMaxKey>
+void check_direct_memo(std::uint32_t seed) {
+  std::mt19937 rnd(seed);
+  DirectMemo<std::uint32_t, kSlots, kMaxKey> memo;
+  std::map<std::string, std::uint32_t> value_of;
+  std::vector<std::string> keys;
+  const std::string families[] = {"127.0.0.1", "10.0.5.186", "krbtgt/HG.TEST@HG.TEST", "host/legacy12.hg.test@HG.TEST",
+                                  "::ffff:10.0.0.2", "", "a"};
+  for (int i = 0; i < 3000; ++i) {
+    std::string k = families[rnd() % std::size(families)];
+    switch (rnd() % 4) {
+      case 0: if (!k.empty()) k[rnd() % k.size()] = static_cast<char>(rnd() % 256); break;  // same size
+      case 1: k = std::string(rnd() % (kMaxKey + 4), '\0'); for (char& c : k) c = static_cast<char>(rnd() % 4); break;
+      case 2: k.resize(rnd() % (kMaxKey + 4), static_cast<char>(rnd() % 256)); break;
+      default: break;
+    }
+    keys.push_back(k);
+  }
+  keys.push_back(std::string(255, 'x'));  // the size byte of an empty slot
+  keys.push_back(std::string(256, 'x'));
+  std::uint32_t next = 1;
+  for (int i = 0; i < 200000; ++i) {
+    if (rnd() % 20000 == 0) memo.clear();
+    const std::string& k = keys[rnd() % keys.size()];
+    auto [it, added] = value_of.try_emplace(k, next);  // one value per key
+    if (added) ++next;
+    std::size_t slot = 0;
+    const std::uint32_t* v = memo.find(k, slot);
+    ASSERT_LT(slot, kSlots);
+    if (v != nullptr) {
+      ASSERT_EQ(*v, it->second) << "key of " << k.size() << " bytes";
+      continue;
+    }
+    memo.put(slot, k, it->second);
+    std::size_t again = kSlots;
+    v = memo.find(k, again);
+    ASSERT_EQ(again, slot);
+    if (k.size() > kMaxKey) {
+      ASSERT_EQ(v, nullptr);
+    } else {
+      ASSERT_NE(v, nullptr);
+      ASSERT_EQ(*v, it->second);
+    }
+  }
+  memo.clear();
+  for (const std::string& k : keys) {
+    std::size_t slot = 0;
+    ASSERT_EQ(memo.find(k, slot), nullptr);
+  }
+}
+
+TEST(DirectMemo, HitsOnlyItsOwnKey) {
+  check_direct_memo<2, 15>(41);
+  check_direct_memo<4, 47>(43);
+  check_direct_memo<2, 47>(45);
+  check_direct_memo<64, 47>(47);
+  check_direct_memo<512, 15>(49);
 }
 
 }  // namespace
