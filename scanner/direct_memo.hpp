@@ -20,6 +20,30 @@ namespace hopguard::scanner {
 // Keys longer than kMaxKey are never kept. A slot is only a copy of what the map behind it
 // would answer, so a collision (a hostile line's texts made to share a slot) costs a lookup
 // in the map, nothing else.
+// equal_bytes, inline for the usual keys of the memos: two overlapping words for texts of 4 to
+// 7 bytes (32-bit) and of 8 to 16 (64-bit), four for 17 to 32; equal_bytes' loops otherwise.
+// Reads only [a, a + n) and [b, b + n) (a and b may be null when n is 0).
+[[gnu::always_inline]] inline bool equal_short_bytes(const char* a, const char* b, std::size_t n) noexcept {
+  const auto word = [](const char* p) {
+    std::uint64_t v;
+    std::memcpy(&v, p, 8);
+    return v;
+  };
+  const auto half = [](const char* p) {
+    std::uint32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+  };
+  if (n < 8) {
+    if (n >= 4) return ((half(a) ^ half(b)) | (half(a + n - 4) ^ half(b + n - 4))) == 0;
+    return n == 0 || equal_bytes(a, b, n);
+  }
+  if (n > 32) return equal_bytes(a, b, n);
+  if (n <= 16) return ((word(a) ^ word(b)) | (word(a + n - 8) ^ word(b + n - 8))) == 0;
+  return ((word(a) ^ word(b)) | (word(a + 8) ^ word(b + 8)) | (word(a + n - 16) ^ word(b + n - 16)) |
+          (word(a + n - 8) ^ word(b + n - 8))) == 0;
+}
+
 template <typename V, std::size_t kSlots, std::size_t kMaxKey>
 class DirectMemo {
  public:
@@ -31,7 +55,7 @@ class DirectMemo {
     slot = index(key.data(), key.size());
     const Slot& s = slots_[slot];
     // (A key of 255 bytes would match an empty slot's size: longer keys are never kept.)
-    if (key.size() <= kMaxKey && s.size == key.size() && same_bytes(s.key, key.data(), key.size())) return &s.value;
+    if (key.size() <= kMaxKey && s.size == key.size() && equal_short_bytes(s.key, key.data(), key.size())) return &s.value;
     return nullptr;
   }
 
@@ -50,19 +74,6 @@ class DirectMemo {
  private:
   static constexpr std::uint8_t kNone = 255;  // matches no key (keys are kMaxKey bytes at most)
   static constexpr unsigned kBits = std::countr_zero(kSlots);
-
-  // equal_bytes, inline: two overlapping words for the usual key of 8 to 16 bytes.
-  [[gnu::always_inline]] static bool same_bytes(const char* a, const char* b, std::size_t n) noexcept {
-    const auto word = [](const char* p) {
-      std::uint64_t v;
-      std::memcpy(&v, p, 8);
-      return v;
-    };
-    if (n < 8 || n > 32) return equal_bytes(a, b, n);
-    if (n <= 16) return word(a) == word(b) && word(a + n - 8) == word(b + n - 8);
-    return ((word(a) ^ word(b)) | (word(a + 8) ^ word(b + 8)) | (word(a + n - 16) ^ word(b + n - 16)) |
-            (word(a + n - 8) ^ word(b + n - 8))) == 0;
-  }
 
   [[gnu::always_inline]] static std::size_t index(const char* p, std::size_t n) noexcept {
     std::uint64_t x;

@@ -712,23 +712,61 @@ struct Engine::Impl {
     std::uint64_t passed = 0, refusal = 0;
     std::uint32_t needs = 0;
   };
-  InlineMemo<FieldVerdicts> field_memo;
+  // The memo's entries: kind and source in one byte, status and rule= back to back in text
+  // (compared field by field against the event's, without building a key).
+  struct FieldMemo {
+    static constexpr std::size_t kMaxText = 45;
+    static constexpr std::size_t kEntries = 4;
+    struct Entry {
+      bool used = false;
+      std::uint8_t tag = 0, status_size = 0, rule_size = 0;
+      char text[kMaxText];
+      FieldVerdicts verdicts;
+    };
+    Entry entries[kEntries];
+    std::size_t next = 0;
+
+    static unsigned tag_of(const Event& ev) noexcept {
+      static_assert(static_cast<unsigned>(EventKind::count_) <= 32, "kind and source share a byte");
+      return static_cast<unsigned>(ev.kind) | (static_cast<unsigned>(ev.source) << 5);
+    }
+    [[gnu::always_inline]] const FieldVerdicts* find(const Event& ev) const noexcept {
+      const unsigned tag = tag_of(ev);
+      for (const Entry& e : entries) {
+        if (e.used && e.tag == tag && e.status_size == ev.status.size() && e.rule_size == ev.rule.size() &&
+            equal_short_bytes(e.text, ev.status.data(), ev.status.size()) &&
+            equal_short_bytes(e.text + ev.status.size(), ev.rule.data(), ev.rule.size())) {
+          return &e.verdicts;
+        }
+      }
+      return nullptr;
+    }
+    void put(const Event& ev, const FieldVerdicts& v) noexcept {
+      if (ev.status.size() + ev.rule.size() > kMaxText) return;
+      Entry& e = entries[next];
+      next = (next + 1) % kEntries;
+      e.used = true;
+      e.tag = static_cast<std::uint8_t>(tag_of(ev));
+      e.status_size = static_cast<std::uint8_t>(ev.status.size());
+      e.rule_size = static_cast<std::uint8_t>(ev.rule.size());
+      // copy_n, not memcpy: an empty field's data() may be null (UB for memcpy).
+      std::copy_n(ev.status.data(), ev.status.size(), e.text);
+      std::copy_n(ev.rule.data(), ev.rule.size(), e.text + ev.status.size());
+      e.verdicts = v;
+    }
+    void clear() noexcept {
+      for (Entry& e : entries) e.used = false;
+    }
+  };
+  FieldMemo field_memo;
 
   FieldVerdicts field_verdicts(const Event& ev, const std::vector<const CompiledRule*>& candidates) {
-    // The key: kind and source byte, status length byte, status, rule (unambiguous whatever
-    // the bytes).
-    char key[InlineMemo<FieldVerdicts>::kMaxKey];
-    const std::size_t key_size = 2 + ev.status.size() + ev.rule.size();
-    const bool memo = key_size <= sizeof key;
-    if (memo) {
-      static_assert(static_cast<unsigned>(EventKind::count_) <= 32, "kind and source share a byte");
-      key[0] = static_cast<char>(static_cast<unsigned>(ev.kind) | (static_cast<unsigned>(ev.source) << 5));
-      key[1] = static_cast<char>(ev.status.size());
-      // copy_n, not memcpy: an empty field's data() may be null (UB for memcpy).
-      std::copy_n(ev.status.data(), ev.status.size(), key + 2);
-      std::copy_n(ev.rule.data(), ev.rule.size(), key + 2 + ev.status.size());
-      if (const FieldVerdicts* v = field_memo.find(std::string_view(key, key_size))) return *v;
-    }
+    if (const FieldVerdicts* v = field_memo.find(ev)) return *v;
+    return field_verdicts_missed(ev, candidates);
+  }
+
+  [[gnu::noinline]] FieldVerdicts field_verdicts_missed(const Event& ev,
+                                                        const std::vector<const CompiledRule*>& candidates) {
     FieldVerdicts m;
     for (std::size_t i = 0; i < candidates.size(); ++i) {
       if (i >= 64) {
@@ -741,7 +779,7 @@ struct Engine::Impl {
       if (refusal) m.refusal |= std::uint64_t{1} << i;
       m.needs |= rule_fact_needs(*candidates[i]);
     }
-    if (memo) field_memo.put(std::string_view(key, key_size), m);
+    field_memo.put(ev, m);
     return m;
   }
 

@@ -953,5 +953,51 @@ TEST(Engine, ServiceAndAddressMemosGiveTheFactsOfAFirstLookup) {
   check(warm, policy2, 5000);
 }
 
+
+// The rules' conditions on an event's own fields (kind, status, rule=) are memoised by those
+// fields, compared as they are: in a stream of KDC lines and decision records whose status,
+// verdict and rule= are drawn from perturbed words (same sizes, one byte off, refusal words,
+// words past the memo's 45 bytes), each line makes as many rule matches in an engine that has
+// seen the others as in an engine that sees it first.
+TEST(Engine, FieldVerdictMemoCountsTheMatchesOfAFirstLookup) {
+  std::mt19937 rnd(53);
+  auto policy = test::test_policy();
+  auto rules = test::shipped_rules(*policy);
+  const std::string words[] = {"ISSUE", "ISSUF", "PREAUTH_FAILED", "PREAUTH_FAILEE", "CLIENT_NOT_FOUND", "LOCKED_OUT",
+                               "HOPGUARD_SPECIAL_CRED_OFF_BASTION", "HOPGUARD_SPECIAL_CRED_OFF_BASTIOM",
+                               "HOPGUARD_REGULAR_CRED_ON_LEGACY", "HOPGUARD_SPECIAL_CRED_WRONG_TARGET_AND_MORE_WORDS",
+                               "NEEDED_PREAUTH", "NO PREAUTH", "deny", "would-deny", "allow", "denx"};
+  const std::string rule_ids[] = {"regular-cred-on-legacy", "regular-cred-on-legacz", "special-cred-on-bastion",
+                                  "special-cred-off-bastion", "", "x"};
+  const auto word = [&] {
+    std::string w = words[rnd() % std::size(words)];
+    if (rnd() % 4 == 0) w[rnd() % w.size()] = "AZ_ 9x"[rnd() % 6];
+    return w;
+  };
+  EngineOptions small;
+  small.principal_cache_entries = 16;
+  Engine warm(policy, rules, small);
+  const AlarmSink none = [](const Alarm&) {};
+  for (int i = 0; i < 20000; ++i) {
+    std::string line;
+    if (rnd() % 3 == 0) {
+      line = "Nov 22 10:00:01 legacy1 sshd[400]: pam_hopguard(sshd:session): verdict=" + word() +
+             " rule=" + rule_ids[rnd() % std::size(rule_ids)] +
+             " role=legacy host=legacy1 user=alice principal=alice@HG.TEST rhost=127.0.0.2 stage=session reason=\"no\"";
+    } else {
+      const std::string client = rnd() % 2 ? "alice-legacy1@HG.TEST" : "alice@HG.TEST";
+      const std::string server = rnd() % 2 ? "host/legacy1.hg.test@HG.TEST" : "krbtgt/HG.TEST@HG.TEST";
+      line = std::string("Nov 22 10:00:01 kdc1 krb5kdc[77](info): ") + (rnd() % 2 ? "AS_REQ " : "TGS_REQ ") + kEt +
+             " 10.1.2.3: " + word() + ": " + client + " for " + server;
+    }
+    const std::uint64_t before = warm.stats().matches;
+    warm.feed_line(line, kReceive, none);
+    Engine fresh(policy, rules, small);
+    fresh.feed_line(line, kReceive, none);
+    ASSERT_EQ(warm.stats().matches - before, fresh.stats().matches) << line;
+  }
+  EXPECT_GT(warm.stats().matches, 1000u);
+}
+
 }  // namespace
 }  // namespace hopguard::scanner

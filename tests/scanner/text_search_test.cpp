@@ -170,5 +170,21 @@ TEST(DirectMemo, HitsOnlyItsOwnKey) {
   check_direct_memo<512, 15>(49);
 }
 
+
+// equal_short_bytes (the memos' inline compare) as memcmp, on texts of every length around its
+// 4-, 8-, 16- and 32-byte steps, equal or one byte off anywhere, at any alignment.
+TEST(DirectMemo, EqualShortBytesAsMemcmp) {
+  std::mt19937 rnd(59);
+  std::string a(80, 'x'), b(80, 'x');
+  for (int i = 0; i < 200000; ++i) {
+    const std::size_t n = rnd() % 41, ao = rnd() % 8, bo = rnd() % 8;
+    for (std::size_t k = 0; k < n; ++k) a[ao + k] = b[bo + k] = static_cast<char>(rnd() % 3);
+    if (n > 0 && rnd() % 2) b[bo + rnd() % n] ^= static_cast<char>(1 + rnd() % 255);
+    ASSERT_EQ(equal_short_bytes(a.data() + ao, b.data() + bo, n), std::memcmp(a.data() + ao, b.data() + bo, n) == 0)
+        << n;
+  }
+  EXPECT_TRUE(equal_short_bytes(nullptr, nullptr, 0));
+}
+
 }  // namespace
 }  // namespace hopguard::scanner
