@@ -529,5 +529,56 @@ TEST(KdcPolicyDecoder, OtherModuleLinesAndBadRecords) {
   EXPECT_EQ(result("hopguard: verdict=deny rule=\"r"), DecodeResult::failed);
 }
 
+
+// The KDC decoder sets every field of the Event it returns (without clearing it first): on
+// request lines, whole and perturbed, an Event left full by an sshd line and a decision record
+// gets the same fields as a fresh one.
+TEST(KdcDecoder, AssignsTheWholeEvent) {
+  std::mt19937 rnd(61);
+  const std::string bases[] = {
+      "Nov 22 10:00:00 kdc1 krb5kdc[77](info): AS_REQ " + kEtypes + " 127.0.0.2: ISSUE: authtime 1795371052, " +
+          kIssued + ", alice@HG.TEST for krbtgt/HG.TEST@HG.TEST",
+      "Nov 22 10:00:00 kdc1 krb5kdc[77](info): TGS_REQ " + kEtypes + " 10.1.2.3: ISSUE: authtime 1795371052, " +
+          kIssued + ", alice-legacy1@HG.TEST for host/legacy1.hg.test@HG.TEST",
+      "Nov 22 10:00:00 kdc1 krb5kdc[77](info): AS_REQ " + kEtypes +
+          " 10.1.2.3: PREAUTH_FAILED: alice-legacy1@HG.TEST for krbtgt/HG.TEST@HG.TEST, Preauthentication failed",
+      "Nov 22 10:00:00 kdc1 krb5kdc[77](info): AS_REQ " + kEtypes + " 10.1.2.3: NEEDED_PREAUTH: " +
+          std::string(124, 'a') + "... for krbtgt/HG.TEST@HG.TEST, Additional pre-authentication required",
+  };
+  const std::string full_lines[] = {
+      "Nov 22 10:00:00 legacy1 sshd[400]: Accepted gssapi-with-mic for alice from 127.0.0.2 port 50000 ssh2: alice-legacy1@HG.TEST",
+      "Nov 22 10:00:01 legacy1 sshd[400]: pam_hopguard(sshd:session): verdict=deny rule=regular-cred-on-legacy "
+      "role=legacy host=legacy1 user=alice principal=alice@HG.TEST rhost=127.0.0.2 stage=session reason=\"no\"",
+  };
+  const auto same = [](const Event& a, const Event& b) {
+    return a.kind == b.kind && a.source == b.source && a.record == b.record && a.host == b.host && a.pid == b.pid &&
+           a.status == b.status && a.principal == b.principal && a.principal_truncated == b.principal_truncated &&
+           a.service == b.service && a.service_truncated == b.service_truncated && a.address == b.address &&
+           a.user == b.user && a.invalid_user == b.invalid_user && a.method == b.method && a.port == b.port &&
+           a.detail == b.detail && a.rule == b.rule && a.role == b.role && a.record_host == b.record_host &&
+           a.stage == b.stage && a.component == b.component;
+  };
+  static_assert(sizeof(Event) == 280, "a new Event field: compare it above");
+  for (int i = 0; i < 5000; ++i) {
+    std::string line = bases[rnd() % std::size(bases)];
+    for (auto k = rnd() % 3; k > 0; --k) line[40 + rnd() % (line.size() - 40)] = " :,@"[rnd() % 4];
+    Decoded full;
+    const std::size_t which = rnd() % std::size(full_lines);
+    decode(full, full_lines[which], which == 0 ? nullptr : &decode_hopguard);
+    ASSERT_EQ(full.result, DecodeResult::event);
+    const SyslogRecord rec = parse_syslog_record(line, kReceive);
+    Event fresh;
+    DecodeScratch scratch;
+    const DecodeResult want = decode_kdc(rec, fresh, scratch);
+    Event reused = full.ev;
+    reused.invalid_user = true;
+    reused.principal_truncated = reused.service_truncated = true;
+    ASSERT_EQ(decode_kdc(rec, reused, scratch), want) << line;
+    if (want == DecodeResult::event) {
+      ASSERT_TRUE(same(reused, fresh)) << line;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace hopguard::scanner
