@@ -106,6 +106,8 @@ bool rule_may_match(const CompiledRule& rule, const Event& event, bool& refusal)
 // The rest of rule_matches(): the conditions on the facts.
 bool rule_facts_hold(const CompiledRule& rule, const Event& event, const EventFacts& facts,
                      std::string* why);
+// The same without an explanation (the engine's per-line calls).
+bool rule_facts_hold(const CompiledRule& rule, const Event& event, const EventFacts& facts) noexcept;
 
 // The facts (EventFacts) a rule's conditions and target read, as FactBit bits.
 enum FactBit : std::uint32_t {

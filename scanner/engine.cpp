@@ -849,7 +849,7 @@ struct Engine::Impl {
             !rule_role_holds(*r, rule_target(*r, f))) {
           continue;  // as rule_facts_hold() would say, without the call
         }
-        if (!refused && !rule_facts_hold(*r, ev, f, nullptr)) continue;
+        if (!refused && !rule_facts_hold(*r, ev, f)) continue;
         if (!refused && f.principal_pending && rule_needs_principal(*r)) {
           // A rule that takes only special principals fails on any other: when the name cannot
           // be special (Policy::may_be_special, a test of a few bytes of it), the rule fails
@@ -859,7 +859,7 @@ struct Engine::Impl {
             if (maybe_special == 0) continue;
           }
           resolve_principal(ev, f);
-          if (!rule_facts_hold(*r, ev, f, nullptr)) continue;
+          if (!rule_facts_hold(*r, ev, f)) continue;
         }
       } else {
         if (!rule_matches(*r, ev, f, nullptr)) continue;

@@ -618,10 +618,24 @@ bool rule_matches(const CompiledRule& r, const Event& ev, const EventFacts& f, s
   return rule_facts_hold(r, ev, f, why);
 }
 
-bool rule_facts_hold(const CompiledRule& r, const Event& ev, const EventFacts& f, std::string* why) {
+namespace {
+// rule_facts_hold, compiled twice: with kExplain the failed condition is written to why (when
+// not null); without it, for the engine's per-line calls, no string is touched (the code for
+// the assignments made the hot version save and restore registers on every call).
+template <bool kExplain>
+bool facts_hold(const CompiledRule& r, const Event& ev, const EventFacts& f, std::string* why) {
+  const auto fail = [why](const char* text) {
+    if constexpr (kExplain) {
+      if (why != nullptr) *why = text;
+    } else {
+      (void)why;
+      (void)text;
+    }
+    return false;
+  };
   // Not a field condition of rule_may_match(): those are memoised by status and rule= alone.
   for (const std::string& d : r.detail_not) {
-    if (ev.detail == d) return fail(why, "detail is excluded (detail_not)");
+    if (ev.detail == d) return fail("detail is excluded (detail_not)");
   }
   if (r.class_mask != 0 && !f.principal_pending) {
     std::uint32_t bit = kClassNone;
@@ -638,27 +652,27 @@ bool rule_facts_hold(const CompiledRule& r, const Event& ev, const EventFacts& f
         }
       }
     }
-    if ((r.class_mask & bit) == 0) return fail(why, "principal class not listed");
+    if ((r.class_mask & bit) == 0) return fail("principal class not listed");
   }
-  if (r.service == ServiceCond::tgt && !f.service_is_tgt) return fail(why, "service is not the TGS");
+  if (r.service == ServiceCond::tgt && !f.service_is_tgt) return fail("service is not the TGS");
   if ((r.service == ServiceCond::not_tgt || r.service == ServiceCond::not_tgt_nor_password_change) &&
       f.service_is_tgt) {
-    return fail(why, "service is the TGS");
+    return fail("service is the TGS");
   }
   if (r.service == ServiceCond::not_tgt_nor_password_change && is_password_change(ev)) {
-    return fail(why, "service is the password change service");
+    return fail("service is the password change service");
   }
   const HostEntry* target = rule_target(r, f);
   if (r.target != TargetFrom::none && !(f.principal_pending && r.target == TargetFrom::principal) &&
       !rule_role_holds(r, target)) {
-    return fail(why, "target role not listed");
+    return fail("target role not listed");
   }
   if (r.vs_principal_host != VsPrincipalHost::any && !f.principal_pending) {
     const bool same = target != nullptr && f.principal_host != nullptr && target == f.principal_host;
-    if (r.vs_principal_host == VsPrincipalHost::same && !same) return fail(why, "target is not the principal's host");
-    if (r.vs_principal_host == VsPrincipalHost::different && same) return fail(why, "target is the principal's host");
+    if (r.vs_principal_host == VsPrincipalHost::same && !same) return fail("target is not the principal's host");
+    if (r.vs_principal_host == VsPrincipalHost::different && same) return fail("target is the principal's host");
     if (r.vs_principal_host == VsPrincipalHost::different_or_other_account && same && !f.account_not_principal_user) {
-      return fail(why, "target is the principal's host, for its own user");
+      return fail("target is the principal's host, for its own user");
     }
   }
   // An address that is present but not parsable counts as neither bastion nor allowed: the
@@ -667,30 +681,41 @@ bool rule_facts_hold(const CompiledRule& r, const Event& ev, const EventFacts& f
   switch (r.address) {
     case AddressCond::any: break;
     case AddressCond::present:
-      if (!present) return fail(why, "no address");
+      if (!present) return fail("no address");
       break;
     case AddressCond::bastion:
-      if (!f.address_is_bastion) return fail(why, "address is not a bastion's");
+      if (!f.address_is_bastion) return fail("address is not a bastion's");
       break;
     case AddressCond::not_bastion:
-      if (!present) return fail(why, "no address");
-      if (f.address_is_bastion) return fail(why, "address is a bastion's");
+      if (!present) return fail("no address");
+      if (f.address_is_bastion) return fail("address is a bastion's");
       break;
     case AddressCond::allowed_source:
-      if (!f.address_allowed) return fail(why, "address not in allowed_sources");
+      if (!f.address_allowed) return fail("address not in allowed_sources");
       break;
     case AddressCond::not_allowed_source:
-      if (!present) return fail(why, "no address");
-      if (f.address_allowed) return fail(why, "address in allowed_sources");
+      if (!present) return fail("no address");
+      if (f.address_allowed) return fail("address in allowed_sources");
       break;
     case AddressCond::not_bastion_nor_allowed:
-      if (!present) return fail(why, "no address");
-      if (f.address_is_bastion) return fail(why, "address is a bastion's");
-      if (f.address_allowed) return fail(why, "address in allowed_sources");
+      if (!present) return fail("no address");
+      if (f.address_is_bastion) return fail("address is a bastion's");
+      if (f.address_allowed) return fail("address in allowed_sources");
       break;
   }
-  if (why != nullptr) *why = "matched";
+  if constexpr (kExplain) {
+    if (why != nullptr) *why = "matched";
+  }
   return true;
+}
+}  // namespace
+
+bool rule_facts_hold(const CompiledRule& r, const Event& ev, const EventFacts& f, std::string* why) {
+  return why != nullptr ? facts_hold<true>(r, ev, f, why) : facts_hold<false>(r, ev, f, nullptr);
+}
+
+bool rule_facts_hold(const CompiledRule& r, const Event& ev, const EventFacts& f) noexcept {
+  return facts_hold<false>(r, ev, f, nullptr);
 }
 
 }  // namespace hopguard::scanner
