@@ -651,7 +651,8 @@ struct Engine::Impl {
     }
     if ((needs & kFactService) != 0 && !ev.service.empty()) {
       const ServiceFacts& sf = service_facts(ev.service);
-      f.service_instance = ev.service.substr(sf.instance_at, sf.instance_size);
+      // Inside the text (the facts are of this very text): no bounds-checked substr call.
+      f.service_instance = std::string_view(ev.service.data() + sf.instance_at, sf.instance_size);
       f.service_is_tgt = sf.tgt;
       if (sf.instance_size != 0 && !ev.service_truncated) f.service_host = sf.host;
     }
@@ -838,7 +839,6 @@ struct Engine::Impl {
     // (most KDC lines fail on status, address or target first).
     int maybe_special = -1;  // policy->may_be_special(ev.principal), once asked; -1: not yet
     EventFacts f = facts_for(ev, /*lazy_principal=*/true, needs);
-    const Correlator::Sink counted = [&](const Alarm& a) { count_alarm(a, sink); };
     for (std::size_t i = 0; i < candidates.size(); ++i) {
       const CompiledRule* r = candidates[i];
       if (i < 64) {
@@ -871,6 +871,8 @@ struct Engine::Impl {
       if (f.principal_pending) resolve_principal(ev, f);  // the alarm names the principal's class
       ++stats.matches;
       std::optional<Principal> full;
+      // The sink is made per match, not per event: most events match nothing.
+      const Correlator::Sink counted = [&](const Alarm& a) { count_alarm(a, sink); };
       const std::string key = correlator.add(match_for(*r, ev, f, line, event_ms, full), counted);
       // Bounded: a real host name is at most 255 bytes (longer ones, from forged lines, are not
       // tracked), and an sshd process logs one Accepted line, so its incidents are few (a forged
