@@ -477,7 +477,7 @@ struct Engine::Impl {
   // often one of a few dozen, and a slot hit saves the hash and the map's probe.
   DirectMemo<ServiceFacts, 64, 47> service_memo;
 
-  const ServiceFacts& service_facts(std::string_view service) {
+  [[gnu::always_inline]] const ServiceFacts& service_facts(std::string_view service) {
     std::size_t slot;
     if (const ServiceFacts* known = service_memo.find(service, slot)) return *known;
     return service_facts_missed(service, slot);
@@ -512,7 +512,7 @@ struct Engine::Impl {
   // a few hundred addresses; an IPv4 text is at most 15 bytes).
   DirectMemo<AddressFacts, 512, 15> address_memo;
 
-  AddressFacts address_facts(std::string_view text) {
+  [[gnu::always_inline]] AddressFacts address_facts(std::string_view text) {
     std::size_t slot;
     if (const AddressFacts* known = address_memo.find(text, slot)) return *known;
     return address_facts_missed(text, slot);
@@ -761,7 +761,7 @@ struct Engine::Impl {
   };
   FieldMemo field_memo;
 
-  FieldVerdicts field_verdicts(const Event& ev, const std::vector<const CompiledRule*>& candidates) {
+  [[gnu::always_inline]] FieldVerdicts field_verdicts(const Event& ev, const std::vector<const CompiledRule*>& candidates) {
     if (const FieldVerdicts* v = field_memo.find(ev)) return *v;
     return field_verdicts_missed(ev, candidates);
   }
