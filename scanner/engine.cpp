@@ -255,7 +255,7 @@ class InlineMemo {
 
   const V* find(std::string_view key) const noexcept {
     for (const Entry& e : entries_) {
-      if (e.size == key.size() && equal_bytes(e.key, key.data(), key.size())) return &e.value;
+      if (e.size == key.size() && equal_short_bytes(e.key, key.data(), key.size())) return &e.value;
     }
     return nullptr;
   }
