@@ -143,6 +143,29 @@ inline bool rule_role_holds(const CompiledRule& r, const HostEntry* target) noex
   const std::uint32_t bit = target == nullptr ? kRoleUnknown : target->role == Role::legacy ? kRoleLegacy : kRoleBastion;
   return (r.role_mask & bit) != 0;
 }
+// Two conditions of rule_facts_hold() alone, on facts known before the principal: the service
+// (the TGS or not) and the address. False when either fails, and then rule_facts_hold() is
+// false too; the engine asks them before the call (a KDC line to the TGS fails the rules of
+// other services there, a line from a bastion the rules of other addresses).
+inline bool rule_service_and_address_hold(const CompiledRule& r, const Event& ev, const EventFacts& f) noexcept {
+  if (r.service == ServiceCond::tgt && !f.service_is_tgt) return false;
+  if ((r.service == ServiceCond::not_tgt || r.service == ServiceCond::not_tgt_nor_password_change) &&
+      f.service_is_tgt) {
+    return false;
+  }
+  const bool present = !ev.address.empty();
+  switch (r.address) {
+    case AddressCond::any: return true;
+    case AddressCond::present: return present;
+    case AddressCond::bastion: return f.address_is_bastion;
+    case AddressCond::not_bastion: return present && !f.address_is_bastion;
+    case AddressCond::allowed_source: return f.address_allowed;
+    case AddressCond::not_allowed_source: return present && !f.address_allowed;
+    case AddressCond::not_bastion_nor_allowed: return present && !f.address_is_bastion && !f.address_allowed;
+  }
+  return true;
+}
+
 // The target short name for the alarm ("" when none).
 std::string_view rule_target_name(const CompiledRule& rule, const Event& event,
                                   const EventFacts& facts) noexcept;

@@ -849,6 +849,7 @@ struct Engine::Impl {
             !rule_role_holds(*r, rule_target(*r, f))) {
           continue;  // as rule_facts_hold() would say, without the call
         }
+        if (!refused && !rule_service_and_address_hold(*r, ev, f)) continue;  // the same
         if (!refused && !rule_facts_hold(*r, ev, f)) continue;
         if (!refused && f.principal_pending && rule_needs_principal(*r)) {
           // A rule that takes only special principals fails on any other: when the name cannot

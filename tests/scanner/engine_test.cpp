@@ -1003,7 +1003,8 @@ TEST(Engine, FieldVerdictMemoCountsTheMatchesOfAFirstLookup) {
 
 // rule_facts_hold without an explanation (the engine's per-line calls) is the same code as
 // with one: on random facts and events, for every shipped rule, the three calls agree, and the
-// explained one says why exactly when it fails.
+// explained one says why exactly when it fails; the engine's pre-checks (target role, service
+// and address) hold whenever the whole does.
 TEST(Ruleset, FactsHoldWithAndWithoutExplanationAgree) {
   std::mt19937 rnd(67);
   auto policy = test::test_policy();
@@ -1044,6 +1045,13 @@ TEST(Ruleset, FactsHoldWithAndWithoutExplanationAgree) {
       ASSERT_EQ(rule_facts_hold(*r, ev, f, nullptr), fast) << r->id;
       ASSERT_EQ(rule_facts_hold(*r, ev, f, &why), fast) << r->id;
       ASSERT_EQ(why == "matched", fast) << r->id << ": " << why;
+      // The engine's pre-checks are necessary conditions.
+      if (fast) {
+        ASSERT_TRUE(rule_service_and_address_hold(*r, ev, f)) << r->id;
+        if (r->target == TargetFrom::service || r->target == TargetFrom::host) {
+          ASSERT_TRUE(rule_role_holds(*r, rule_target(*r, f))) << r->id;
+        }
+      }
       held += fast;
     }
   }
