@@ -1110,10 +1110,7 @@ struct Engine::Impl {
   bool feeding = false;
 
   LineResult feed(std::string_view line, std::int64_t receive_ms, const AlarmSink& sink, std::string_view sender) {
-    if (feeding) {
-      Event nested;
-      return feed_into(nested, line, receive_ms, sink, sender);
-    }
+    if (feeding) return feed_nested(line, receive_ms, sink, sender);
     struct Guard {
       bool& flag;
       explicit Guard(bool& f) : flag(f) { flag = true; }
@@ -1122,8 +1119,15 @@ struct Engine::Impl {
     return feed_into(line_event, line, receive_ms, sink, sender);
   }
 
-  LineResult feed_into(Event& ev, std::string_view line, std::int64_t receive_ms, const AlarmSink& sink,
-                       std::string_view sender) {
+  [[gnu::noinline]] LineResult feed_nested(std::string_view line, std::int64_t receive_ms, const AlarmSink& sink,
+                                           std::string_view sender) {
+    Event nested;
+    return feed_into(nested, line, receive_ms, sink, sender);
+  }
+
+  // Inline into feed() (once per line) and feed_nested().
+  [[gnu::always_inline]] LineResult feed_into(Event& ev, std::string_view line, std::int64_t receive_ms,
+                                              const AlarmSink& sink, std::string_view sender) {
     ++stats.lines;
     stats.bytes += line.size();
     SyslogRecord rec = parse_syslog_record(line, receive_ms, options.syslog, &date_memo);

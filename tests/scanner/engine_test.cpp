@@ -1058,5 +1058,37 @@ TEST(Ruleset, FactsHoldWithAndWithoutExplanationAgree) {
   EXPECT_GT(held, 1000u);
 }
 
+
+// A sink may feed the engine a line of its own while the engine is inside feed_line (the line
+// decodes into an Event of its own): both lines are counted and matched, and the outer line's
+// event is not overwritten by the inner one's (its alarm names its own principal).
+TEST(Engine, LineFedFromInsideASinkIsAnEventOfItsOwn) {
+  auto policy = test::test_policy();
+  auto rules = test::shipped_rules(*policy);
+  EngineOptions opt;
+  opt.emit = EmitMode::first_evidence;
+  Engine e(policy, rules, opt);
+  std::vector<std::string> principals;
+  int depth = 0;
+  AlarmSink sink;
+  sink = [&](const Alarm& a) {
+    principals.push_back(a.principal);
+    if (depth++ == 0) {
+      const LineResult r = e.feed_line(tgs("10:00:00", "127.0.0.2", "carol@HG.TEST", "host/legacy2.hg.test@HG.TEST"),
+                                       kReceive, sink);
+      EXPECT_EQ(r.outcome, LineOutcome::event);
+      EXPECT_EQ(r.source, EventSource::kdc);
+    }
+  };
+  const LineResult outer =
+      e.feed_line(tgs("10:00:00", "127.0.0.2", "alice@HG.TEST", "host/legacy1.hg.test@HG.TEST"), kReceive, sink);
+  EXPECT_EQ(outer.outcome, LineOutcome::event);
+  EXPECT_EQ(e.stats().lines, 2u);
+  EXPECT_EQ(e.stats().matches, 2u);
+  ASSERT_EQ(principals.size(), 2u);
+  EXPECT_EQ(principals[0], "alice@HG.TEST");
+  EXPECT_EQ(principals[1], "carol@HG.TEST");
+}
+
 }  // namespace
 }  // namespace hopguard::scanner
