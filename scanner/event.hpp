@@ -72,6 +72,9 @@ struct Event {
                                 // names no configured host (as a KDC line's target)
   std::string_view stage;       // stage=
   std::string_view component;   // "pam_hopguard", "hopguard" (plugins)
+
+  // Field by field, views by their text (tests compare decoders' events with it).
+  friend bool operator==(const Event&, const Event&) = default;
 };
 
 }  // namespace hopguard::scanner

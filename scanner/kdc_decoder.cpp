@@ -13,7 +13,7 @@
 #include "text_search.hpp"
 
 #include <cstring>
-#include <type_traits>
+#include <utility>
 
 namespace hopguard::scanner {
 
@@ -133,6 +133,18 @@ Split split_client_server(std::string_view m) noexcept {
 
 namespace {
 
+// Event's fields, counted: aggregate initialisation of Event takes as many values as it has
+// fields and no more, so event_has_fields(N) holds for N up to the count.
+constexpr std::size_t kEventFields = 21;
+struct AnyValue {
+  template <typename T>
+  operator T() const noexcept;  // declared only: used in unevaluated requires-expressions
+};
+template <std::size_t... I>
+constexpr bool event_has_fields(std::index_sequence<I...>) noexcept {
+  return requires { Event{(static_cast<void>(I), AnyValue{})...}; };
+}
+
 // The request line after "AS_REQ (" or "TGS_REQ (" (m); failed when it is not the whole shape.
 [[gnu::always_inline]] inline DecodeResult decode_request(const SyslogRecord& record, std::string_view m,
                                                          EventKind kind, Event& ev) noexcept {
@@ -176,9 +188,10 @@ namespace {
 
   // Every field assigned, not `ev = Event{}` and then the KDC's: clearing the whole Event first
   // cost a loop of ~70 instructions on every KDC line. A field added to Event must be set here
-  // too (the size check below is a reminder).
-  static_assert(sizeof(Event) == 280 && std::is_trivially_copyable_v<Event>,
-                "a new Event field: clear it here as well");
+  // too: kEventFields below counts them (a size check would miss a new bool in padding).
+  static_assert(event_has_fields(std::make_index_sequence<kEventFields>{}) &&
+                    !event_has_fields(std::make_index_sequence<kEventFields + 1>{}),
+                "a new Event field: clear it here as well, and count it in kEventFields");
   ev.kind = kind;
   ev.source = EventSource::kdc;
   ev.record = &record;

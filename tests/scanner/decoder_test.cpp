@@ -550,15 +550,6 @@ TEST(KdcDecoder, AssignsTheWholeEvent) {
       "Nov 22 10:00:01 legacy1 sshd[400]: pam_hopguard(sshd:session): verdict=deny rule=regular-cred-on-legacy "
       "role=legacy host=legacy1 user=alice principal=alice@HG.TEST rhost=127.0.0.2 stage=session reason=\"no\"",
   };
-  const auto same = [](const Event& a, const Event& b) {
-    return a.kind == b.kind && a.source == b.source && a.record == b.record && a.host == b.host && a.pid == b.pid &&
-           a.status == b.status && a.principal == b.principal && a.principal_truncated == b.principal_truncated &&
-           a.service == b.service && a.service_truncated == b.service_truncated && a.address == b.address &&
-           a.user == b.user && a.invalid_user == b.invalid_user && a.method == b.method && a.port == b.port &&
-           a.detail == b.detail && a.rule == b.rule && a.role == b.role && a.record_host == b.record_host &&
-           a.stage == b.stage && a.component == b.component;
-  };
-  static_assert(sizeof(Event) == 280, "a new Event field: compare it above");
   for (int i = 0; i < 5000; ++i) {
     std::string line = bases[rnd() % std::size(bases)];
     for (auto k = rnd() % 3; k > 0; --k) line[40 + rnd() % (line.size() - 40)] = " :,@"[rnd() % 4];
@@ -575,7 +566,7 @@ TEST(KdcDecoder, AssignsTheWholeEvent) {
     reused.principal_truncated = reused.service_truncated = true;
     ASSERT_EQ(decode_kdc(rec, reused, scratch), want) << line;
     if (want == DecodeResult::event) {
-      ASSERT_TRUE(same(reused, fresh)) << line;
+      ASSERT_TRUE(reused == fresh) << line;
     }
   }
 }

@@ -944,13 +944,20 @@ TEST(Engine, ServiceAndAddressMemosGiveTheFactsOfAFirstLookup) {
   };
   Engine warm(policy, rules, small);
   check(warm, policy, 20000);
-  // A second bastion at 127.0.0.9: its address and service change facts.
+  // A second bastion at 127.0.0.9: its address and service change facts. Both texts are in
+  // their memo slots when the policy is replaced (the memos must be emptied with the maps).
+  const std::string bastion2_line = tgs("10:00:00", "127.0.0.9", "alice@HG.TEST", "host/bastion2.hg.test@HG.TEST");
+  const std::pair<std::string, std::string> bastion{"address_is_bastion", "true"},
+      bastion2_host{"service_host", "bastion2 (bastion)"};
+  const Explanation before = warm.explain(bastion2_line, kReceive);
+  EXPECT_EQ(std::find(before.facts.begin(), before.facts.end(), bastion), before.facts.end());
+  EXPECT_EQ(std::find(before.facts.begin(), before.facts.end(), bastion2_host), before.facts.end());
   auto policy2 = test::test_policy("[bastion.bastion2]\nfqdn = \"bastion2.hg.test\"\naddresses = [\"127.0.0.9\"]\n");
   ASSERT_TRUE(policy2);
   warm.replace(policy2, rules);
-  const Explanation x = warm.explain(tgs("10:00:00", "127.0.0.9", "alice@HG.TEST", "host/bastion2.hg.test@HG.TEST"), kReceive);
-  const std::pair<std::string, std::string> bastion{"address_is_bastion", "true"};
+  const Explanation x = warm.explain(bastion2_line, kReceive);
   EXPECT_NE(std::find(x.facts.begin(), x.facts.end(), bastion), x.facts.end());
+  EXPECT_NE(std::find(x.facts.begin(), x.facts.end(), bastion2_host), x.facts.end());
   check(warm, policy2, 5000);
 }
 
@@ -998,6 +1005,43 @@ TEST(Engine, FieldVerdictMemoCountsTheMatchesOfAFirstLookup) {
     ASSERT_EQ(warm.stats().matches - before, fresh.stats().matches) << line;
   }
   EXPECT_GT(warm.stats().matches, 1000u);
+}
+
+
+// The memo's key holds the event's source as well as its kind and status: a sender-mismatch
+// event has the tag as its status ("sshd") whether the forged record was an sshd line or a
+// hopguard decision record under the sshd tag, and a rule of one source must not match the
+// other's (the shipped forged-log-sender rules are the same for every source, so this ruleset
+// has one for sshd only).
+TEST(Engine, FieldVerdictMemoKeysOnTheSource) {
+  auto policy = test::test_policy();
+  auto r = Ruleset::compile({{"m.toml", "source = \"sshd\"\n[[rule]]\nid = \"m\"\nname = \"m\"\nseverity = 1\n"
+                                        "events = [\"syslog.sender-mismatch\"]\ntarget = \"host\"\n"}},
+                            policy->config().rules);
+  ASSERT_TRUE(r.ok()) << to_string(r.errors());
+  const std::string header =
+      "<38>1 2026-11-22T10:00:01+00:00 legacy1 sshd 400 - [trusted@32473 pid=\"400\" uid=\"1000\" "
+      "exe=\"/usr/bin/logger\"] ";
+  const std::string sshd_line = header + "Accepted password for alice from 127.0.0.4 port 1 ssh2";
+  const std::string record_line = header +
+      "pam_hopguard(sshd:session): verdict=deny rule=legacy-login-not-via-bastion role=legacy host=legacy1 "
+      "user=alice principal=alice@HG.TEST rhost=127.0.0.4 stage=session";
+  Engine e(policy, r.value());
+  const AlarmSink none = [](const Alarm&) {};
+  // Both decode to the same kind and status (the premise of the test).
+  const Explanation xs = e.explain(sshd_line, kReceive), xr = e.explain(record_line, kReceive);
+  const std::pair<std::string, std::string> kind{"kind", "syslog.sender-mismatch"}, status{"status", "sshd"};
+  for (const Explanation* x : {&xs, &xr}) {
+    EXPECT_NE(std::find(x->fields.begin(), x->fields.end(), kind), x->fields.end());
+    EXPECT_NE(std::find(x->fields.begin(), x->fields.end(), status), x->fields.end());
+  }
+  EXPECT_NE(xs.decoder, xr.decoder);
+  e.feed_line(sshd_line, kReceive, none);
+  EXPECT_EQ(e.stats().matches, 1u);
+  e.feed_line(record_line, kReceive, none);  // the same kind and status, from source hopguard
+  EXPECT_EQ(e.stats().matches, 1u);
+  e.feed_line(sshd_line, kReceive, none);
+  EXPECT_EQ(e.stats().matches, 2u);
 }
 
 
