@@ -106,6 +106,16 @@ namespace hopguard::scanner {
 using regex_search_detail::Results;
 using regex_search_detail::TextIter;
 
+bool regex_uses_recursion(const boost::regex& re) noexcept {
+  // Boost's compiled machine is one buffer of states, each linked to the one after it by next
+  // (alternatives and repeats jump with alt, on top of that chain): walking next visits them all.
+  if (re.empty()) return false;
+  for (const auto* s = re.get_first_state(); s != nullptr; s = s->next.p) {
+    if (s->type == boost::BOOST_REGEX_DETAIL_NS::syntax_element_recurse) return true;
+  }
+  return false;
+}
+
 RegexOutcome search_user_regex(const boost::regex& re, boost::match_flag_type flags, std::string_view text,
                                const RegexCaptureIndexes& which, RegexCaptures& out,
                                std::size_t* reads) noexcept {

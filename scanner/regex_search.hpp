@@ -16,7 +16,8 @@ namespace hopguard::scanner {
 // and reads a byte; one that backtracks over the whole text from every start (nested or
 // unanchored repeats, possessive repeats, atomic groups, lookaheads and backreferences over
 // long tokens) runs out on long, crafted lines: what the limits are for. Both at most about
-// 10 ms of one core for a 64 KiB line here, whatever the pattern.
+// 10 ms of one core for a 64 KiB line here, for every kind of pattern measured (recursion, whose
+// cost they do not bound, is refused: regex_uses_recursion).
 inline constexpr std::size_t kRegexBaseStates = 100'000;
 inline constexpr std::size_t kRegexStatesPerByte = 8;
 inline constexpr std::size_t kRegexBaseReads = 200'000;
@@ -38,6 +39,12 @@ struct RegexCaptureIndexes {
 struct RegexCaptures {
   std::string_view principal, user, address, target;
 };
+
+// Whether the compiled regex calls a group or itself ((?R), (?1), (?&name)). The
+// limits above do not bound such a search: each recursion copies the match's groups and stacks,
+// and a crafted line of 64 KiB kept "(\\((?:[^()]|(?1))*\\))" busy for 1.9 s before it ran out.
+// The rule compiler refuses these regexes.
+bool regex_uses_recursion(const boost::regex& re) noexcept;
 
 // regex_search over text with the limits above. Never throws. reads (when not null) gets the
 // bytes the search read.

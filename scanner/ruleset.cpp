@@ -465,6 +465,12 @@ class RulesetCompiler {
       rep.add(ErrorCode::bad_value, x->source(), prefix + ".regex", std::string("invalid regex: ") + e.what());
       return;
     }
+    if (regex_uses_recursion(*r.regex)) {
+      rep.add(ErrorCode::bad_value, x->source(), prefix + ".regex",
+              "regex recursion ((?R), (?1), (?&name)) is not allowed: its cost on a crafted line is not bounded");
+      r.regex.reset();
+      return;
+    }
     r.captures.principal = named_index(*r.regex, "principal");
     r.captures.user = named_index(*r.regex, "user");
     r.captures.address = named_index(*r.regex, "address");

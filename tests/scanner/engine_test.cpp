@@ -784,6 +784,20 @@ TEST(Ruleset, InvalidUserRegexIsACompileError) {
   EXPECT_NE(to_string(r.errors()).find("u.toml:7"), std::string::npos) << to_string(r.errors());
 }
 
+// A regex that recurses ((?R), (?1), (?&name)) is refused at its line: the search limits do not
+// bound its cost (regex_search.hpp).
+TEST(Ruleset, RecursiveUserRegexIsACompileError) {
+  auto policy = test::test_policy();
+  auto r = Ruleset::compile({{"u.toml", "source = \"syslog\"\n[[rule]]\nid = \"x\"\nname = \"x\"\nseverity = 1\n"
+                                        "program = \"p\"\nregex = '(\\((?:[^()]|(?1))*\\))'\n"}},
+                            policy->config().rules);
+  ASSERT_FALSE(r.ok());
+  ASSERT_EQ(r.errors().size(), 1u) << to_string(r.errors());
+  EXPECT_EQ(r.errors()[0].where.line, 7u);
+  EXPECT_EQ(r.errors()[0].message,
+            "regex recursion ((?R), (?1), (?&name)) is not allowed: its cost on a crafted line is not bounded");
+}
+
 // A localauth record without rhost takes the address of the latest auth line of its sshd
 // process, whatever the lengths of the addresses that process logged before (the engine keeps
 // them in reused room: 46 bytes first, 255 when a longer one comes).

@@ -97,6 +97,19 @@ TEST(UserRegexSearch, CraftedLineRunsOutOfTheReadLimit) {
   }
 }
 
+// Recursion is found in the compiled regex, whatever its spelling, and nothing else is taken for
+// it (the same text inside a set or escaped, conditionals, lookarounds, backreferences).
+TEST(UserRegexSearch, RecursionIsFound) {
+  for (const char* p : {"a|b(?R)", "a(?R)?b", "(\\((?:[^()]|(?1))*\\))", "(a)(?-1)", "(a)(?+1)(b)",
+                        "(?<n>a)(?&n)", "x|y(?0)"}) {
+    EXPECT_TRUE(regex_uses_recursion(boost::regex(p, boost::regex::perl))) << p;
+  }
+  for (const char* p : {"[(?R)]", "\\(\\?R\\)", "(a)(?(1)b|c)", "(?=a)(?<=b)(?!c)(?<!d)", "(a)\\1",
+                        "(?>a+)b*+", "(?<user>\\S+) to root", "(?i)x{2,5}?"}) {
+    EXPECT_FALSE(regex_uses_recursion(boost::regex(p, boost::regex::perl))) << p;
+  }
+}
+
 TEST(UserRegexSearch, LimitsAreLinear) {
   EXPECT_EQ(regex_state_limit(0), kRegexBaseStates);
   EXPECT_EQ(regex_state_limit(65536), kRegexBaseStates + 65536 * kRegexStatesPerByte);
