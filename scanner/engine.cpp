@@ -791,8 +791,10 @@ struct Engine::Impl {
         !event.pid.empty()) {
       process_key(event, peer_key);
       if (const auto address = peers.find(peer_key)) {
+        // A copy: a line fed from inside a sink may overwrite the process's entry in peers.
+        const std::string copied(*address);
         Event ev = event;
-        ev.address = *address;
+        ev.address = copied;
         evaluate_event(ev, line, event_ms, sink);
         return;
       }
@@ -1119,9 +1121,18 @@ struct Engine::Impl {
     return feed_into(line_event, line, receive_ms, sink, sender);
   }
 
+  // A line fed from inside a sink: its own Event and its own decode scratch, since the outer
+  // line's event (still being matched) may hold views into the engine's (a decision record's
+  // unescaped values).
   [[gnu::noinline]] LineResult feed_nested(std::string_view line, std::int64_t receive_ms, const AlarmSink& sink,
                                            std::string_view sender) {
     Event nested;
+    struct Swap {
+      DecodeScratch& engine;
+      DecodeScratch own;
+      explicit Swap(DecodeScratch& e) : engine(e) { std::swap(own, engine); }
+      ~Swap() { std::swap(own, engine); }
+    } swap(scratch);
     return feed_into(nested, line, receive_ms, sink, sender);
   }
 

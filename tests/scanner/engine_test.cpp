@@ -1148,5 +1148,53 @@ TEST(Engine, LineFedFromInsideASinkIsAnEventOfItsOwn) {
   EXPECT_EQ(principals[1], "carol@HG.TEST");
 }
 
+// The outer line's event keeps its values while a sink feeds the engine another line: a
+// decision record's unescaped values (in the engine's decode scratch, which the inner line
+// gets its own of) and a localauth record's address taken from its sshd process (copied: the
+// inner line may be that process's next auth line). Two rules match each outer record, so the
+// second alarm is made after the inner line was fed.
+TEST(Engine, LineFedFromInsideASinkLeavesTheOuterEventWhole) {
+  auto policy = test::test_policy();
+  const std::string rule = "[[rule]]\nname = \"r\"\nseverity = 1\nevents = [\"hopguard.decision\"]\n"
+                           "verdict = [\"deny\"]\ntarget = \"record\"\n";
+  auto r = Ruleset::compile({{"two.toml", "source = \"hopguard\"\n" + rule + "id = \"a\"\n" + rule + "id = \"b\"\n"}},
+                            policy->config().rules);
+  ASSERT_TRUE(r.ok()) << to_string(r.errors());
+  EngineOptions opt;
+  opt.emit = EmitMode::first_evidence;
+  const auto run = [&](const std::vector<std::string>& before, const std::string& outer, const std::string& inner) {
+    Engine e(policy, r.value(), opt);
+    std::vector<Alarm> alarms;
+    const AlarmSink none = [](const Alarm&) {};
+    for (const std::string& l : before) e.feed_line(l, kReceive, none);
+    int depth = 0;
+    AlarmSink sink;
+    sink = [&](const Alarm& a) {
+      alarms.push_back(a);
+      if (depth++ == 0) e.feed_line(inner, kReceive, sink);
+    };
+    e.feed_line(outer, kReceive, sink);
+    EXPECT_EQ(e.stats().lines, before.size() + 2);
+    return alarms;
+  };
+  const std::string record = "Nov 22 10:00:01 legacy1 sshd[400]: pam_hopguard(sshd:session): verdict=";
+  const std::string tail = " rule=regular-cred-on-legacy role=legacy host=legacy1 principal=alice@HG.TEST "
+                           "rhost=127.0.0.4 stage=session reason=\"x\"";
+  auto alarms = run({}, record + "deny user=\"al ice\"" + tail, record + "allow user=\"zz zzz\"" + tail);
+  ASSERT_EQ(alarms.size(), 2u);
+  for (const Alarm& a : alarms) EXPECT_EQ(a.user, "al ice") << a.rule_id;
+
+  const auto postponed = [](const std::string& address) {
+    return "Nov 22 10:00:01 bastion sshd[30186]: Postponed gssapi-with-mic for alice from " + address +
+           " port 40185 ssh2 [preauth]";
+  };
+  const std::string localauth =
+      "Nov 22 10:00:01 bastion hopguard[30186]: verdict=deny rule=special-cred-on-bastion role=bastion host=bastion "
+      "user=alice principal=alice-legacy1@HG.TEST rhost=\"\" stage=session reason=\"x\"";
+  alarms = run({postponed("127.0.0.5")}, localauth, postponed("127.0.0.9"));
+  ASSERT_EQ(alarms.size(), 2u);
+  for (const Alarm& a : alarms) EXPECT_EQ(a.source_ip, "127.0.0.5") << a.rule_id;
+}
+
 }  // namespace
 }  // namespace hopguard::scanner
