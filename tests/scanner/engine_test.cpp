@@ -775,11 +775,16 @@ TEST(Ruleset, PathologicalUserRegexIsCountedAndFailsClosed) {
   EXPECT_EQ(matched->user, "aaa");
 }
 
-TEST(Ruleset, InvalidUserRegexIsACompileError) {
+// One user rule, at line 2 of u.toml, whose regex (line 7) is pattern.
+auto compile_user_regex(const std::string& pattern) {
   auto policy = test::test_policy();
-  auto r = Ruleset::compile({{"u.toml", "source = \"syslog\"\n[[rule]]\nid = \"x\"\nname = \"x\"\nseverity = 1\n"
-                                        "program = \"p\"\nregex = '(unclosed'\n"}},
-                            policy->config().rules);
+  return Ruleset::compile({{"u.toml", "source = \"syslog\"\n[[rule]]\nid = \"x\"\nname = \"x\"\nseverity = 1\n"
+                                      "program = \"p\"\nregex = '" + pattern + "'\n"}},
+                          policy->config().rules);
+}
+
+TEST(Ruleset, InvalidUserRegexIsACompileError) {
+  auto r = compile_user_regex("(unclosed");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(to_string(r.errors()).find("u.toml:7"), std::string::npos) << to_string(r.errors());
 }
@@ -787,10 +792,7 @@ TEST(Ruleset, InvalidUserRegexIsACompileError) {
 // A regex that recurses ((?R), (?1), (?&name)) is refused at its line: the search limits do not
 // bound its cost (regex_search.hpp).
 TEST(Ruleset, RecursiveUserRegexIsACompileError) {
-  auto policy = test::test_policy();
-  auto r = Ruleset::compile({{"u.toml", "source = \"syslog\"\n[[rule]]\nid = \"x\"\nname = \"x\"\nseverity = 1\n"
-                                        "program = \"p\"\nregex = '(\\((?:[^()]|(?1))*\\))'\n"}},
-                            policy->config().rules);
+  auto r = compile_user_regex("(\\((?:[^()]|(?1))*\\))");
   ASSERT_FALSE(r.ok());
   ASSERT_EQ(r.errors().size(), 1u) << to_string(r.errors());
   EXPECT_EQ(r.errors()[0].where.line, 7u);
@@ -801,15 +803,20 @@ TEST(Ruleset, RecursiveUserRegexIsACompileError) {
 // A localauth record without rhost takes the address of the latest auth line of its sshd
 // process, whatever the lengths of the addresses that process logged before (the engine keeps
 // them in reused room: 46 bytes first, 255 when a longer one comes).
+// sshd process 30186 on the bastion: a GSSAPI auth line from address, and the localauth record
+// (no rhost) that its krb5_kuserok() logs next.
+std::string bastion_postponed(const std::string& address) {
+  return "Nov 22 10:00:01 bastion sshd[30186]: Postponed gssapi-with-mic for alice from " + address +
+         " port 40185 ssh2 [preauth]";
+}
+const std::string kBastionLocalauth =
+    "Nov 22 10:00:01 bastion hopguard[30186]: verdict=deny rule=special-cred-on-bastion role=bastion host=bastion "
+    "user=alice principal=alice-legacy1@HG.TEST rhost=\"\" stage=session reason=\"x\"";
+
 TEST(Engine, LocalauthRecordTakesLatestPeerAddressOfItsProcess) {
   const std::string long_address = "2001:0db8:0000:0000:0000:ff00:0042:8329%" + std::string(60, 'z');
-  const auto postponed = [](const std::string& address) {
-    return "Nov 22 10:00:01 bastion sshd[30186]: Postponed gssapi-with-mic for alice from " + address +
-           " port 40185 ssh2 [preauth]";
-  };
-  const std::string record =
-      "Nov 22 10:00:01 bastion hopguard[30186]: verdict=deny rule=special-cred-on-bastion role=bastion host=bastion "
-      "user=alice principal=alice-legacy1@HG.TEST rhost=\"\" stage=session reason=\"x\"";
+  const auto& postponed = bastion_postponed;
+  const std::string& record = kBastionLocalauth;
   for (const auto& [first, latest] : {std::pair{std::string("127.0.0.5"), long_address},
                                       std::pair{long_address, std::string("127.0.0.6")},
                                       std::pair{std::string("127.0.0.5"), std::string("127.0.0.7")}}) {
@@ -1184,14 +1191,7 @@ TEST(Engine, LineFedFromInsideASinkLeavesTheOuterEventWhole) {
   ASSERT_EQ(alarms.size(), 2u);
   for (const Alarm& a : alarms) EXPECT_EQ(a.user, "al ice") << a.rule_id;
 
-  const auto postponed = [](const std::string& address) {
-    return "Nov 22 10:00:01 bastion sshd[30186]: Postponed gssapi-with-mic for alice from " + address +
-           " port 40185 ssh2 [preauth]";
-  };
-  const std::string localauth =
-      "Nov 22 10:00:01 bastion hopguard[30186]: verdict=deny rule=special-cred-on-bastion role=bastion host=bastion "
-      "user=alice principal=alice-legacy1@HG.TEST rhost=\"\" stage=session reason=\"x\"";
-  alarms = run({postponed("127.0.0.5")}, localauth, postponed("127.0.0.9"));
+  alarms = run({bastion_postponed("127.0.0.5")}, kBastionLocalauth, bastion_postponed("127.0.0.9"));
   ASSERT_EQ(alarms.size(), 2u);
   for (const Alarm& a : alarms) EXPECT_EQ(a.source_ip, "127.0.0.5") << a.rule_id;
 }
