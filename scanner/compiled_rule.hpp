@@ -143,27 +143,47 @@ inline bool rule_role_holds(const CompiledRule& r, const HostEntry* target) noex
   const std::uint32_t bit = target == nullptr ? kRoleUnknown : target->role == Role::legacy ? kRoleLegacy : kRoleBastion;
   return (r.role_mask & bit) != 0;
 }
-// Two conditions of rule_facts_hold() alone, on facts known before the principal: the service
-// (the TGS or not) and the address. False when either fails, and then rule_facts_hold() is
-// false too; the engine asks them before the call (a KDC line to the TGS fails the rules of
-// other services there, a line from a bastion the rules of other addresses).
-inline bool rule_service_and_address_hold(const CompiledRule& r, const Event& ev, const EventFacts& f) noexcept {
-  if (r.service == ServiceCond::tgt && !f.service_is_tgt) return false;
+// The service condition (the TGS or not) of a rule: null when it holds, else why not (the text
+// rule_facts_hold() explains with).
+inline const char* service_failure(const CompiledRule& r, const EventFacts& f) noexcept {
+  if (r.service == ServiceCond::tgt && !f.service_is_tgt) return "service is not the TGS";
   if ((r.service == ServiceCond::not_tgt || r.service == ServiceCond::not_tgt_nor_password_change) &&
       f.service_is_tgt) {
-    return false;
+    return "service is the TGS";
   }
+  return nullptr;
+}
+
+// The address condition of a rule: null when it holds, else why not. An address that is present
+// but not parsable counts as neither bastion nor allowed: the conditions that alarm on "not ..."
+// then hold (fail closed toward an alarm).
+inline const char* address_failure(const CompiledRule& r, const Event& ev, const EventFacts& f) noexcept {
   const bool present = !ev.address.empty();
   switch (r.address) {
-    case AddressCond::any: return true;
-    case AddressCond::present: return present;
-    case AddressCond::bastion: return f.address_is_bastion;
-    case AddressCond::not_bastion: return present && !f.address_is_bastion;
-    case AddressCond::allowed_source: return f.address_allowed;
-    case AddressCond::not_allowed_source: return present && !f.address_allowed;
-    case AddressCond::not_bastion_nor_allowed: return present && !f.address_is_bastion && !f.address_allowed;
+    case AddressCond::any: return nullptr;
+    case AddressCond::present: return present ? nullptr : "no address";
+    case AddressCond::bastion: return f.address_is_bastion ? nullptr : "address is not a bastion's";
+    case AddressCond::not_bastion:
+      if (!present) return "no address";
+      return f.address_is_bastion ? "address is a bastion's" : nullptr;
+    case AddressCond::allowed_source: return f.address_allowed ? nullptr : "address not in allowed_sources";
+    case AddressCond::not_allowed_source:
+      if (!present) return "no address";
+      return f.address_allowed ? "address in allowed_sources" : nullptr;
+    case AddressCond::not_bastion_nor_allowed:
+      if (!present) return "no address";
+      if (f.address_is_bastion) return "address is a bastion's";
+      return f.address_allowed ? "address in allowed_sources" : nullptr;
   }
-  return true;
+  return nullptr;
+}
+
+// Those two conditions of rule_facts_hold() alone, on facts known before the principal. False
+// when either fails, and then rule_facts_hold() is false too; the engine asks them before the
+// call (a KDC line to the TGS fails the rules of other services there, a line from a bastion
+// the rules of other addresses).
+inline bool rule_service_and_address_hold(const CompiledRule& r, const Event& ev, const EventFacts& f) noexcept {
+  return service_failure(r, f) == nullptr && address_failure(r, ev, f) == nullptr;
 }
 
 // The target short name for the alarm ("" when none).

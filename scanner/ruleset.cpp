@@ -660,11 +660,7 @@ bool facts_hold(const CompiledRule& r, const Event& ev, const EventFacts& f, std
     }
     if ((r.class_mask & bit) == 0) return fail("principal class not listed");
   }
-  if (r.service == ServiceCond::tgt && !f.service_is_tgt) return fail("service is not the TGS");
-  if ((r.service == ServiceCond::not_tgt || r.service == ServiceCond::not_tgt_nor_password_change) &&
-      f.service_is_tgt) {
-    return fail("service is the TGS");
-  }
+  if (const char* failed = service_failure(r, f)) return fail(failed);
   if (r.service == ServiceCond::not_tgt_nor_password_change && is_password_change(ev)) {
     return fail("service is the password change service");
   }
@@ -681,34 +677,7 @@ bool facts_hold(const CompiledRule& r, const Event& ev, const EventFacts& f, std
       return fail("target is the principal's host, for its own user");
     }
   }
-  // An address that is present but not parsable counts as neither bastion nor allowed: the
-  // conditions that alarm on "not ..." then hold (fail closed toward an alarm).
-  const bool present = !ev.address.empty();
-  switch (r.address) {
-    case AddressCond::any: break;
-    case AddressCond::present:
-      if (!present) return fail("no address");
-      break;
-    case AddressCond::bastion:
-      if (!f.address_is_bastion) return fail("address is not a bastion's");
-      break;
-    case AddressCond::not_bastion:
-      if (!present) return fail("no address");
-      if (f.address_is_bastion) return fail("address is a bastion's");
-      break;
-    case AddressCond::allowed_source:
-      if (!f.address_allowed) return fail("address not in allowed_sources");
-      break;
-    case AddressCond::not_allowed_source:
-      if (!present) return fail("no address");
-      if (f.address_allowed) return fail("address in allowed_sources");
-      break;
-    case AddressCond::not_bastion_nor_allowed:
-      if (!present) return fail("no address");
-      if (f.address_is_bastion) return fail("address is a bastion's");
-      if (f.address_allowed) return fail("address in allowed_sources");
-      break;
-  }
+  if (const char* failed = address_failure(r, ev, f)) return fail(failed);
   if constexpr (kExplain) {
     if (why != nullptr) *why = "matched";
   }
