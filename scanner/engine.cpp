@@ -903,7 +903,7 @@ struct Engine::Impl {
       const RegexOutcome outcome = search_user_regex(*r->regex, r->regex_flags, rec.message, r->captures, cap);
       if (outcome == RegexOutcome::no_match) continue;
       if (outcome == RegexOutcome::undecided) {
-        // The line ran the regex out of its state limit (a crafted line, or a regex that
+        // The line ran the regex out of its state or read limit (a crafted line, or a regex that
         // backtracks): counted per rule, and it fails closed. Whether the rule would have
         // matched is unknown, so the line raises the rule's alarm with nothing captured:
         // otherwise a long enough line would be a way past any rule whose regex is not linear.

@@ -178,7 +178,7 @@ void ScanStage::publish_stats() {
   // Rule ids are a-z, 0-9 and '-' (the rule compiler checks), safe as label values.
   for (const auto& [rule, n] : s.regex_errors_by_rule) {
     metrics_.counter("hopguard_regex_undecided_total",
-                     "User regex searches that ran out of their state limit (the rule alarmed: fails closed), by rule",
+                     "User regex searches that ran out of their state or read limit (the rule alarmed: fails closed), by rule",
                      "rule", rule).store(n, std::memory_order_relaxed);
   }
   metrics_.counter("hopguard_aggregated_incidents_total",

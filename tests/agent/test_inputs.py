@@ -217,7 +217,7 @@ class Inputs(unittest.TestCase):
         self.assertEqual(len(d.find_log(r"event=self-alarm ")), 1)
 
     def test_metrics_are_served_in_prometheus_text(self):
-        # A user regex rule and a crafted su line that runs it out of its state limit: the rule
+        # A user regex rule and a crafted su line that runs it out of its limits: the rule
         # alarms (fails closed) and the metrics count it by rule.
         rules = os.path.join(self.tmp.name, "rules")
         os.mkdir(rules)

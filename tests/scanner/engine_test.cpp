@@ -745,7 +745,7 @@ TEST(Ruleset, UserRegexRuleWithNamedCaptures) {
   EXPECT_EQ(alarms[0].user, "alice");
 }
 
-// A line that runs a user regex out of its state limit (scanner/regex_search.hpp) is counted for
+// A line that runs a user regex out of its limits (scanner/regex_search.hpp) is counted for
 // the rule and fails closed: the rule's alarm, with the line as evidence and nothing captured
 // (before, it counted only: a long crafted line was a way past the rule). The engine goes on.
 TEST(Ruleset, PathologicalUserRegexIsCountedAndFailsClosed) {
