@@ -134,57 +134,86 @@ inline const HostEntry* rule_target(const CompiledRule& rule, const EventFacts& 
   return nullptr;
 }
 
-// The target_role condition alone, on the rule's target: false when it fails. rule_facts_hold()
-// tests it; the engine also asks it before that call for a rule whose target is the service or
-// the logging host (known before the principal): most KDC and sshd lines fail there, on a
-// target that is neither a guest nor a bastion, and the call is then saved.
-inline bool rule_role_holds(const CompiledRule& r, const HostEntry* target) noexcept {
-  if (r.role_mask == 0) return true;
-  const std::uint32_t bit = target == nullptr ? kRoleUnknown : target->role == Role::legacy ? kRoleLegacy : kRoleBastion;
-  return (r.role_mask & bit) != 0;
+// The RoleBit of a target host (kRoleUnknown when there is none or it is not configured).
+inline std::uint32_t role_bit(const HostEntry* target) noexcept {
+  return target == nullptr ? kRoleUnknown : target->role == Role::legacy ? kRoleLegacy : kRoleBastion;
 }
+
+// The target_role condition alone, on a target's RoleBit: false when it fails.
+inline bool rule_role_holds(const CompiledRule& r, std::uint32_t target_role_bit) noexcept {
+  return r.role_mask == 0 || (r.role_mask & target_role_bit) != 0;
+}
+inline bool rule_role_holds(const CompiledRule& r, const HostEntry* target) noexcept {
+  return rule_role_holds(r, role_bit(target));
+}
+
 // The service condition (the TGS or not) of a rule: null when it holds, else why not (the text
 // rule_facts_hold() explains with).
-inline const char* service_failure(const CompiledRule& r, const EventFacts& f) noexcept {
-  if (r.service == ServiceCond::tgt && !f.service_is_tgt) return "service is not the TGS";
+inline const char* service_failure(const CompiledRule& r, bool service_is_tgt) noexcept {
+  if (r.service == ServiceCond::tgt && !service_is_tgt) return "service is not the TGS";
   if ((r.service == ServiceCond::not_tgt || r.service == ServiceCond::not_tgt_nor_password_change) &&
-      f.service_is_tgt) {
+      service_is_tgt) {
     return "service is the TGS";
   }
   return nullptr;
 }
 
-// The address condition of a rule: null when it holds, else why not. An address that is present
-// but not parsable counts as neither bastion nor allowed: the conditions that alarm on "not ..."
-// then hold (fail closed toward an alarm).
-inline const char* address_failure(const CompiledRule& r, const Event& ev, const EventFacts& f) noexcept {
-  const bool present = !ev.address.empty();
+// The address condition of a rule: null when it holds, else why not. present: the event has an
+// address; bastion, allowed: the facts of it. An address that is present but not parsable counts
+// as neither bastion nor allowed: the conditions that alarm on "not ..." then hold (fail closed
+// toward an alarm).
+inline const char* address_failure(const CompiledRule& r, bool present, bool bastion, bool allowed) noexcept {
   switch (r.address) {
     case AddressCond::any: return nullptr;
     case AddressCond::present: return present ? nullptr : "no address";
-    case AddressCond::bastion: return f.address_is_bastion ? nullptr : "address is not a bastion's";
+    case AddressCond::bastion: return bastion ? nullptr : "address is not a bastion's";
     case AddressCond::not_bastion:
       if (!present) return "no address";
-      return f.address_is_bastion ? "address is a bastion's" : nullptr;
-    case AddressCond::allowed_source: return f.address_allowed ? nullptr : "address not in allowed_sources";
+      return bastion ? "address is a bastion's" : nullptr;
+    case AddressCond::allowed_source: return allowed ? nullptr : "address not in allowed_sources";
     case AddressCond::not_allowed_source:
       if (!present) return "no address";
-      return f.address_allowed ? "address in allowed_sources" : nullptr;
+      return allowed ? "address in allowed_sources" : nullptr;
     case AddressCond::not_bastion_nor_allowed:
       if (!present) return "no address";
-      if (f.address_is_bastion) return "address is a bastion's";
-      return f.address_allowed ? "address in allowed_sources" : nullptr;
+      if (bastion) return "address is a bastion's";
+      return allowed ? "address in allowed_sources" : nullptr;
   }
   return nullptr;
 }
 
-// Those two conditions of rule_facts_hold() alone, on facts known before the principal. False
-// when either fails, and then rule_facts_hold() is false too; the engine asks them before the
-// call (a KDC line to the TGS fails the rules of other services there, a line from a bastion
-// the rules of other addresses).
-inline bool rule_service_and_address_hold(const CompiledRule& r, const Event& ev, const EventFacts& f) noexcept {
-  return service_failure(r, f) == nullptr && address_failure(r, ev, f) == nullptr;
-}
+// The conditions of rule_facts_hold() on the facts known before the principal, as bit masks over
+// the first 64 rules of an event kind (Ruleset::rules_for): the service condition by whether the
+// service is the TGS, the target role by the role of the service host, the logging host or the
+// record's host (for a rule whose target is that host), the address condition by whether the
+// event has an address and its facts. Bit i of tgt[t] is set iff rule i's service condition holds
+// when service_is_tgt == t, and so on. The engine ANDs one word of each with the rules that pass
+// the field conditions: what is left are the rules whose other conditions may hold (the principal,
+// detail_not and the password change service are asked per rule), in a few instructions instead
+// of a call per rule. A rule whose condition does not depend on a fact has its bit set in every
+// word of that fact. So for a principal not classified yet (EventFacts::principal_pending), the
+// rule's facts conditions hold iff its bit is set in the words of the event's facts and, for a
+// rule whose bit is set in text, rule_facts_hold() holds.
+struct FactMasks {
+  // Index of a role in the role words: 0 no configured host (kRoleUnknown), 1 legacy, 2 bastion.
+  static std::size_t role_index(const HostEntry* h) noexcept {
+    return h == nullptr ? 0 : h->role == Role::legacy ? 1 : 2;
+  }
+  // Index of the address words.
+  static std::size_t address_index(bool present, bool bastion, bool allowed) noexcept {
+    return static_cast<std::size_t>(present) | static_cast<std::size_t>(bastion) << 1 |
+           static_cast<std::size_t>(allowed) << 2;
+  }
+  std::uint64_t tgt[2] = {};
+  std::uint64_t service_role[3] = {}, logging_role[3] = {}, record_role[3] = {};
+  std::uint64_t address[8] = {};
+  // The rules with a condition on the event's text (detail_not, the password change service).
+  std::uint64_t text = 0;
+  // The rules with a condition on the principal (rule_needs_principal).
+  std::uint64_t principal = 0;
+};
+// The masks of rules[0, min(64, size)).
+FactMasks fact_masks(const std::vector<const CompiledRule*>& rules) noexcept;
 
 // The target short name for the alarm ("" when none).
 std::string_view rule_target_name(const CompiledRule& rule, const Event& event,

@@ -10,6 +10,8 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -571,6 +573,15 @@ struct Engine::Impl {
     skew_ms = skew_of(*policy, o);
     tgs_name = "krbtgt/" + policy->config().realm + "@" + policy->config().realm;
     regex_rules = rules->has_regex_rules();
+    index_fact_masks();
+  }
+
+  // FactMasks of each event kind's rules (Ruleset::rules_for); made again on replace().
+  std::array<FactMasks, static_cast<std::size_t>(EventKind::count_)> fact_masks_by_kind;
+  void index_fact_masks() {
+    for (std::size_t k = 0; k < fact_masks_by_kind.size(); ++k) {
+      fact_masks_by_kind[k] = fact_masks(rules->rules_for(static_cast<EventKind>(k)));
+    }
   }
 
   static std::int64_t skew_of(const Policy& p, const EngineOptions& o) {
@@ -835,55 +846,68 @@ struct Engine::Impl {
     // they read are looked up (a NEEDED_PREAUTH line needs none; a TGS line no address).
     const FieldVerdicts fv = field_verdicts(ev, candidates);
     if (fv.passed == 0 && candidates.size() <= 64) return;
-    const std::uint32_t needs = fv.needs;
-    const std::uint64_t passed = fv.passed;
     // The principal is classified only once some rule's other conditions hold for the event
     // (most KDC lines fail on status, address or target first).
+    EventFacts f = facts_for(ev, /*lazy_principal=*/true, fv.needs);
+    // The first 64 rules: those whose conditions on the facts known so far may hold (FactMasks),
+    // and those the KDC refused the request for (they match on that alone).
+    const FactMasks& m = fact_masks_by_kind[static_cast<std::size_t>(ev.kind)];
+    std::uint64_t live = fv.passed & m.tgt[f.service_is_tgt] & m.service_role[FactMasks::role_index(f.service_host)] &
+                         m.logging_role[FactMasks::role_index(f.logging_host)] &
+                         m.record_role[FactMasks::role_index(f.record_host)] &
+                         m.address[FactMasks::address_index(!ev.address.empty(), f.address_is_bastion,
+                                                            f.address_allowed)];
+    live |= fv.refusal;
     int maybe_special = -1;  // policy->may_be_special(ev.principal), once asked; -1: not yet
-    EventFacts f = facts_for(ev, /*lazy_principal=*/true, needs);
-    for (std::size_t i = 0; i < candidates.size(); ++i) {
-      const CompiledRule* r = candidates[i];
-      if (i < 64) {
-        const std::uint64_t bit = std::uint64_t{1} << i;
-        if ((passed & bit) == 0) continue;
-        const bool refused = (fv.refusal & bit) != 0;
-        if (!refused && (r->target == TargetFrom::service || r->target == TargetFrom::host) &&
-            !rule_role_holds(*r, rule_target(*r, f))) {
-          continue;  // as rule_facts_hold() would say, without the call
-        }
-        if (!refused && !rule_service_and_address_hold(*r, ev, f)) continue;  // the same
-        if (!refused && !rule_facts_hold(*r, ev, f)) continue;
-        if (!refused && f.principal_pending && rule_needs_principal(*r)) {
+    for (; live != 0; live &= live - 1) {
+      const auto i = static_cast<std::size_t>(std::countr_zero(live));
+      const CompiledRule& r = *candidates[i];
+      if ((fv.refusal >> i & 1u) == 0) {
+        // The conditions the masks leave out (FactMasks): those on the event's text, and those on
+        // the principal once an earlier rule had it classified.
+        if (((m.text >> i & 1u) != 0 || !f.principal_pending) && !rule_facts_hold(r, ev, f)) continue;
+        if (f.principal_pending && (m.principal >> i & 1u) != 0) {
           // A rule that takes only special principals fails on any other: when the name cannot
           // be special (Policy::may_be_special, a test of a few bytes of it), the rule fails
           // without classifying it; the principal stays pending for the other rules.
-          if (special_only(*r) && !ev.principal.empty()) {
+          if (special_only(r) && !ev.principal.empty()) {
             if (maybe_special < 0) maybe_special = policy->may_be_special(ev.principal) ? 1 : 0;
             if (maybe_special == 0) continue;
           }
           resolve_principal(ev, f);
-          if (!rule_facts_hold(*r, ev, f)) continue;
-        }
-      } else {
-        if (!rule_matches(*r, ev, f, nullptr)) continue;
-        if (f.principal_pending && rule_needs_principal(*r)) {
-          resolve_principal(ev, f);
-          if (!rule_matches(*r, ev, f, nullptr)) continue;
+          if (!rule_facts_hold(r, ev, f)) continue;
         }
       }
-      if (f.principal_pending) resolve_principal(ev, f);  // the alarm names the principal's class
-      ++stats.matches;
-      std::optional<Principal> full;
-      // The sink is made per match, not per event: most events match nothing.
-      const Correlator::Sink counted = [&](const Alarm& a) { count_alarm(a, sink); };
-      const std::string key = correlator.add(match_for(*r, ev, f, line, event_ms, full), counted);
-      // Bounded: a real host name is at most 255 bytes (longer ones, from forged lines, are not
-      // tracked), and an sshd process logs one Accepted line, so its incidents are few (a forged
-      // stream of Accepted lines under one pid adds each incident once, at most kMaxSessionKeys).
-      if ((ev.kind == EventKind::ssh_accepted || ev.kind == EventKind::ssh_authorized) && !key.empty() &&
-          !ev.pid.empty() && ev.host.size() <= 255 && ev.pid.size() <= 32) {
-        (ev.kind == EventKind::ssh_accepted ? sessions : authorized).add(process_key(ev), key);
+      add_match(r, ev, f, line, event_ms, sink);
+    }
+    // Rules past the first 64 of a kind (none ship; a site's own could add them): tried whole.
+    for (std::size_t i = 64; i < candidates.size(); ++i) {
+      const CompiledRule& r = *candidates[i];
+      if (!rule_matches(r, ev, f, nullptr)) continue;
+      if (f.principal_pending && rule_needs_principal(r)) {
+        resolve_principal(ev, f);
+        if (!rule_matches(r, ev, f, nullptr)) continue;
       }
+      add_match(r, ev, f, line, event_ms, sink);
+    }
+  }
+
+  // A match of rule r on the event: to the correlator, and for an sshd login the incident keys
+  // its process's later lines join.
+  void add_match(const CompiledRule& r, const Event& ev, EventFacts& f, std::string_view line, std::int64_t event_ms,
+                 const AlarmSink& sink) {
+    if (f.principal_pending) resolve_principal(ev, f);  // the alarm names the principal's class
+    ++stats.matches;
+    std::optional<Principal> full;
+    // The sink is made per match, not per event: most events match nothing.
+    const Correlator::Sink counted = [&](const Alarm& a) { count_alarm(a, sink); };
+    const std::string key = correlator.add(match_for(r, ev, f, line, event_ms, full), counted);
+    // Bounded: a real host name is at most 255 bytes (longer ones, from forged lines, are not
+    // tracked), and an sshd process logs one Accepted line, so its incidents are few (a forged
+    // stream of Accepted lines under one pid adds each incident once, at most kMaxSessionKeys).
+    if ((ev.kind == EventKind::ssh_accepted || ev.kind == EventKind::ssh_authorized) && !key.empty() &&
+        !ev.pid.empty() && ev.host.size() <= 255 && ev.pid.size() <= 32) {
+      (ev.kind == EventKind::ssh_accepted ? sessions : authorized).add(process_key(ev), key);
     }
   }
 
@@ -1230,6 +1254,7 @@ void Engine::replace(std::shared_ptr<const Policy> policy, std::shared_ptr<const
   impl_->policy = std::move(policy);
   impl_->rules = std::move(rules);
   impl_->regex_rules = impl_->rules->has_regex_rules();
+  impl_->index_fact_masks();
   impl_->tgs_name = "krbtgt/" + impl_->policy->config().realm + "@" + impl_->policy->config().realm;
   impl_->skew_ms = Impl::skew_of(*impl_->policy, impl_->options);
 }

@@ -660,7 +660,7 @@ bool facts_hold(const CompiledRule& r, const Event& ev, const EventFacts& f, std
     }
     if ((r.class_mask & bit) == 0) return fail("principal class not listed");
   }
-  if (const char* failed = service_failure(r, f)) return fail(failed);
+  if (const char* failed = service_failure(r, f.service_is_tgt)) return fail(failed);
   if (r.service == ServiceCond::not_tgt_nor_password_change && is_password_change(ev)) {
     return fail("service is the password change service");
   }
@@ -677,7 +677,9 @@ bool facts_hold(const CompiledRule& r, const Event& ev, const EventFacts& f, std
       return fail("target is the principal's host, for its own user");
     }
   }
-  if (const char* failed = address_failure(r, ev, f)) return fail(failed);
+  if (const char* failed = address_failure(r, !ev.address.empty(), f.address_is_bastion, f.address_allowed)) {
+    return fail(failed);
+  }
   if constexpr (kExplain) {
     if (why != nullptr) *why = "matched";
   }
@@ -691,6 +693,39 @@ bool rule_facts_hold(const CompiledRule& r, const Event& ev, const EventFacts& f
 
 bool rule_facts_hold(const CompiledRule& r, const Event& ev, const EventFacts& f) noexcept {
   return facts_hold<false>(r, ev, f, nullptr);
+}
+
+FactMasks fact_masks(const std::vector<const CompiledRule*>& rules) noexcept {
+  // The role each index of the role words stands for (FactMasks::role_index).
+  constexpr std::uint32_t kRoleOfIndex[3] = {kRoleUnknown, kRoleLegacy, kRoleBastion};
+  FactMasks m;
+  for (std::size_t i = 0; i < rules.size() && i < 64; ++i) {
+    const CompiledRule& r = *rules[i];
+    const std::uint64_t bit = std::uint64_t{1} << i;
+    if (!r.detail_not.empty() || r.service == ServiceCond::not_tgt_nor_password_change) m.text |= bit;
+    if (rule_needs_principal(r)) m.principal |= bit;
+    for (const bool tgt : {false, true}) {
+      if (service_failure(r, tgt) == nullptr) m.tgt[tgt] |= bit;
+    }
+    for (std::size_t k = 0; k < 3; ++k) {
+      // The role condition, on the one host that is the rule's target (a rule whose target is the
+      // principal's host is asked once the principal is classified).
+      const bool holds = rule_role_holds(r, kRoleOfIndex[k]);
+      if (r.target != TargetFrom::service || holds) m.service_role[k] |= bit;
+      if (r.target != TargetFrom::host || holds) m.logging_role[k] |= bit;
+      if (r.target != TargetFrom::record || holds) m.record_role[k] |= bit;
+    }
+    for (const bool present : {false, true}) {
+      for (const bool bastion : {false, true}) {
+        for (const bool allowed : {false, true}) {
+          if (address_failure(r, present, bastion, allowed) == nullptr) {
+            m.address[FactMasks::address_index(present, bastion, allowed)] |= bit;
+          }
+        }
+      }
+    }
+  }
+  return m;
 }
 
 }  // namespace hopguard::scanner

@@ -18,6 +18,7 @@
 #include <iterator>
 #include <map>
 #include <random>
+#include <set>
 #include <utility>
 
 namespace hopguard::scanner {
@@ -1068,8 +1069,8 @@ TEST(Engine, FieldVerdictMemoKeysOnTheSource) {
 
 // rule_facts_hold without an explanation (the engine's per-line calls) is the same code as
 // with one: on random facts and events, for every shipped rule, the three calls agree, and the
-// explained one says why exactly when it fails; the engine's pre-checks (target role, service
-// and address) hold whenever the whole does.
+// explained one says why exactly when it fails; the rule's bits in the engine's pre-check
+// (FactMasks) are set whenever the whole holds.
 TEST(Ruleset, FactsHoldWithAndWithoutExplanationAgree) {
   std::mt19937 rnd(67);
   auto policy = test::test_policy();
@@ -1081,6 +1082,10 @@ TEST(Ruleset, FactsHoldWithAndWithoutExplanationAgree) {
                                   "host/legacy1.hg.test@HG.TEST"};
   const PrincipalClass classes[] = {PrincipalClass::regular, PrincipalClass::special, PrincipalClass::service,
                                     PrincipalClass::foreign, PrincipalClass::invalid};
+  std::vector<const CompiledRule*> all;
+  for (const auto& r : rules->all()) all.push_back(r.get());
+  ASSERT_LE(all.size(), 64u);
+  const FactMasks masks = fact_masks(all);
   std::size_t held = 0;
   for (int i = 0; i < 20000; ++i) {
     Event ev;
@@ -1103,24 +1108,149 @@ TEST(Ruleset, FactsHoldWithAndWithoutExplanationAgree) {
     f.address_parsed = rnd() % 4 != 0;
     f.address_is_bastion = rnd() % 2 == 0;
     f.address_allowed = rnd() % 2 == 0;
-    for (const auto& r : rules->all()) {
+    const std::uint64_t live =
+        masks.tgt[f.service_is_tgt] & masks.service_role[FactMasks::role_index(f.service_host)] &
+        masks.logging_role[FactMasks::role_index(f.logging_host)] &
+        masks.record_role[FactMasks::role_index(f.record_host)] &
+        masks.address[FactMasks::address_index(!ev.address.empty(), f.address_is_bastion, f.address_allowed)];
+    for (std::size_t k = 0; k < all.size(); ++k) {
+      const CompiledRule* r = all[k];
       if (r->regex) continue;
       std::string why;
       const bool fast = rule_facts_hold(*r, ev, f);
       ASSERT_EQ(rule_facts_hold(*r, ev, f, nullptr), fast) << r->id;
       ASSERT_EQ(rule_facts_hold(*r, ev, f, &why), fast) << r->id;
       ASSERT_EQ(why == "matched", fast) << r->id << ": " << why;
-      // The engine's pre-checks are necessary conditions.
+      // The engine's pre-check is a necessary condition.
       if (fast) {
-        ASSERT_TRUE(rule_service_and_address_hold(*r, ev, f)) << r->id;
-        if (r->target == TargetFrom::service || r->target == TargetFrom::host) {
-          ASSERT_TRUE(rule_role_holds(*r, rule_target(*r, f))) << r->id;
-        }
+        ASSERT_TRUE(live >> k & 1u) << r->id;
       }
       held += fast;
     }
   }
   EXPECT_GT(held, 1000u);
+}
+
+
+// FactMasks are exact: for every combination of target, target_role, service and address
+// condition, and every combination of the facts they read, a rule's bit is set in the facts'
+// words iff rule_facts_hold() holds for a principal not classified yet (on an event without
+// detail and a service that is not the password change service); the text and principal words
+// name the rules with such conditions. The rules are compiled by hand, 64 to a mask.
+TEST(Ruleset, FactMasksAreExactOnEveryCondition) {
+  auto policy = test::test_policy();
+  const HostEntry* legacy = policy->find_host("legacy1");
+  const HostEntry* bastion = policy->find_host("bastion");
+  ASSERT_TRUE(legacy != nullptr && bastion != nullptr);
+  const HostEntry* by_role[] = {nullptr, legacy, bastion};
+  std::vector<CompiledRule> rules;
+  for (const TargetFrom target : {TargetFrom::none, TargetFrom::service, TargetFrom::host, TargetFrom::principal,
+                                  TargetFrom::record}) {
+    for (std::uint32_t roles = 0; roles < 8; ++roles) {
+      for (const ServiceCond service : {ServiceCond::any, ServiceCond::tgt, ServiceCond::not_tgt,
+                                        ServiceCond::not_tgt_nor_password_change}) {
+        for (const AddressCond address :
+             {AddressCond::any, AddressCond::bastion, AddressCond::not_bastion, AddressCond::allowed_source,
+              AddressCond::not_allowed_source, AddressCond::not_bastion_nor_allowed, AddressCond::present}) {
+          CompiledRule r;
+          r.target = target;
+          r.role_mask = roles;
+          r.service = service;
+          r.address = address;
+          r.class_mask = rules.size() % 3 == 0 ? std::uint32_t{kClassSpecial} : 0u;
+          if (rules.size() % 5 == 0) r.detail_not = {"x"};
+          rules.push_back(std::move(r));
+        }
+      }
+    }
+  }
+  std::size_t held = 0, failed = 0;
+  for (std::size_t first = 0; first < rules.size(); first += 64) {
+    std::vector<const CompiledRule*> chunk;
+    for (std::size_t i = first; i < rules.size() && i < first + 64; ++i) chunk.push_back(&rules[i]);
+    const FactMasks m = fact_masks(chunk);
+    for (std::size_t k = 0; k < chunk.size(); ++k) {
+      const CompiledRule& r = *chunk[k];
+      const bool text = !r.detail_not.empty() || r.service == ServiceCond::not_tgt_nor_password_change;
+      ASSERT_EQ((m.text >> k & 1u) != 0, text);
+      ASSERT_EQ((m.principal >> k & 1u) != 0, rule_needs_principal(r));
+    }
+    // Every combination of the facts the words are indexed by (and of the principal's host,
+    // which they do not read).
+    for (unsigned combo = 0; combo < 2 * 3 * 3 * 3 * 3 * 8; ++combo) {
+      unsigned c = combo;
+      const bool tgt = c % 2 != 0;
+      c /= 2;
+      const HostEntry* service_host = by_role[c % 3];
+      c /= 3;
+      const HostEntry* logging_host = by_role[c % 3];
+      c /= 3;
+      const HostEntry* record_host = by_role[c % 3];
+      c /= 3;
+      const HostEntry* principal_host = by_role[c % 3];
+      c /= 3;
+      const bool present = (c & 1u) != 0, is_bastion = (c & 2u) != 0, allowed = (c & 4u) != 0;
+      Event ev;
+      ev.principal = "alice-legacy1@HG.TEST";
+      ev.service = "host/legacy1.hg.test@HG.TEST";
+      ev.address = present ? "10.1.2.3" : "";
+      EventFacts f;
+      f.has_principal = true;
+      f.principal_pending = true;
+      f.principal_host = principal_host;
+      f.service_is_tgt = tgt;
+      f.service_host = service_host;
+      f.logging_host = logging_host;
+      f.record_host = record_host;
+      f.address_parsed = present;
+      f.address_is_bastion = is_bastion;
+      f.address_allowed = allowed;
+      const std::uint64_t live = m.tgt[tgt] & m.service_role[FactMasks::role_index(service_host)] &
+                                 m.logging_role[FactMasks::role_index(logging_host)] &
+                                 m.record_role[FactMasks::role_index(record_host)] &
+                                 m.address[FactMasks::address_index(present, is_bastion, allowed)];
+      for (std::size_t k = 0; k < chunk.size(); ++k) {
+        const bool holds = rule_facts_hold(*chunk[k], ev, f);
+        ASSERT_EQ((live >> k & 1u) != 0, holds) << "rule " << first + k << ", facts " << combo;
+        (holds ? held : failed) += 1;
+      }
+    }
+  }
+  EXPECT_GT(held, 10000u);
+  EXPECT_GT(failed, 10000u);
+}
+
+
+// A kind with more than 64 rules (the field memo and FactMasks cover the first 64): the rules
+// past them are tried whole, with their principal and address conditions, and match as the
+// first 64 do.
+TEST(Engine, RulesPastTheFirstSixtyFourOfAKindMatchToo) {
+  auto policy = test::test_policy();
+  std::string text = "source = \"kdc\"\n";
+  for (int i = 0; i < 80; ++i) {
+    // Even rules: from a bastion's address only; odd ones: from anywhere. All: special only.
+    text += "[[rule]]\nid = \"extra-" + std::to_string(i) + "\"\nname = \"X\"\nseverity = 1\n" +
+            "events = [\"kdc.as\"]\nstatus = \"PREAUTH_FAILED\"\nprincipal_class = \"special\"\n" +
+            "target = \"principal\"\n" + (i % 2 == 0 ? "address = \"bastion\"\n" : "");
+  }
+  auto rules = test::shipped_rules(*policy, {{"extra.toml", text}});
+  ASSERT_TRUE(rules != nullptr);
+  ASSERT_GT(rules->rules_for(EventKind::kdc_as).size(), 80u);
+  const auto ids = [&](const std::string& ip, const std::string& client) {
+    std::set<std::string> out;
+    for (const Alarm& a : scan({as_fail("10:00:00", ip, client)}, {}, policy, rules)) {
+      if (a.rule_id.starts_with("extra-")) out.insert(a.rule_id);
+    }
+    return out;
+  };
+  std::set<std::string> all, odd;
+  for (int i = 0; i < 80; ++i) {
+    all.insert("extra-" + std::to_string(i));
+    if (i % 2 != 0) odd.insert("extra-" + std::to_string(i));
+  }
+  EXPECT_EQ(ids("127.0.0.2", "alice-legacy1@HG.TEST"), all);  // from the bastion
+  EXPECT_EQ(ids("127.0.0.9", "alice-legacy1@HG.TEST"), odd);  // from elsewhere
+  EXPECT_TRUE(ids("127.0.0.2", "alice@HG.TEST").empty());     // not a special principal
 }
 
 
