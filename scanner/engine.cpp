@@ -728,7 +728,7 @@ struct Engine::Impl {
   // (compared field by field against the event's, without building a key).
   struct FieldMemo {
     static constexpr std::size_t kMaxText = 45;
-    static constexpr std::size_t kEntries = 4;
+    static constexpr std::size_t kEntries = 8;
     struct Entry {
       bool used = false;
       std::uint8_t tag = 0, status_size = 0, rule_size = 0;
