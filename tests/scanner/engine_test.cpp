@@ -984,6 +984,40 @@ TEST(Engine, ServiceAndAddressMemosGiveTheFactsOfAFirstLookup) {
 }
 
 
+// replace() with a ruleset whose rules of a kind differ (two more, on the address): the engine
+// matches each line by the new rules' conditions, as an engine made with them does (FactMasks and
+// the field-verdict memo are made again).
+TEST(Engine, ReplacedRulesAreMatchedByTheirOwnConditions) {
+  auto policy = test::test_policy();
+  auto rules = test::shipped_rules(*policy);
+  const std::string extra = "source = \"kdc\"\n"
+                            "[[rule]]\nid = \"extra-bastion\"\nname = \"X\"\nseverity = 1\n"
+                            "events = [\"kdc.as\"]\nstatus = \"ISSUE\"\naddress = \"bastion\"\n"
+                            "[[rule]]\nid = \"extra-elsewhere\"\nname = \"Y\"\nseverity = 1\n"
+                            "events = [\"kdc.as\"]\nstatus = \"ISSUE\"\naddress = \"not-bastion\"\n";
+  auto rules2 = test::shipped_rules(*policy, {{"extra.toml", extra}});
+  ASSERT_TRUE(rules && rules2);
+  const auto as_issue = [](const std::string& ip) {
+    return "Nov 22 10:00:00 kdc1 krb5kdc[77](info): AS_REQ " + kEt + " " + ip + ": ISSUE: authtime 1795371052, " +
+           kIss + ", alice@HG.TEST for krbtgt/HG.TEST@HG.TEST";
+  };
+  const AlarmSink none = [](const Alarm&) {};
+  const auto matches_of = [&](Engine& e, const std::string& line) {
+    const std::uint64_t before = e.stats().matches;
+    e.feed_line(line, kReceive, none);
+    return e.stats().matches - before;
+  };
+  Engine warm(policy, rules);
+  for (const char* ip : {"127.0.0.2", "127.0.0.9"}) EXPECT_EQ(matches_of(warm, as_issue(ip)), 0u) << ip;
+  warm.replace(policy, rules2);
+  for (const char* ip : {"127.0.0.2", "127.0.0.9"}) {
+    Engine fresh(policy, rules2);
+    EXPECT_EQ(matches_of(fresh, as_issue(ip)), 1u) << ip;
+    EXPECT_EQ(matches_of(warm, as_issue(ip)), 1u) << ip;
+  }
+}
+
+
 // The rules' conditions on an event's own fields (kind, status, rule=) are memoised by those
 // fields, compared as they are: in a stream of KDC lines and decision records whose status,
 // verdict and rule= are drawn from perturbed words (same sizes, one byte off, refusal words,
