@@ -5,6 +5,7 @@
 #include <hopguard/address.hpp>
 
 #include <algorithm>
+#include <cstring>
 
 namespace hopguard::scanner {
 
@@ -427,9 +428,10 @@ bool fast_host_and_tag(std::string_view t, std::size_t pos, SyslogRecord& r) noe
 // After the timestamp: "[HOST ]TAG[PID]: MSG". A first token that is itself a tag (ends with
 // ':' or holds '[') means the hostname is missing.
 // fast: try fast_host_and_tag first (false only in the tests that compare the two).
-void parse_host_and_tag(std::string_view t, std::size_t pos, SyslogRecord& r, bool fast) noexcept {
+// Returns true when fast_host_and_tag gave the fields.
+bool parse_host_and_tag(std::string_view t, std::size_t pos, SyslogRecord& r, bool fast) noexcept {
 #if defined(__SSE2__)
-  if (fast && pos <= t.size() && t.size() - pos >= 32 && fast_host_and_tag(t, pos, r)) return;
+  if (fast && pos <= t.size() && t.size() - pos >= 32 && fast_host_and_tag(t, pos, r)) return true;
 #else
   (void)fast;
 #endif
@@ -445,12 +447,13 @@ void parse_host_and_tag(std::string_view t, std::size_t pos, SyslogRecord& r, bo
                          !bracket && parse_address(first).has_value();
   if (ipv6_host && parse_tag(t, p, r)) {
     r.hostname = first;
-    return;
+    return false;
   }
   const bool first_is_tag = !first.empty() && (first.back() == ':' || bracket);
-  if (first_is_tag && parse_tag(t, pos, r)) return;
+  if (first_is_tag && parse_tag(t, pos, r)) return false;
   r.hostname = first;
   if (!parse_tag(t, p, r)) r.message = t.substr(p);
+  return false;
 }
 
 }  // namespace
@@ -470,6 +473,47 @@ SyslogRecord parse_syslog_record(std::string_view t, std::int64_t receive_ms,
 }
 
 namespace {
+#if defined(__SSE2__)
+// Bit i set where t[i] == kept[i], for i in [0, 48) (48 bytes readable at both).
+std::uint64_t same_bytes48(const char* t, const char* kept) noexcept {
+  const auto eq = [&](int i) __attribute__((always_inline)) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t + i));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kept + i));
+    return static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(a, b))));
+  };
+  return eq(0) | (eq(16) << 16) | (eq(32) << 32);
+}
+
+// Keeps the header of t, whose record r parse_record has just read: its time the whole second
+// t[0, 15) of the minute the memo holds (memoised_time gives it), then one space, and its host
+// and tag from fast_host_and_tag at 16 (48 bytes readable); kept when the message follows a
+// space within the 48 bytes. fast_host_and_tag's result then depends on t[16, header_size)
+// alone: each of its decisions reads a byte before the message (the first space, '[', ':', ']'
+// and ')' it looks for, the ':' and the space after it), and the space makes t.size() greater
+// than the colon's position + 1, its one test of the line's size past 48. So a line of the
+// same bytes there and in the minute, with seconds 00..60, under the same receive time and
+// offset, gets from parse_record the same fields and the minute's time plus its seconds.
+void keep_header(std::string_view t, const SyslogRecord& r, std::int64_t receive_ms, std::int32_t offset,
+                 SyslogDateMemo& memo) noexcept {
+  const auto at = [&](std::string_view v) { return static_cast<std::size_t>(v.data() - t.data()); };
+  const std::size_t m = at(r.message);
+  if (m > 48 || t[m - 1] != ' ') return;
+  std::memcpy(memo.header, t.data(), 48);
+  memo.header_size = static_cast<std::uint8_t>(m);
+  memo.header_mask = ((std::uint64_t{1} << m) - 1) & ~(std::uint64_t{3} << 13);
+  memo.host_size = static_cast<std::uint8_t>(r.hostname.size());
+  memo.program_at = static_cast<std::uint8_t>(at(r.program));
+  memo.program_size = static_cast<std::uint8_t>(r.program.size());
+  memo.pid_at = static_cast<std::uint8_t>(at(r.pid));
+  memo.pid_size = static_cast<std::uint8_t>(r.pid.size());
+  memo.header_receive_ms = receive_ms;
+  memo.header_offset = offset;
+  memo.header_minute_ms = memo.minute_ms;
+  memo.header_set = true;
+  ++memo.header_id;
+}
+#endif
+
 SyslogRecord parse_record(std::string_view t, std::int64_t receive_ms, const SyslogOptions& options,
                           SyslogDateMemo* memo, bool fast) noexcept {
   SyslogRecord r;
@@ -555,7 +599,20 @@ SyslogRecord parse_record(std::string_view t, std::int64_t receive_ms, const Sys
   if (parse_3164_time(t, p, receive_ms, options, r, memo)) {
     r.format = r.priority >= 0 ? SyslogFormat::rfc3164 : SyslogFormat::file_3164;
     if (p < t.size() && t[p] == ' ') ++p;
-    parse_host_and_tag(t, p, r, fast);
+    const bool fast_fields = parse_host_and_tag(t, p, r, fast);
+#if defined(__SSE2__)
+    // A header is kept where a minute starts: the first line of each minute comes here (the
+    // memoised-second path in parse_syslog_record takes the others). p == 16 after the whole
+    // second t[0, 15) and its space (memoised_time checks the minute; no <PRI>: its minute
+    // starts with a letter).
+    std::int64_t minute_ms = 0;
+    if (memo != nullptr && fast_fields && p == 16 && t[15] == ' ' && r.priority < 0 &&
+        memoised_time(t, 0, receive_ms, options.utc_offset_seconds, *memo, minute_ms)) {
+      keep_header(t, r, receive_ms, options.utc_offset_seconds, *memo);
+    }
+#else
+    (void)fast_fields;
+#endif
     return r;
   }
   r.time_unknown = true;
@@ -571,24 +628,49 @@ SyslogRecord parse_record(std::string_view t, std::int64_t receive_ms, const Sys
 
 }  // namespace
 
+
 SyslogRecord parse_syslog_record(std::string_view t, std::int64_t receive_ms, const SyslogOptions& options,
                                  SyslogDateMemo* memo) noexcept {
 #if defined(__SSE2__)
-  // The usual line of a file, "Mmm dd HH:MM:SS HOST TAG[PID]: MSG" of the same minute as an
-  // earlier line, in one function without parse_record's calls and branches: the record
-  // parse_record gives for these bytes. A minute is memoised only from a known month, so a match
-  // means t[0] is a letter: no <PRI> and no RFC 3339 date; t[15] == ' ' is a whole second
-  // followed by the one space parse_record skips; 48 bytes are what fast_host_and_tag needs
-  // after it. Every other line, and a header fast_host_and_tag declines, goes to parse_record.
-  std::int64_t known_ms = 0;
-  if (memo != nullptr && t.size() >= 48 && t[15] == ' ' &&
-      memoised_time(t, 0, receive_ms, options.utc_offset_seconds, *memo, known_ms)) {
-    HostTag h;
-    if (fast_host_and_tag(t, 16, h)) {
-      return SyslogRecord{.format = SyslogFormat::file_3164, .priority = -1, .event_ms = known_ms,
-                          .receive_ms = receive_ms, .time_unknown = false, .hostname = h.hostname,
-                          .program = h.program, .pid = h.pid, .message = h.message, .raw = t,
-                          .has_trusted = false, .trusted_pid = {}, .trusted_uid = {}, .trusted_exe = {}};
+  if (memo != nullptr) {
+    if (memo->header_set) {
+      // The kept header (SyslogDateMemo): the same bytes but for the seconds, which must be
+      // 00..60 as memoised_time wants them, under the same receive time and offset: the record
+      // parse_record gives (the kept minute's time plus the seconds, the fields
+      // fast_host_and_tag found at the same offsets; see keep_header).
+      const char* c = t.data();
+      if (t.size() >= 48 && (same_bytes48(c, memo->header) & memo->header_mask) == memo->header_mask &&
+          memo->header_receive_ms == receive_ms && memo->header_offset == options.utc_offset_seconds &&
+          is_digit(c[13]) && is_digit(c[14]) && (c[13] - '0') * 10 + (c[14] - '0') <= 60) {
+        return SyslogRecord{
+            .format = SyslogFormat::file_3164, .priority = -1,
+            .event_ms = memo->header_minute_ms + ((c[13] - '0') * 10 + (c[14] - '0')) * 1000,
+            .receive_ms = receive_ms, .time_unknown = false, .hostname = std::string_view(c + 16, memo->host_size),
+            .program = std::string_view(c + memo->program_at, memo->program_size),
+            .pid = std::string_view(c + memo->pid_at, memo->pid_size), .message = t.substr(memo->header_size),
+            .raw = t, .has_trusted = false, .trusted_pid = {}, .trusted_uid = {}, .trusted_exe = {}};
+      }
+      // Dropped at the first line of another header: a header is kept again only where a
+      // minute starts (parse_record), so a log of many hosts and programs pays this compare
+      // about once a minute.
+      memo->header_set = false;
+    }
+    // The usual line of a file, "Mmm dd HH:MM:SS HOST TAG[PID]: MSG" of the same minute as an
+    // earlier line, in one function without parse_record's calls and branches: the record
+    // parse_record gives for these bytes. A minute is memoised only from a known month, so a
+    // match means t[0] is a letter: no <PRI> and no RFC 3339 date; t[15] == ' ' is a whole
+    // second followed by the one space parse_record skips; 48 bytes are what fast_host_and_tag
+    // needs after it. Every other line, and a header fast_host_and_tag declines, goes to
+    // parse_record.
+    std::int64_t known_ms = 0;
+    if (t.size() >= 48 && t[15] == ' ' && memoised_time(t, 0, receive_ms, options.utc_offset_seconds, *memo, known_ms)) {
+      HostTag h;
+      if (fast_host_and_tag(t, 16, h)) {
+        return SyslogRecord{.format = SyslogFormat::file_3164, .priority = -1, .event_ms = known_ms,
+                            .receive_ms = receive_ms, .time_unknown = false, .hostname = h.hostname,
+                            .program = h.program, .pid = h.pid, .message = h.message, .raw = t,
+                            .has_trusted = false, .trusted_pid = {}, .trusted_uid = {}, .trusted_exe = {}};
+      }
     }
   }
 #endif

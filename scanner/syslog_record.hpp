@@ -78,6 +78,23 @@ struct SyslogDateMemo {
   std::int64_t minute_receive_ms = 0;
   std::int32_t minute_offset = 0;
   std::int64_t minute_ms = 0;
+  // The header "Mmm dd HH:MM:SS HOST TAG[PID]: " (a space before the message, 48 bytes at most)
+  // of the first line of the last minute parse_syslog_record read, kept with where its fields
+  // are: a line whose 48 first bytes are the same but for the seconds and past the header (a KDC
+  // log's next request, from the same process in the same minute) gets the same fields and the
+  // kept minute's time plus its seconds, from one compare. The first line of another header
+  // drops it until the next minute. header_set: a header is kept and the record last returned
+  // took its host, program and pid from it; header_id counts the headers kept (the engine keeps
+  // what it derives from them by header_id).
+  bool header_set = false;
+  std::uint8_t header_size = 0;  // where the message starts
+  std::uint8_t host_size = 0, program_at = 0, program_size = 0, pid_at = 0, pid_size = 0;
+  std::int32_t header_offset = 0;
+  std::uint64_t header_mask = 0;  // bit i: byte i belongs to the header (bytes 13 and 14 do not)
+  std::uint64_t header_id = 0;
+  std::int64_t header_receive_ms = 0;
+  std::int64_t header_minute_ms = 0;
+  char header[48] = {};
 };
 
 // The same, with a date memo (the result does not depend on the memo's content).

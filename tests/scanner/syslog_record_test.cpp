@@ -417,5 +417,81 @@ TEST(SyslogRecord, MemoisedSecondPathGivesTheWholeRecord) {
   EXPECT_GT(candidates, 20000);
 }
 
+// A line whose 48 first bytes are those of the header the memo keeps, but for the seconds, takes
+// the kept header's fields from one compare: on a stream of lines that mostly repeat a few
+// headers (KDC lines of one process, minute after minute), perturbed in every byte of the first
+// 50 (the minute, the seconds, the space after them, host, tag, pid, the level, the ": " before
+// the message, the first bytes of the message), cut around 48 bytes and with the message
+// starting around the 48th, under changing receive times and UTC offsets, every field of every
+// record must be what parse_syslog_record gives without a memo.
+TEST(SyslogRecord, KeptHeaderGivesTheWholeRecord) {
+  std::mt19937 rnd(41);
+  const std::string heads[] = {
+      "Nov 21 10:20:30 kdc1 krb5kdc[811](info): ",
+      "Nov 21 10:20:30 kdc1 krb5kdc[811](info):",
+      "Nov 21 10:20:30 kdc1 krb5kdc[811]: ",
+      "Nov 21 10:20:30 kdc1 krb5kdc: ",
+      "Nov 21 10:20:30 a-long-kdc-name.example.org krb5kdc[8]: ",  // the message at byte 48
+      "Nov 21 10:20:30 a-long-kdc-name.example.org krb5kdc[81]: ",  // at 49: not kept
+      "Nov 21 10:20:30 kdc1 x[1](y): ",
+      "Nov  2 03:04:05 legacy1 sshd[12]: ",
+      "Nov 24 00:00:30 kdc1 krb5kdc[811](info): ",  // the year limit cuts this minute
+      "Nov 23 23:59:30 kdc1 krb5kdc[811](info): ",
+  };
+  const std::string bodies[] = {
+      "AS_REQ (4 etypes {aes256-cts-hmac-sha1-96(18)}) 10.0.0.2: ISSUE: authtime 1, alice@HG.TEST for x",
+      " TGS_REQ (2 etypes {a(1)}) 10.0.0.3: NEEDED_PREAUTH: bob@HG.TEST for krbtgt/HG.TEST@HG.TEST",
+      ": [] () x1 more text",
+      "",
+  };
+  const std::int64_t receives[] = {kReceive, kReceive + 1, kReceive - 86'400'000 * 300LL};
+  const std::int32_t offsets[] = {0, 3600, -18000};
+  const std::string noise = " []():x1.N9";
+  SyslogDateMemo memo;
+  std::size_t head = 0;
+  unsigned minute = 20;
+  int kept = 0;  // records given from a kept header (the test must exercise that path)
+  for (int i = 0; i < 200000; ++i) {
+    if (rnd() % 16 == 0) {  // the next minute, or another header
+      minute = (minute + 1) % 60;
+      head = rnd() % 2 == 0 ? 0 : rnd() % std::size(heads);
+    }
+    std::string line = heads[head] + bodies[rnd() % std::size(bodies)];
+    if (head < 7) {
+      line[10] = static_cast<char>('0' + minute / 10);
+      line[11] = static_cast<char>('0' + minute % 10);
+    }
+    const unsigned sec = rnd() % 8 == 0 ? static_cast<unsigned>(rnd() % 100) : static_cast<unsigned>(rnd() % 60);
+    line[13] = static_cast<char>('0' + sec / 10);
+    line[14] = static_cast<char>('0' + sec % 10);
+    if (rnd() % 10 == 0) {
+      for (auto k = 1 + rnd() % 2; k > 0; --k) {
+        const std::size_t at = std::min(line.size() - 1, static_cast<std::size_t>(rnd() % 50));
+        switch (rnd() % 4) {
+          case 0: line[at] = noise[rnd() % noise.size()]; break;
+          case 1: line.insert(at, 1, noise[rnd() % noise.size()]); break;
+          case 2: line.erase(at, 1); break;
+          default: line.insert(at, 1 + rnd() % 4, 'a'); break;
+        }
+      }
+    }
+    if (rnd() % 16 == 0) line.resize(std::min(line.size(), static_cast<std::size_t>(44 + rnd() % 8)));
+    const std::int64_t receive = receives[rnd() % 64 == 0 ? rnd() % 3 : 0];
+    const SyslogOptions options{offsets[rnd() % 64 == 0 ? rnd() % 3 : 0]};
+    const std::uint64_t id = memo.header_id;
+    const SyslogRecord m = parse_syslog_record(line, receive, options, &memo);
+    const SyslogRecord a = parse_syslog_record(line, receive, options);
+    ASSERT_NO_FATAL_FAILURE(expect_same_record(m, a, line));
+    if (memo.header_set) {
+      // The kept header's fields are the record's.
+      ASSERT_EQ(m.hostname, std::string_view(memo.header + 16, memo.host_size)) << line;
+      ASSERT_EQ(m.program, std::string_view(memo.header + memo.program_at, memo.program_size)) << line;
+      ASSERT_EQ(m.pid, std::string_view(memo.header + memo.pid_at, memo.pid_size)) << line;
+      if (memo.header_id == id) ++kept;
+    }
+  }
+  EXPECT_GT(kept, 8000);
+}
+
 }  // namespace
 }  // namespace hopguard::scanner
