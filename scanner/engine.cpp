@@ -1056,6 +1056,25 @@ struct Engine::Impl {
     return rec.program == "krb5kdc" && !rec.hostname.empty() && host_named(rec.hostname, logging_host_memo) != nullptr;
   }
 
+  // What the dispatch derives from a syslog header's program and host, kept for the header the
+  // date memo keeps (SyslogDateMemo::header_id): a KDC log's lines repeat one header, and each
+  // line looked up its decoder and its host again. Valid while the policy stays (emptied on
+  // replace()); header ids start at 1.
+  struct HeaderFacts {
+    std::uint64_t id = 0;
+    const DecoderEntry* decoder = nullptr;  // find_decoder(program)
+    std::int8_t site_host = -1;             // kdc_line_from_site_host of the record; -1: not yet asked
+  };
+  HeaderFacts header_facts;
+
+  // kdc_line_from_site_host(rec), asked once per kept header when header is not null (rec's
+  // program and host are then its).
+  bool kdc_line_from_site_host(const SyslogRecord& rec, HeaderFacts* header) {
+    if (header == nullptr) return kdc_line_from_site_host(rec);
+    if (header->site_host < 0) header->site_host = kdc_line_from_site_host(rec) ? 1 : 0;
+    return header->site_host != 0;
+  }
+
   // A host's PAM module and localauth plugin decide for that host only (their host= is the
   // host's own identity), so a decision record that a configured host logged about another
   // configured host is forged, with or without trusted properties: a user on the bastion
@@ -1084,19 +1103,24 @@ struct Engine::Impl {
 
   // Record -> decoder -> event. Returns the decode result; fills entry (null: skipped).
   DecodeResult decode(SyslogRecord& rec, Event& ev, const DecoderEntry*& entry) {
-    return decode(rec, ev, entry, find_decoder(rec.program));
+    return decode(rec, ev, entry, find_decoder(rec.program), nullptr);
   }
-  // The same, with found = find_decoder(rec.program).
-  DecodeResult decode(SyslogRecord& rec, Event& ev, const DecoderEntry*& entry, const DecoderEntry* found) {
+  // The same, with found = find_decoder(rec.program); header: the facts of rec's header when the
+  // date memo keeps it (else null).
+  DecodeResult decode(SyslogRecord& rec, Event& ev, const DecoderEntry*& entry, const DecoderEntry* found,
+                      HeaderFacts* header) {
     entry = found;
     if (entry != nullptr) {
-      if (may_be_wrapped(rec)) rec = unwrap_inner_record(rec, options.syslog);
+      if (may_be_wrapped(rec)) {
+        rec = unwrap_inner_record(rec, options.syslog);
+        header = nullptr;  // the inner record's program and host are its own
+      }
       if (entry->source != EventSource::hopguard && is_pam_record(rec.message)) {
         entry = &kPamRecords;
       } else if (entry->source == EventSource::kdc && is_kdcpolicy_record(rec.message)) {
         entry = &kKdcPolicyRecords;
       }
-      if ((rec.has_trusted && !sender_matches(*entry, rec)) || kdc_line_from_site_host(rec)) {
+      if ((rec.has_trusted && !sender_matches(*entry, rec)) || kdc_line_from_site_host(rec, header)) {
         return mismatch(rec, *entry, ev);
       }
       const DecodeResult result = entry->decode(rec, ev, scratch);
@@ -1167,7 +1191,12 @@ struct Engine::Impl {
     stats.bytes += line.size();
     SyslogRecord rec = parse_syslog_record(line, receive_ms, options.syslog, &date_memo);
     if (rec.hostname.empty()) rec.hostname = sender;  // see Engine::feed_line
-    const DecoderEntry* found = find_decoder(rec.program);
+    HeaderFacts* header = nullptr;
+    if (date_memo.header_set) {  // rec's program and host are the kept header's (never empty)
+      if (header_facts.id != date_memo.header_id) header_facts = {date_memo.header_id, find_decoder(rec.program), -1};
+      header = &header_facts;
+    }
+    const DecoderEntry* found = header != nullptr ? header->decoder : find_decoder(rec.program);
     if (found == nullptr && !is_pam_record(rec.message)) {
       // Four lines in five of a mixed log: no decoder takes them (decode() would return
       // ignored with a null entry, and leave rec as it is).
@@ -1177,7 +1206,7 @@ struct Engine::Impl {
       return {};
     }
     const DecoderEntry* entry = nullptr;
-    const DecodeResult result = decode(rec, ev, entry, found);
+    const DecodeResult result = decode(rec, ev, entry, found, header);
     take_time(rec, sink);
     if (entry == nullptr) {
       ++stats.skipped;
@@ -1251,6 +1280,7 @@ void Engine::replace(std::shared_ptr<const Policy> policy, std::shared_ptr<const
   impl_->services.clear();
   impl_->field_memo.clear();
   impl_->logging_host_memo.clear();
+  impl_->header_facts = {};
   impl_->policy = std::move(policy);
   impl_->rules = std::move(rules);
   impl_->regex_rules = impl_->rules->has_regex_rules();

@@ -1362,3 +1362,80 @@ TEST(Engine, LineFedFromInsideASinkLeavesTheOuterEventWhole) {
 
 }  // namespace
 }  // namespace hopguard::scanner
+
+namespace hopguard::scanner {
+namespace {
+
+// The dispatch keeps, for the syslog header the date memo keeps, the header's decoder and
+// whether the line's logging host is a configured one (a forged KDC line): on a stream of lines
+// of a few headers (hosts of the site and not, programs with a decoder and not, wrapped lines
+// whose inner host is another), minute after minute, with the policy replaced now and then (by
+// one that configures the KDC's own host name as a guest), every line must decode and match as
+// in a fresh engine, which reads it without a kept header.
+TEST(Engine, KeptHeaderFactsAsAFreshEngine) {
+  auto plain = test::test_policy();
+  auto kdc_is_guest = test::test_policy("[legacy.kdc1]\nfqdn = \"kdc1.hg.test\"\naddresses = [\"127.0.0.9\"]\n");
+  ASSERT_TRUE(plain && kdc_is_guest);
+  const char* const kinds[] = {"syslog.sender-mismatch", "kdc.unreadable", "kdc.as", "kdc.tgs"};
+  std::string kdc_rules = "source = \"kdc\"\n";
+  for (const char* k : kinds) {
+    std::string id = k;
+    std::replace(id.begin(), id.end(), '.', '-');
+    kdc_rules += "[[rule]]\nid = \"" + id + "\"\nname = \"n\"\nseverity = 1\nevents = [\"" + k +
+                 "\"]\ntarget = \"host\"\n";
+  }
+  const std::string sshd_rules =
+      "source = \"sshd\"\n[[rule]]\nid = \"s\"\nname = \"n\"\nseverity = 1\nevents = [\"sshd.accepted\"]\n"
+      "target = \"host\"\n";
+  const auto compile = [&](const Policy& p) {
+    auto r = Ruleset::compile({{"k.toml", kdc_rules}, {"s.toml", sshd_rules}}, p.config().rules);
+    EXPECT_TRUE(r.ok()) << to_string(r.errors());
+    return r.value();
+  };
+  const std::shared_ptr<const Ruleset> plain_rules = compile(*plain), guest_rules = compile(*kdc_is_guest);
+  std::mt19937 rnd(53);
+  const std::string hosts[] = {"kdc1", "kdc2", "legacy1", "bastion", "legacy2"};
+  const std::string tags[] = {"krb5kdc[77](info)", "krb5kdc[78](info)", "krb5kdx[77](info)", "sshd[77]", "krb5kdc[77]"};
+  const std::string request = "AS_REQ " + kEt + " 10.1.2.3: PREAUTH_FAILED: alice@HG.TEST for krbtgt/HG.TEST@HG.TEST";
+  const std::string messages[] = {
+      request,
+      "TGS_REQ " + kEt + " 10.1.2.3: ISSUE: authtime 1, " + kIss + ", alice@HG.TEST for host/legacy1.hg.test@HG.TEST",
+      "AS_REQ (cut",
+      "Accepted gssapi-with-mic for alice from 127.0.0.4 port 5 ssh2",
+      "Nov 22 10:00:01 legacy1 krb5kdc[77](info): " + request,  // wrapped: the inner host is a guest
+      "Nov 22 10:00:01 kdc2 krb5kdc[77](info): " + request,
+  };
+  Engine warm(plain, plain_rules);
+  bool guest = false;
+  const AlarmSink none = [](const Alarm&) {};
+  std::size_t host = 0, tag = 0;
+  unsigned minute = 0;
+  for (int i = 0; i < 8000; ++i) {
+    if (rnd() % 8 == 0) {  // the next minute, or another header
+      minute = (minute + 1) % 60;
+      host = rnd() % 2 == 0 ? 0 : rnd() % std::size(hosts);
+      tag = rnd() % 2 == 0 ? 0 : rnd() % std::size(tags);
+    }
+    if (rnd() % 200 == 0) {
+      guest = !guest;
+      warm.replace(guest ? kdc_is_guest : plain, guest ? guest_rules : plain_rules);
+    }
+    const std::size_t h = rnd() % 16 == 0 ? rnd() % std::size(hosts) : host;
+    const std::size_t t = rnd() % 16 == 0 ? rnd() % std::size(tags) : tag;
+    const auto sec = static_cast<unsigned>(rnd() % 60);
+    char stamp[32];
+    std::snprintf(stamp, sizeof stamp, "Nov 22 10:%02u:%02u ", minute, sec);
+    const std::string line = stamp + hosts[h] + " " + tags[t] + ": " + messages[rnd() % std::size(messages)];
+    const std::uint64_t before = warm.stats().matches;
+    const LineResult w = warm.feed_line(line, kReceive, none);
+    Engine fresh(guest ? kdc_is_guest : plain, guest ? guest_rules : plain_rules);
+    const LineResult f = fresh.feed_line(line, kReceive, none);
+    ASSERT_EQ(w.outcome, f.outcome) << line;
+    ASSERT_EQ(w.source, f.source) << line;
+    ASSERT_EQ(warm.stats().matches - before, fresh.stats().matches) << line << (guest ? " (kdc1 a guest)" : "");
+  }
+  EXPECT_GT(warm.stats().matches, 4000u);
+}
+
+}  // namespace
+}  // namespace hopguard::scanner
