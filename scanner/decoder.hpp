@@ -11,6 +11,7 @@
 
 #include "event.hpp"
 #include "syslog_record.hpp"
+#include "text_search.hpp"
 
 #include <cstdint>
 #include <string>
@@ -27,6 +28,12 @@ enum class DecodeResult : std::uint8_t { event, ignored, failed };
 
 // krb5kdc: "AS_REQ (...) IP: STATUS: ..." and "TGS_REQ (...) IP: STATUS: authtime N, ...".
 DecodeResult decode_kdc(const SyslogRecord& record, Event& event, DecodeScratch& scratch) noexcept;
+
+// The start of a KDC request line, the lines decode_kdc reads: "AS_REQ (" or "TGS_REQ (". Such a
+// message is never a wrapped syslog line (may_be_wrapped: a word, one space, then no digit).
+inline bool is_kdc_request(std::string_view message) noexcept {
+  return starts_with(message, "AS_REQ (") || starts_with(message, "TGS_REQ (");
+}
 // sshd and sshd-session.
 DecodeResult decode_sshd(const SyslogRecord& record, Event& event, DecodeScratch& scratch) noexcept;
 // hopguard decision records: the message is the key=value record of decision_record.hpp,

@@ -1111,7 +1111,8 @@ struct Engine::Impl {
                       HeaderFacts* header) {
     entry = found;
     if (entry != nullptr) {
-      if (may_be_wrapped(rec)) {
+      // A KDC request line, nearly every line of a KDC log, is never wrapped (is_kdc_request).
+      if (!is_kdc_request(rec.message) && may_be_wrapped(rec)) {
         rec = unwrap_inner_record(rec, options.syslog);
         header = nullptr;  // the inner record's program and host are its own
       }

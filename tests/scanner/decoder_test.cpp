@@ -77,6 +77,38 @@ TEST(DecoderRegistry, ExactProgramNamesOnly) {
   EXPECT_EQ(find_decoder("sshd-session-sshd-session"), nullptr);
 }
 
+// The engine skips may_be_wrapped for a message is_kdc_request accepts (nearly every KDC line):
+// on messages made from the two request words perturbed (bytes changed, dropped, added: digits,
+// spaces, '(' around the space after the word) and followed by the start of a wrapped line or
+// other bytes, each one is_kdc_request accepts must be one may_be_wrapped refuses.
+TEST(KdcDecoder, RequestLinesAreNeverWrapped) {
+  std::mt19937 rnd(59);
+  const std::string starts[] = {"AS_REQ (", "TGS_REQ (", "AS_REQ 2", "TGS_REQ  2", "Nov 22", "AS_REQ"};
+  const std::string rests[] = {"4 etypes {a(1)}) 10.0.0.2: ISSUE", " 18:10:52 vm krb5kdc[5709](info): AS_REQ (",
+                               "2 18:10:52 vm krb5kdc[1]: x", "", "(", " 1"};
+  const std::string noise = " (9_AT2";
+  int accepted = 0;
+  for (int i = 0; i < 50000; ++i) {
+    std::string m = starts[rnd() % std::size(starts)];
+    for (auto k = rnd() % 3; k > 0; --k) {
+      const std::size_t at = rnd() % (m.size() + 1);
+      switch (rnd() % 3) {
+        case 0: if (at < m.size()) m[at] = noise[rnd() % noise.size()]; break;
+        case 1: m.insert(at, 1, noise[rnd() % noise.size()]); break;
+        default: if (at < m.size()) m.erase(at, 1); break;
+      }
+    }
+    m += rests[rnd() % std::size(rests)];
+    SyslogRecord r;
+    r.program = "krb5kdc";
+    r.message = m;
+    if (!is_kdc_request(m)) continue;
+    ++accepted;
+    ASSERT_FALSE(may_be_wrapped(r)) << m;
+  }
+  EXPECT_GT(accepted, 5000);
+}
+
 std::string kdc(const std::string& kind, const std::string& rest) {
   return "Nov 22 18:10:52 vm krb5kdc[5709](info): " + kind + " " + kEtypes + " " + rest;
 }
