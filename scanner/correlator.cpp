@@ -371,7 +371,7 @@ void Correlator::advance(std::int64_t watermark_ms, const Sink& sink) {
     }
   }
   // Forget threshold groups whose window has passed (bounded memory).
-  if (groups_.size() > 1024) {
+  if (groups_.size() > kMaxIdleGroups) {
     std::erase_if(groups_, [&](const auto& kv) {
       return kv.second.times.empty() || kv.second.times.back().time_ms + options_.window_ms + options_.skew_ms < watermark_ms;
     });

@@ -59,6 +59,13 @@ class Correlator {
   // Closes every incident whose window ended before watermark_ms (the caller has already
   // subtracted the skew tolerance).
   void advance(std::int64_t watermark_ms, const Sink& sink);
+  // False when advance(watermark_ms) would change nothing and call no sink: no incident due, no
+  // aggregate, no threshold groups to forget. Asked inline before advance, whose call (with a
+  // Sink made from a lambda) costs more than these tests on every line that moves the watermark.
+  bool may_advance(std::int64_t watermark_ms) const noexcept {
+    return (!deadlines_.empty() && deadlines_.begin()->first < watermark_ms) || !aggregates_.empty() ||
+           groups_.size() > kMaxIdleGroups;
+  }
   void close_all(const Sink& sink);
 
   std::size_t open_incidents() const noexcept { return incidents_.size(); }
@@ -101,6 +108,7 @@ class Correlator {
   static constexpr std::size_t kMaxName = 255;  // bytes kept of a match's names (see add())
 
  private:
+  static constexpr std::size_t kMaxIdleGroups = 1024;  // advance() forgets stale groups past this many
   static std::string incident_key(std::string_view rule, std::string_view who, std::string_view target);
   std::string kdc_cut_counterpart(std::string_view rule, const Match& m, std::string key) const;
   std::string count_in_group(const Match& m, ThresholdBy by, const Sink& sink);

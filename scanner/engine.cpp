@@ -1259,7 +1259,9 @@ struct Engine::Impl {
     }
     if (rec.event_ms > watermark) {
       watermark = rec.event_ms;
-      correlator.advance(watermark - skew_ms, [&](const Alarm& a) { count_alarm(a, sink); });
+      if (correlator.may_advance(watermark - skew_ms)) {
+        correlator.advance(watermark - skew_ms, [&](const Alarm& a) { count_alarm(a, sink); });
+      }
     }
   }
 };

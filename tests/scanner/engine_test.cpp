@@ -1439,3 +1439,76 @@ TEST(Engine, KeptHeaderFactsAsAFreshEngine) {
 
 }  // namespace
 }  // namespace hopguard::scanner
+
+#include <scanner/correlator.hpp>
+
+namespace hopguard::scanner {
+namespace {
+
+// The engine advances the correlator only when may_advance says advance would do something: on a
+// stream of matches (incidents of a window, threshold groups past advance's limit of idle ones,
+// a flood's aggregates), with the watermark moving by small and large steps, a correlator so
+// advanced must emit the same alarms in the same order and hold the same state as one advanced
+// on every step.
+TEST(Correlator, MayAdvanceAsAdvancingAlways) {
+  CompiledRule every, counted;
+  every.id = "every";
+  every.name = "every";
+  counted.id = "counted";
+  counted.name = "counted";
+  counted.threshold = 3;
+  counted.window_ms = 60'000;
+  counted.threshold_by = {ThresholdBy::address_over_targets};
+  CorrelatorOptions o;
+  o.max_open_incidents = 6;  // a flood: further incidents of a rule go to its aggregate
+  Correlator gated(o), always(o);
+  std::vector<std::string> from_gated, from_always;
+  const auto sink_into = [](std::vector<std::string>& out) {
+    return Correlator::Sink([&out](const Alarm& a) {
+      out.push_back(a.rule_id + "|" + a.target + "|" + a.source_ip + "|" + std::to_string(a.count) + "|" +
+                    std::to_string(a.end_ms));
+    });
+  };
+  const Correlator::Sink sink_gated = sink_into(from_gated), sink_always = sink_into(from_always);
+  std::mt19937 rnd(61);
+  std::int64_t now = 1'795'300'000'000;
+  int skipped = 0;
+  for (int i = 0; i < 6000; ++i) {
+    // Steps of half a second, so that the watermark often meets a deadline exactly, and the
+    // next step is the first past it.
+    now += 500 * (rnd() % 8 == 0 ? static_cast<std::int64_t>(rnd() % 1800) : static_cast<std::int64_t>(rnd() % 4));
+    const std::int64_t watermark = now - o.skew_ms;
+    if (gated.may_advance(watermark)) {
+      gated.advance(watermark, sink_gated);
+    } else {
+      ++skipped;
+    }
+    always.advance(watermark, sink_always);
+    ASSERT_EQ(from_gated, from_always) << "step " << i;
+    const std::string target = "legacy" + std::to_string(rnd() % 8);
+    const std::string ip = "10.0." + std::to_string(rnd() % 8) + "." + std::to_string(rnd() % 250);
+    Match m;
+    m.rule = rnd() % 3 == 0 ? &every : &counted;
+    m.principal = "alice";
+    m.principal_class = "regular";
+    m.source_ip = ip;
+    m.target = target;
+    m.event_ms = now;
+    m.evidence = Evidence{"kdc", "kdc1", "line " + std::to_string(i), now};
+    gated.add(m, sink_gated);
+    always.add(m, sink_always);
+    ASSERT_EQ(from_gated, from_always) << "step " << i;
+    if (i % 200 == 0) {
+      ASSERT_EQ(gated.snapshot(watermark), always.snapshot(watermark)) << "step " << i;
+    }
+  }
+  gated.close_all(sink_gated);
+  always.close_all(sink_always);
+  EXPECT_EQ(from_gated, from_always);
+  EXPECT_GT(skipped, 1000);
+  EXPECT_GT(from_always.size(), 100u);
+  EXPECT_GT(always.aggregated_incidents(), 50u);
+}
+
+}  // namespace
+}  // namespace hopguard::scanner
