@@ -1111,15 +1111,18 @@ struct Engine::Impl {
                       HeaderFacts* header) {
     entry = found;
     if (entry != nullptr) {
-      // A KDC request line, nearly every line of a KDC log, is never wrapped (is_kdc_request).
-      if (!is_kdc_request(rec.message) && may_be_wrapped(rec)) {
-        rec = unwrap_inner_record(rec, options.syslog);
-        header = nullptr;  // the inner record's program and host are its own
-      }
-      if (entry->source != EventSource::hopguard && is_pam_record(rec.message)) {
-        entry = &kPamRecords;
-      } else if (entry->source == EventSource::kdc && is_kdcpolicy_record(rec.message)) {
-        entry = &kKdcPolicyRecords;
+      // A KDC request line, nearly every line of a KDC log, is never wrapped (is_kdc_request),
+      // nor a hopguard record (their prefixes start with other letters).
+      if (!is_kdc_request(rec.message)) {
+        if (may_be_wrapped(rec)) {
+          rec = unwrap_inner_record(rec, options.syslog);
+          header = nullptr;  // the inner record's program and host are its own
+        }
+        if (entry->source != EventSource::hopguard && is_pam_record(rec.message)) {
+          entry = &kPamRecords;
+        } else if (entry->source == EventSource::kdc && is_kdcpolicy_record(rec.message)) {
+          entry = &kKdcPolicyRecords;
+        }
       }
       if ((rec.has_trusted && !sender_matches(*entry, rec)) || kdc_line_from_site_host(rec, header)) {
         return mismatch(rec, *entry, ev);
