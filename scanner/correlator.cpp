@@ -133,19 +133,22 @@ std::string Correlator::add(const Match& match, const Sink& sink) {
     if (m.principal.size() >= kKdcKept + 3 && incidents_.count(key) == 0) {
       key = kdc_cut_counterpart(r.id, m, std::move(key));
     }
-    return open_or_merge(key, m, sink, 1, nullptr);
+    key = open_or_merge(key, m, 1, nullptr);
+    emit(sink);
+    return key;
   }
   // Threshold rule: the match counts in the group of each of the rule's groupings; an incident
   // opens when a group reaches the threshold.
   std::string key;
   for (const ThresholdBy by : r.threshold_by) {
-    std::string k = count_in_group(m, by, sink);
+    std::string k = count_in_group(m, by);
     if (!k.empty()) key = std::move(k);
   }
+  emit(sink);
   return key;
 }
 
-std::string Correlator::count_in_group(const Match& match, ThresholdBy by, const Sink& sink) {
+std::string Correlator::count_in_group(const Match& match, ThresholdBy by) {
   const CompiledRule& r = *match.rule;
   const bool per_address = by != ThresholdBy::target;
   const bool over_targets = by == ThresholdBy::address_over_targets;
@@ -166,12 +169,12 @@ std::string Correlator::count_in_group(const Match& match, ThresholdBy by, const
   }
   key.push_back(kSep);
   if (per_address) key.append(m.source_ip);
-  if (incidents_.count(key) != 0) return open_or_merge(key, m, sink, 1, nullptr);
+  if (incidents_.count(key) != 0) return open_or_merge(key, m, 1, nullptr);
   if (per_address && groups_.size() >= options_.max_threshold_groups && groups_.count(key) == 0) {
     // Too many sources at once: count them together, never drop them.
     key.resize(key.size() - m.source_ip.size());
     key.push_back('*');
-    if (incidents_.count(key) != 0) return open_or_merge(key, m, sink, 1, nullptr);
+    if (incidents_.count(key) != 0) return open_or_merge(key, m, 1, nullptr);
   }
   Group& g = groups_[key];
   const std::uint64_t source = hash_bytes(m.source_ip), principal = hash_bytes(m.principal);
@@ -210,15 +213,15 @@ std::string Correlator::count_in_group(const Match& match, ThresholdBy by, const
   });
   std::erase_if(g.times, [&](const Hit& h) { return in_window(h.time_ms); });
   if (g.times.empty()) groups_.erase(key);
-  std::string k = open_or_merge(key, first, sink, w.count, &evidence);
+  std::string k = open_or_merge(key, first, w.count, &evidence);
   if (auto it = incidents_.find(k); it != incidents_.end()) {
     it->second.alarm.start_ms = std::min(it->second.alarm.start_ms, w.start_ms);
   }
   return k;
 }
 
-std::string Correlator::open_or_merge(const std::string& key, const Match& m, const Sink& sink,
-                                      std::uint64_t add_count, const std::vector<Evidence>* held) {
+std::string Correlator::open_or_merge(const std::string& key, const Match& m, std::uint64_t add_count,
+                                      const std::vector<Evidence>* held) {
   const CompiledRule& r = *m.rule;
   auto it = incidents_.find(key);
   if (it != incidents_.end() &&
@@ -227,7 +230,7 @@ std::string Correlator::open_or_merge(const std::string& key, const Match& m, co
     // Same (rule, principal, target) but far outside the open incident's window (input out of
     // order by more than the skew): a separate incident, under a key of its own.
     return open_or_merge(key + '\x1e' + std::to_string(m.event_ms / std::max<std::int64_t>(1, options_.window_ms)),
-                         m, sink, add_count, held);
+                         m, add_count, held);
   }
   if (it != incidents_.end()) {
     Alarm& a = it->second.alarm;
@@ -270,7 +273,7 @@ std::string Correlator::open_or_merge(const std::string& key, const Match& m, co
     add_evidence(a, m.evidence);
   }
   const std::int64_t deadline = a.start_ms + options_.window_ms;
-  if (incidents_.size() >= options_.max_open_incidents && !make_room(r.id, sink)) {
+  if (incidents_.size() >= options_.max_open_incidents && !make_room(r.id)) {
     // Flood: fold into the rule's aggregate, reported when its window closes.
     ++aggregated_total_;
     auto [ag, fresh] = aggregates_.try_emplace(r.id);
@@ -296,7 +299,7 @@ std::string Correlator::open_or_merge(const std::string& key, const Match& m, co
   inc.alarm = std::move(a);
   inc.deadline_ms = deadline;
   if (options_.emit_first_evidence) {
-    sink(inc.alarm);
+    pending_.push_back(inc.alarm);
     inc.emitted = true;
     inc.emitted_count = inc.alarm.count;
   }
@@ -315,7 +318,7 @@ std::string Correlator::open_or_merge(const std::string& key, const Match& m, co
 // incident folds into its rule's aggregate as before. The margin of two keeps two rules near a
 // tie from closing each other's incidents in turn. Each early close emits the alarm its incident
 // would have emitted at its deadline, so nothing is added to the output but its timing.
-bool Correlator::make_room(const std::string& rule_id, const Sink& sink) {
+bool Correlator::make_room(const std::string& rule_id) {
   const std::string* top = nullptr;
   std::size_t top_count = 0;
   for (const auto& [id, n] : open_by_rule_) {
@@ -331,7 +334,7 @@ bool Correlator::make_room(const std::string& rule_id, const Sink& sink) {
   prefix.push_back(kSep);
   const auto it = incidents_.lower_bound(prefix);
   if (it == incidents_.end() || !std::string_view(it->first).starts_with(prefix)) return false;
-  close(it, sink);
+  close(it);
   return true;
 }
 
@@ -346,12 +349,12 @@ void Correlator::append(const std::string& key, const Evidence& evidence, std::i
   widen(a, event_ms);
 }
 
-void Correlator::close(std::map<std::string, Incident>::iterator it, const Sink& sink) {
-  const Incident& inc = it->second;
-  if (!inc.emitted || inc.alarm.count > inc.emitted_count) sink(inc.alarm);
+void Correlator::close(std::map<std::string, Incident>::iterator it) {
+  Incident& inc = it->second;
   if (auto n = open_by_rule_.find(inc.alarm.rule_id); n != open_by_rule_.end() && --n->second == 0) {
     open_by_rule_.erase(n);
   }
+  if (!inc.emitted || inc.alarm.count > inc.emitted_count) pending_.push_back(std::move(inc.alarm));
   incidents_.erase(it);
 }
 
@@ -359,12 +362,12 @@ void Correlator::advance(std::int64_t watermark_ms, const Sink& sink) {
   while (!deadlines_.empty() && deadlines_.begin()->first < watermark_ms) {
     const auto d = deadlines_.begin();
     auto it = incidents_.find(d->second);
-    if (it != incidents_.end() && it->second.deadline_ms == d->first) close(it, sink);
+    if (it != incidents_.end() && it->second.deadline_ms == d->first) close(it);
     deadlines_.erase(d);
   }
   for (auto it = aggregates_.begin(); it != aggregates_.end();) {
     if (it->second.deadline_ms < watermark_ms) {
-      sink(it->second.alarm);
+      pending_.push_back(std::move(it->second.alarm));
       it = aggregates_.erase(it);
     } else {
       ++it;
@@ -376,20 +379,31 @@ void Correlator::advance(std::int64_t watermark_ms, const Sink& sink) {
       return kv.second.times.empty() || kv.second.times.back().time_ms + options_.window_ms + options_.skew_ms < watermark_ms;
     });
   }
+  emit(sink);
 }
 
 void Correlator::close_all(const Sink& sink) {
   while (!deadlines_.empty()) {
     const auto d = deadlines_.begin();
     auto it = incidents_.find(d->second);
-    if (it != incidents_.end() && it->second.deadline_ms == d->first) close(it, sink);
+    if (it != incidents_.end() && it->second.deadline_ms == d->first) close(it);
     deadlines_.erase(d);
   }
-  for (auto& [id, inc] : aggregates_) sink(inc.alarm);
+  for (auto& [id, inc] : aggregates_) pending_.push_back(std::move(inc.alarm));
   aggregates_.clear();
   incidents_.clear();
   open_by_rule_.clear();
   groups_.clear();
+  emit(sink);
+}
+
+void Correlator::emit(const Sink& sink) {
+  // Taken out first: a sink's nested call adds its own alarms to pending_ and emits them itself.
+  while (!pending_.empty()) {
+    std::vector<Alarm> due;
+    due.swap(pending_);
+    for (const Alarm& a : due) sink(a);
+  }
 }
 
 // ---- snapshot ---------------------------------------------------------------------------------

@@ -42,6 +42,10 @@ struct CorrelatorOptions {
   std::size_t max_threshold_groups = 10000;
 };
 
+// The sinks are called only when the correlator's state is whole again, at the end of add(),
+// advance() and close_all(), never while it holds an iterator: a sink may feed the engine a line
+// of its own (Engine's feed_nested), which may add to, advance or close the very incidents the
+// outer call was closing.
 class Correlator {
  public:
   using Sink = std::function<void(const Alarm&)>;
@@ -111,11 +115,14 @@ class Correlator {
   static constexpr std::size_t kMaxIdleGroups = 1024;  // advance() forgets stale groups past this many
   static std::string incident_key(std::string_view rule, std::string_view who, std::string_view target);
   std::string kdc_cut_counterpart(std::string_view rule, const Match& m, std::string key) const;
-  std::string count_in_group(const Match& m, ThresholdBy by, const Sink& sink);
-  std::string open_or_merge(const std::string& key, const Match& m, const Sink& sink,
-                            std::uint64_t add_count, const std::vector<Evidence>* held);
-  void close(std::map<std::string, Incident>::iterator it, const Sink& sink);
-  bool make_room(const std::string& rule_id, const Sink& sink);
+  std::string count_in_group(const Match& m, ThresholdBy by);
+  std::string open_or_merge(const std::string& key, const Match& m, std::uint64_t add_count,
+                            const std::vector<Evidence>* held);
+  void close(std::map<std::string, Incident>::iterator it);
+  bool make_room(const std::string& rule_id);
+  // Calls sink with the alarms due (pending_), each once, those a sink's own nested call makes
+  // included.
+  void emit(const Sink& sink);
 
   CorrelatorOptions options_;
   std::map<std::string, Incident> incidents_;
@@ -123,6 +130,7 @@ class Correlator {
   std::unordered_map<std::string, Group> groups_;
   std::map<std::string, Incident> aggregates_;  // by rule id, under a flood
   std::unordered_map<std::string, std::size_t> open_by_rule_;  // rule id -> its incidents_ count
+  std::vector<Alarm> pending_;  // alarms due, not yet given to the sink (see emit)
   std::uint64_t aggregated_total_ = 0;
 };
 

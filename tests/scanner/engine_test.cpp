@@ -1319,6 +1319,47 @@ TEST(Engine, LineFedFromInsideASinkIsAnEventOfItsOwn) {
   EXPECT_EQ(principals[1], "carol@HG.TEST");
 }
 
+// A sink that feeds lines dated later, each moving the watermark past open incidents, while the
+// engine is closing incidents (the correlator's advance and close_all): each incident alarms once,
+// and none is closed twice (the nested advance used to close and erase the incident the outer
+// one was closing: a crash).
+TEST(Engine, SinkFeedingLaterLinesWhileIncidentsCloseAlarmsEachOnce) {
+  for (const EmitMode mode : {EmitMode::at_window_end, EmitMode::first_evidence}) {
+    auto policy = test::test_policy();
+    auto rules = test::shipped_rules(*policy);
+    EngineOptions opt;
+    opt.emit = mode;
+    Engine e(policy, rules, opt);
+    std::map<std::string, int> closed;  // principal -> its alarms
+    int fed = 0;
+    AlarmSink sink;
+    sink = [&](const Alarm& a) {
+      ++closed[a.principal];
+      if (fed < 6) {
+        ++fed;
+        const std::string hour = std::to_string(11 + fed);
+        e.feed_line(tgs(hour + ":00:00", "127.0.0.2", "fed" + std::to_string(fed) + "@HG.TEST",
+                        "host/legacy1.hg.test@HG.TEST"),
+                    kReceive, sink);
+      }
+    };
+    for (const char* who : {"alice", "bob", "carol", "dave"}) {
+      e.feed_line(tgs("10:00:00", "127.0.0.2", std::string(who) + "@HG.TEST", "host/legacy1.hg.test@HG.TEST"), kReceive,
+                  sink);
+    }
+    e.feed_line("Nov 22 11:00:00 web1 cron[1]: a later line", kReceive, sink);  // closes the four
+    e.finish(sink);
+    std::map<std::string, int> want;
+    for (const char* who : {"alice", "bob", "carol", "dave"}) want[std::string(who) + "@HG.TEST"] = 1;
+    for (int i = 1; i <= 6; ++i) want["fed" + std::to_string(i) + "@HG.TEST"] = 1;
+    EXPECT_EQ(fed, 6);
+    // first_evidence too: each incident once, at its first evidence (none came after it).
+    EXPECT_EQ(closed, want);
+    EXPECT_EQ(e.open_incidents(), 0u);
+  }
+}
+
+
 // The outer line's event keeps its values while a sink feeds the engine another line: a
 // decision record's unescaped values (in the engine's decode scratch, which the inner line
 // gets its own of) and a localauth record's address taken from its sshd process (copied: the
