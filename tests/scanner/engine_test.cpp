@@ -600,6 +600,27 @@ TEST(Engine, RecordWithoutHostnameTakesTheSendersAddress) {
   EXPECT_EQ(alarms[0].rule_id, "forged-log-sender");
 }
 
+// A KDC file line forwarded by rsyslog's imfile under the tag krb5kdc (a second header around
+// it) is unwrapped: its request is decoded and matched, and its own host is checked (a
+// bastion's krb5kdc line is forged). The engine skips the wrapped-line check only for messages
+// that are KDC requests themselves.
+TEST(Engine, WrappedKdcFileLinesAreUnwrapped) {
+  const std::string inner_request =
+      "TGS_REQ " + kEt + " 127.0.0.2: ISSUE: authtime 1, " + kIss + ", alice@HG.TEST for host/legacy1.hg.test@HG.TEST";
+  const auto rules_of = [](const std::vector<Alarm>& alarms) {
+    std::vector<std::string> ids;
+    for (const Alarm& a : alarms) ids.push_back(a.rule_id);
+    return ids;
+  };
+  // From the KDC's own host: the request's alarm.
+  EXPECT_EQ(rules_of(scan({"<30>Nov 22 10:00:01 kdc1 krb5kdc: Nov 22 10:00:01 kdc1 krb5kdc[77](info): " + inner_request})),
+            std::vector<std::string>{"regular-cred-on-legacy"});
+  // A file line that a bastion logged: forged, whatever the outer header says.
+  EXPECT_EQ(rules_of(scan({"<30>Nov 22 10:00:01 kdc1 krb5kdc: Nov 22 10:00:01 bastion krb5kdc[77](info): " +
+                           inner_request})),
+            std::vector<std::string>{"forged-log-sender"});
+}
+
 // Two wrong passwords from (address, principal) at 10:00:00 and 10:00:01 (below the threshold)
 // in one engine, its snapshot restored into another, then three for alice-legacy1@ from
 // 127.0.0.4: the alarms of the second engine.

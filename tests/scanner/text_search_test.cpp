@@ -1,5 +1,6 @@
 // find_pair (scanner/text_search.hpp) against its reference, std::string_view::find of the
-// two-byte string, on many random texts of every length around the 16- and 32-byte steps.
+// two-byte string, on many random texts of every length around the 16- and 32-byte steps, in
+// blocks of their exact size.
 #include <scanner/direct_memo.hpp>
 #include <scanner/text_search.hpp>
 
@@ -7,6 +8,7 @@
 
 #include <cstring>
 #include <map>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -16,16 +18,20 @@ namespace {
 
 TEST(FindPair, SameAsStringViewFind) {
   std::mt19937 rnd(11);
-  const std::string alphabet = ") :,x";
+  const std::string alphabet(") :,x\0\x80\xff", 8);
   for (int i = 0; i < 50000; ++i) {
     std::string s(rnd() % 200, 'x');  // past 64 bytes: the AVX2 steps where the CPU has them
-    for (char& c : s) c = alphabet[rnd() % alphabet.size()];
-    const char a = alphabet[rnd() % 4];
-    const char b = alphabet[rnd() % 4];
+    for (char& c : s) c = alphabet[rnd() % (rnd() % 4 ? 4 : alphabet.size())];
+    const char a = alphabet[rnd() % (rnd() % 4 ? 4 : alphabet.size())];
+    const char b = alphabet[rnd() % (rnd() % 4 ? 4 : alphabet.size())];
     const char pair[2] = {a, b};
-    // Offsets into a longer buffer, so that unaligned starts are covered.
-    const std::size_t off = rnd() % 8;
-    const std::string_view v = std::string_view(s).substr(std::min(off, s.size()));
+    // In a heap block of exactly the text's size (a read past its end is an ASan error; a
+    // std::string's terminating NUL would hide one), at offsets into it, so that unaligned
+    // starts are covered.
+    const std::unique_ptr<char[]> block(new char[s.size()]);
+    std::copy(s.begin(), s.end(), block.get());
+    const std::size_t off = std::min<std::size_t>(rnd() % 8, s.size());
+    const std::string_view v(block.get() + off, s.size() - off);
     ASSERT_EQ(find_pair(v, a, b), v.find(std::string_view(pair, 2))) << '"' << v << '"';
   }
 }
