@@ -626,8 +626,20 @@ SyslogRecord parse_record(std::string_view t, std::int64_t receive_ms, const Sys
   return r;
 }
 
-}  // namespace
+#if defined(__SSE2__)
+// The record of a file line "Mmm dd HH:MM:SS HOST TAG[PID]: MSG" (no <PRI>, a known time) whose
+// fields a memo gave.
+SyslogRecord memoised_record(std::string_view t, std::int64_t receive_ms, std::int64_t event_ms,
+                             std::string_view host, std::string_view program, std::string_view pid,
+                             std::string_view message) noexcept {
+  return SyslogRecord{.format = SyslogFormat::file_3164, .priority = -1, .event_ms = event_ms,
+                      .receive_ms = receive_ms, .time_unknown = false, .hostname = host, .program = program,
+                      .pid = pid, .message = message, .raw = t, .has_trusted = false, .trusted_pid = {},
+                      .trusted_uid = {}, .trusted_exe = {}};
+}
+#endif
 
+}  // namespace
 
 SyslogRecord parse_syslog_record(std::string_view t, std::int64_t receive_ms, const SyslogOptions& options,
                                  SyslogDateMemo* memo) noexcept {
@@ -642,13 +654,10 @@ SyslogRecord parse_syslog_record(std::string_view t, std::int64_t receive_ms, co
       if (t.size() >= 48 && (same_bytes48(c, memo->header) & memo->header_mask) == memo->header_mask &&
           memo->header_receive_ms == receive_ms && memo->header_offset == options.utc_offset_seconds &&
           is_digit(c[13]) && is_digit(c[14]) && (c[13] - '0') * 10 + (c[14] - '0') <= 60) {
-        return SyslogRecord{
-            .format = SyslogFormat::file_3164, .priority = -1,
-            .event_ms = memo->header_minute_ms + ((c[13] - '0') * 10 + (c[14] - '0')) * 1000,
-            .receive_ms = receive_ms, .time_unknown = false, .hostname = std::string_view(c + 16, memo->host_size),
-            .program = std::string_view(c + memo->program_at, memo->program_size),
-            .pid = std::string_view(c + memo->pid_at, memo->pid_size), .message = t.substr(memo->header_size),
-            .raw = t, .has_trusted = false, .trusted_pid = {}, .trusted_uid = {}, .trusted_exe = {}};
+        return memoised_record(t, receive_ms, memo->header_minute_ms + ((c[13] - '0') * 10 + (c[14] - '0')) * 1000,
+                               std::string_view(c + 16, memo->host_size),
+                               std::string_view(c + memo->program_at, memo->program_size),
+                               std::string_view(c + memo->pid_at, memo->pid_size), t.substr(memo->header_size));
       }
       // Dropped at the first line of another header: a header is kept again only where a
       // minute starts (parse_record), so a log of many hosts and programs pays this compare
@@ -666,10 +675,7 @@ SyslogRecord parse_syslog_record(std::string_view t, std::int64_t receive_ms, co
     if (t.size() >= 48 && t[15] == ' ' && memoised_time(t, 0, receive_ms, options.utc_offset_seconds, *memo, known_ms)) {
       HostTag h;
       if (fast_host_and_tag(t, 16, h)) {
-        return SyslogRecord{.format = SyslogFormat::file_3164, .priority = -1, .event_ms = known_ms,
-                            .receive_ms = receive_ms, .time_unknown = false, .hostname = h.hostname,
-                            .program = h.program, .pid = h.pid, .message = h.message, .raw = t,
-                            .has_trusted = false, .trusted_pid = {}, .trusted_uid = {}, .trusted_exe = {}};
+        return memoised_record(t, receive_ms, known_ms, h.hostname, h.program, h.pid, h.message);
       }
     }
   }
