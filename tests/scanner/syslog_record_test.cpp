@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <random>
 #include <string>
@@ -13,6 +14,24 @@ namespace {
 constexpr std::int64_t kReceive = 1795392000000;
 std::int64_t at(int y, unsigned m, unsigned d, unsigned h, unsigned mi, unsigned s) {
   return (days_from_civil(y, m, d) * 86400 + h * 3600 + mi * 60 + s) * 1000;
+}
+
+// The memo tests' receive times and UTC offsets (now, a millisecond later, 300 days before).
+const std::int64_t kMemoReceives[] = {kReceive, kReceive + 1, kReceive - 86'400'000 * 300LL};
+const std::int32_t kMemoOffsets[] = {0, 3600, -18000};
+
+// One random edit of line within its first `within` bytes: a byte replaced by one of noise, one
+// of noise inserted, a byte erased, or a run of min_run + (0 to runs - 1) 'a's inserted (a
+// longer host or tag).
+void edit_line(std::string& line, std::mt19937& rnd, const std::string& noise, std::size_t within,
+               unsigned min_run, unsigned runs) {
+  const std::size_t at = std::min(line.size() - 1, static_cast<std::size_t>(rnd() % within));
+  switch (rnd() % 4) {
+    case 0: line[at] = noise[rnd() % noise.size()]; break;
+    case 1: line.insert(at, 1, noise[rnd() % noise.size()]); break;
+    case 2: line.erase(at, 1); break;
+    default: line.insert(at, min_run + rnd() % runs, 'a'); break;
+  }
 }
 
 TEST(SyslogRecord, KdcFileLog) {
@@ -314,8 +333,6 @@ TEST(SyslogRecord, DateMemoChangesNoRecord) {
   const std::string stamps[] = {"Nov 21 10:20:30", "Nov 21 10:20:31", "Nov 21 10:20:30.5", "Dec 31 23:59:59",
                                 "Jan  1 00:00:00", "Nov 24 00:00:00", "Nov 22 23:59:59", "Feb 29 12:00:00",
                                 "Nov 21 10:20:3x", "Xyz 21 10:20:30", "Nov 21 10:20:30.", "Nov 21 25:20:30"};
-  const std::int64_t receives[] = {kReceive, kReceive + 1, kReceive - 86'400'000 * 300LL};
-  const std::int32_t offsets[] = {0, 3600, -18000};
   // Minutes whose seconds are drawn 00..61: kept in the memo and read from it by their seconds,
   // among them the minutes the year limit (receive + 1 day: Nov 24 00:00:00 UTC for kReceive,
   // other minutes under the other offsets and receive times) cuts, whose seconds get two years.
@@ -330,8 +347,8 @@ TEST(SyslogRecord, DateMemoChangesNoRecord) {
               static_cast<char>('0' + sec % 10);
     }
     const std::string line = stamp + " host prog[1]: message";
-    const std::int64_t receive = receives[rnd() % 8 == 0 ? rnd() % 3 : 0];
-    const SyslogOptions options{offsets[rnd() % 8 == 0 ? rnd() % 3 : 0]};
+    const std::int64_t receive = kMemoReceives[rnd() % 8 == 0 ? rnd() % 3 : 0];
+    const SyslogOptions options{kMemoOffsets[rnd() % 8 == 0 ? rnd() % 3 : 0]};
     const SyslogRecord m = parse_syslog_record(line, receive, options, &memo);
     const SyslogRecord a = parse_syslog_record(line, receive, options);
     ASSERT_EQ(m.event_ms, a.event_ms) << line << " receive " << receive << " offset " << options.utc_offset_seconds;
@@ -388,26 +405,16 @@ TEST(SyslogRecord, MemoisedSecondPathGivesTheWholeRecord) {
       " h x[1](y): z and more bytes after the tag to make the line long enough",
       " a-very-long-host-name-of-a-site.example.org sshd[77]: Accepted password for x",
   };
-  const std::int64_t receives[] = {kReceive, kReceive + 1, kReceive - 86'400'000 * 300LL};
-  const std::int32_t offsets[] = {0, 3600, -18000};
   const std::string noise = " []():x1.N";
   SyslogDateMemo memo;
   std::string previous_stamp;
   int candidates = 0;  // lines of the shape the short path takes (the test must exercise it)
   for (int i = 0; i < 60000; ++i) {
     std::string line = stamps[rnd() % 8 == 0 ? rnd() % std::size(stamps) : 0] + rests[rnd() % std::size(rests)];
-    for (auto k = rnd() % 3; k > 0; --k) {
-      const std::size_t at = std::min(line.size() - 1, static_cast<std::size_t>(rnd() % 48));
-      switch (rnd() % 4) {
-        case 0: line[at] = noise[rnd() % noise.size()]; break;
-        case 1: line.insert(at, 1, noise[rnd() % noise.size()]); break;
-        case 2: line.erase(at, 1); break;
-        default: line.insert(at, rnd() % 20, 'a'); break;
-      }
-    }
+    for (auto k = rnd() % 3; k > 0; --k) edit_line(line, rnd, noise, 48, 0, 20);
     if (rnd() % 4 == 0) line.resize(std::min(line.size(), static_cast<std::size_t>(44 + rnd() % 8)));
-    const std::int64_t receive = receives[rnd() % 16 == 0 ? rnd() % 3 : 0];
-    const SyslogOptions options{offsets[rnd() % 16 == 0 ? rnd() % 3 : 0]};
+    const std::int64_t receive = kMemoReceives[rnd() % 16 == 0 ? rnd() % 3 : 0];
+    const SyslogOptions options{kMemoOffsets[rnd() % 16 == 0 ? rnd() % 3 : 0]};
     const SyslogRecord m = parse_syslog_record(line, receive, options, &memo);
     const SyslogRecord a = parse_syslog_record(line, receive, options);
     ASSERT_NO_FATAL_FAILURE(expect_same_record(m, a, line));
@@ -444,8 +451,6 @@ TEST(SyslogRecord, KeptHeaderGivesTheWholeRecord) {
       ": [] () x1 more text",
       "",
   };
-  const std::int64_t receives[] = {kReceive, kReceive + 1, kReceive - 86'400'000 * 300LL};
-  const std::int32_t offsets[] = {0, 3600, -18000};
   const std::string noise = " []():x1.N9";
   SyslogDateMemo memo;
   std::size_t head = 0;
@@ -465,19 +470,11 @@ TEST(SyslogRecord, KeptHeaderGivesTheWholeRecord) {
     line[13] = static_cast<char>('0' + sec / 10);
     line[14] = static_cast<char>('0' + sec % 10);
     if (rnd() % 10 == 0) {
-      for (auto k = 1 + rnd() % 2; k > 0; --k) {
-        const std::size_t at = std::min(line.size() - 1, static_cast<std::size_t>(rnd() % 50));
-        switch (rnd() % 4) {
-          case 0: line[at] = noise[rnd() % noise.size()]; break;
-          case 1: line.insert(at, 1, noise[rnd() % noise.size()]); break;
-          case 2: line.erase(at, 1); break;
-          default: line.insert(at, 1 + rnd() % 4, 'a'); break;
-        }
-      }
+      for (auto k = 1 + rnd() % 2; k > 0; --k) edit_line(line, rnd, noise, 50, 1, 4);
     }
     if (rnd() % 16 == 0) line.resize(std::min(line.size(), static_cast<std::size_t>(44 + rnd() % 8)));
-    const std::int64_t receive = receives[rnd() % 64 == 0 ? rnd() % 3 : 0];
-    const SyslogOptions options{offsets[rnd() % 64 == 0 ? rnd() % 3 : 0]};
+    const std::int64_t receive = kMemoReceives[rnd() % 64 == 0 ? rnd() % 3 : 0];
+    const SyslogOptions options{kMemoOffsets[rnd() % 64 == 0 ? rnd() % 3 : 0]};
     const std::uint64_t id = memo.header_id;
     const SyslogRecord m = parse_syslog_record(line, receive, options, &memo);
     const SyslogRecord a = parse_syslog_record(line, receive, options);
