@@ -8,6 +8,7 @@
 
 #include <boost/regex.hpp>
 
+#include <bit>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -195,14 +196,21 @@ inline const char* address_failure(const CompiledRule& r, bool present, bool bas
 // rule's facts conditions hold iff its bit is set in the words of the event's facts and, for a
 // rule whose bit is set in text, rule_facts_hold() holds.
 struct FactMasks {
-  // Index of a role in the role words: 0 no configured host (kRoleUnknown), 1 legacy, 2 bastion.
+  // Index of a host's role in the role words: the position of its RoleBit (role_bit).
   static std::size_t role_index(const HostEntry* h) noexcept {
-    return h == nullptr ? 0 : h->role == Role::legacy ? 1 : 2;
+    return static_cast<std::size_t>(std::countr_zero(role_bit(h)));
   }
   // Index of the address words.
   static std::size_t address_index(bool present, bool bastion, bool allowed) noexcept {
     return static_cast<std::size_t>(present) | static_cast<std::size_t>(bastion) << 1 |
            static_cast<std::size_t>(allowed) << 2;
+  }
+  // The rules whose conditions on these facts hold (one word of each fact, ANDed), for an event
+  // with an address or without.
+  std::uint64_t holding(bool address_present, const EventFacts& f) const noexcept {
+    return tgt[f.service_is_tgt] & service_role[role_index(f.service_host)] & logging_role[role_index(f.logging_host)] &
+           record_role[role_index(f.record_host)] &
+           address[address_index(address_present, f.address_is_bastion, f.address_allowed)];
   }
   std::uint64_t tgt[2] = {};
   std::uint64_t service_role[3] = {}, logging_role[3] = {}, record_role[3] = {};

@@ -852,12 +852,7 @@ struct Engine::Impl {
     // The first 64 rules: those whose conditions on the facts known so far may hold (FactMasks),
     // and those the KDC refused the request for (they match on that alone).
     const FactMasks& m = fact_masks_by_kind[static_cast<std::size_t>(ev.kind)];
-    std::uint64_t live = fv.passed & m.tgt[f.service_is_tgt] & m.service_role[FactMasks::role_index(f.service_host)] &
-                         m.logging_role[FactMasks::role_index(f.logging_host)] &
-                         m.record_role[FactMasks::role_index(f.record_host)] &
-                         m.address[FactMasks::address_index(!ev.address.empty(), f.address_is_bastion,
-                                                            f.address_allowed)];
-    live |= fv.refusal;
+    std::uint64_t live = (fv.passed & m.holding(!ev.address.empty(), f)) | fv.refusal;
     int maybe_special = -1;  // policy->may_be_special(ev.principal), once asked; -1: not yet
     for (; live != 0; live &= live - 1) {
       const auto i = static_cast<std::size_t>(std::countr_zero(live));

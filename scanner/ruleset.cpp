@@ -696,8 +696,6 @@ bool rule_facts_hold(const CompiledRule& r, const Event& ev, const EventFacts& f
 }
 
 FactMasks fact_masks(const std::vector<const CompiledRule*>& rules) noexcept {
-  // The role each index of the role words stands for (FactMasks::role_index).
-  constexpr std::uint32_t kRoleOfIndex[3] = {kRoleUnknown, kRoleLegacy, kRoleBastion};
   FactMasks m;
   for (std::size_t i = 0; i < rules.size() && i < 64; ++i) {
     const CompiledRule& r = *rules[i];
@@ -710,7 +708,7 @@ FactMasks fact_masks(const std::vector<const CompiledRule*>& rules) noexcept {
     for (std::size_t k = 0; k < 3; ++k) {
       // The role condition, on the one host that is the rule's target (a rule whose target is the
       // principal's host is asked once the principal is classified).
-      const bool holds = rule_role_holds(r, kRoleOfIndex[k]);
+      const bool holds = rule_role_holds(r, std::uint32_t{1} << k);  // the role of index k (role_index)
       if (r.target != TargetFrom::service || holds) m.service_role[k] |= bit;
       if (r.target != TargetFrom::host || holds) m.logging_role[k] |= bit;
       if (r.target != TargetFrom::record || holds) m.record_role[k] |= bit;

@@ -1163,11 +1163,7 @@ TEST(Ruleset, FactsHoldWithAndWithoutExplanationAgree) {
     f.address_parsed = rnd() % 4 != 0;
     f.address_is_bastion = rnd() % 2 == 0;
     f.address_allowed = rnd() % 2 == 0;
-    const std::uint64_t live =
-        masks.tgt[f.service_is_tgt] & masks.service_role[FactMasks::role_index(f.service_host)] &
-        masks.logging_role[FactMasks::role_index(f.logging_host)] &
-        masks.record_role[FactMasks::role_index(f.record_host)] &
-        masks.address[FactMasks::address_index(!ev.address.empty(), f.address_is_bastion, f.address_allowed)];
+    const std::uint64_t live = masks.holding(!ev.address.empty(), f);
     for (std::size_t k = 0; k < all.size(); ++k) {
       const CompiledRule* r = all[k];
       if (r->regex) continue;
@@ -1260,10 +1256,7 @@ TEST(Ruleset, FactMasksAreExactOnEveryCondition) {
       f.address_parsed = present;
       f.address_is_bastion = is_bastion;
       f.address_allowed = allowed;
-      const std::uint64_t live = m.tgt[tgt] & m.service_role[FactMasks::role_index(service_host)] &
-                                 m.logging_role[FactMasks::role_index(logging_host)] &
-                                 m.record_role[FactMasks::role_index(record_host)] &
-                                 m.address[FactMasks::address_index(present, is_bastion, allowed)];
+      const std::uint64_t live = m.holding(present, f);
       for (std::size_t k = 0; k < chunk.size(); ++k) {
         const bool holds = rule_facts_hold(*chunk[k], ev, f);
         ASSERT_EQ((live >> k & 1u) != 0, holds) << "rule " << first + k << ", facts " << combo;
