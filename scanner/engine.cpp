@@ -1245,7 +1245,8 @@ struct Engine::Impl {
   // hopguardd, an incident so dated stayed open until the clock caught up with it). The line's
   // text, with its own date, stays the evidence. Then event time moves the watermark forward,
   // so a line after a window's end opens a new incident instead of joining the old one.
-  void take_time(SyslogRecord& rec, const AlarmSink& sink) {
+  // Inlined into feed (every line comes here); the rare advance is a call of its own.
+  [[gnu::always_inline]] void take_time(SyslogRecord& rec, const AlarmSink& sink) {
     if (rec.time_unknown) {
       ++stats.time_unknown;
       return;
@@ -1257,10 +1258,11 @@ struct Engine::Impl {
     }
     if (rec.event_ms > watermark) {
       watermark = rec.event_ms;
-      if (correlator.may_advance(watermark - skew_ms)) {
-        correlator.advance(watermark - skew_ms, [&](const Alarm& a) { count_alarm(a, sink); });
-      }
+      if (correlator.may_advance(watermark - skew_ms)) advance(sink);
     }
+  }
+  [[gnu::noinline]] void advance(const AlarmSink& sink) {
+    correlator.advance(watermark - skew_ms, [&](const Alarm& a) { count_alarm(a, sink); });
   }
 };
 

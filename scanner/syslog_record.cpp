@@ -119,7 +119,7 @@ bool same_minute(const char* a, const char* b) noexcept {
 // minute: false when the memo does not hold its minute or its seconds are not 00..60. Otherwise
 // the value parse_3164_time computes for those bytes (SyslogDateMemo: the memo holds only minutes
 // whose every second gets the same year).
-bool memoised_time(std::string_view t, std::size_t pos, std::int64_t receive_ms, std::int32_t offset,
+[[gnu::always_inline]] inline bool memoised_time(std::string_view t, std::size_t pos, std::int64_t receive_ms, std::int32_t offset,
                    const SyslogDateMemo& memo, std::int64_t& event_ms) noexcept {
   if (!memo.minute_set || memo.minute_receive_ms != receive_ms || memo.minute_offset != offset) return false;
   const char* c = t.data() + pos;
