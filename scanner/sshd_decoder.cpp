@@ -55,6 +55,19 @@ bool is_address_text(std::string_view s) noexcept {
   return true;
 }
 
+// The first i in [0, min(s.size(), limit)) with s[i] <= 0x20 (a space or a control byte); that
+// end if none.
+std::size_t first_control_or_space(std::string_view s, std::size_t limit) noexcept {
+#if defined(__SSE2__)
+  const __m128i top = _mm_set1_epi8(0x20);
+  // Unsigned x <= 0x20: min(x, 0x20) == x (bytes >= 0x80 are above, as in is_address_text).
+  const auto hit16 = [&](__m128i x) { return _mm_cmpeq_epi8(_mm_min_epu8(x, top), x); };
+#else
+  const auto hit16 = [](int) { return 0; };
+#endif
+  return detail::find_bounded(s, 0, limit, hit16, [](char c) { return static_cast<unsigned char>(c) <= 0x20; });
+}
+
 // What follows "port N" (see the header). Each form is one OpenSSH version's own text; anything
 // else is not a login line.
 enum class Tail { protocol, none, ruser, tktuser };
@@ -62,16 +75,20 @@ enum class Tail { protocol, none, ruser, tktuser };
 // "IP port N" followed by one of the tails above. Fills address, port, detail (EXTRA, RUSER or
 // the PRINCIPAL), and only when it returns true (ev is untouched otherwise).
 bool parse_from_tail(std::string_view tail, Event& ev, Tail& form) noexcept {
-  const std::size_t sp = tail.find(' ');
+  // IP: up to the first space, 1..255 bytes all above 0x20 (is_address_text), so the first byte
+  // <= 0x20 within 256 must be that space: one bounded search instead of a search and a loop.
+  const std::size_t sp = first_control_or_space(tail, 256);
+  if (sp == 0 || sp > 255 || sp >= tail.size() || tail[sp] != ' ') return false;
   const std::string_view ip = tail.substr(0, sp);
-  if (sp == std::string_view::npos || !is_address_text(ip)) return false;
   tail.remove_prefix(sp);
   if (!starts_with(tail, " port ")) return false;
   tail.remove_prefix(6);
-  const std::size_t sp2 = tail.find(' ');
-  const std::string_view port = tail.substr(0, sp2);
-  if (!all_digits(port)) return false;
-  tail.remove_prefix(port.size());
+  // PORT: 1..5 ASCII digits (all_digits), followed by the end or one of the tails below, each of
+  // which starts with a space: so the whole token up to the next space is those digits.
+  const std::size_t digits = skip_digits(tail, 0);
+  if (digits == 0 || digits > 5) return false;
+  const std::string_view port = tail.substr(0, digits);
+  tail.remove_prefix(digits);
   std::string_view detail;
   if (tail.empty()) {
     form = Tail::none;

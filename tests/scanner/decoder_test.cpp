@@ -8,6 +8,7 @@
 
 #include <random>
 #include <string>
+#include <vector>
 
 namespace hopguard::scanner {
 namespace {
@@ -396,6 +397,47 @@ TEST(SshdDecoder, AcceptedGssapiWithPrincipal) {
   EXPECT_EQ(d.ev.principal, "alice-legacy1@HG.TEST");
   EXPECT_EQ(d.ev.host, "legacy1");
   EXPECT_EQ(d.ev.pid, "400");
+}
+
+// "IP port N" is read with one search for the first byte <= 0x20 and a digit skip: the address is
+// 1..255 bytes above 0x20 (bytes >= 0x80 included), up to a space; the port 1..5 digits, up to a
+// space or the end. Each edge of those bounds, on both sides, and past the sixteen bytes a step.
+TEST(SshdDecoder, AddressAndPortBounds) {
+  struct Case {
+    std::string tail;  // after "from "
+    bool ok;
+    std::string address, port;
+  };
+  const std::string a255(255, 'a'), a256(256, 'a');
+  const std::vector<Case> cases = {
+      {"10.0.0.1 port 22 ssh2", true, "10.0.0.1", "22"},
+      {"2001:db8::1234:5678:9abc:def0 port 22 ssh2", true, "2001:db8::1234:5678:9abc:def0", "22"},
+      {"\xff\xfe\x80 port 22 ssh2", true, "\xff\xfe\x80", "22"},
+      {"h\x7f port 22 ssh2", true, "h\x7f", "22"},
+      {"!", false, "", ""},
+      {a255 + " port 22 ssh2", true, a255, "22"},
+      {a256 + " port 22 ssh2", false, "", ""},
+      {"10.0.0.1\t port 22 ssh2", false, "", ""},
+      {"10.0.0.1\x01 port 22 ssh2", false, "", ""},
+      {"2001:db8::1234:5678:9abc:\x1f port 22 ssh2", false, "", ""},
+      {"10.0.0.1", false, "", ""},
+      {" port 22 ssh2", false, "", ""},
+      {"10.0.0.1 port 22", true, "10.0.0.1", "22"},
+      {"10.0.0.1 port 12345 ssh2", true, "10.0.0.1", "12345"},
+      {"10.0.0.1 port 123456 ssh2", false, "", ""},
+      {"10.0.0.1 port 22x ssh2", false, "", ""},
+      {"10.0.0.1 port  ssh2", false, "", ""},
+      {"10.0.0.1 port ", false, "", ""},
+      {"10.0.0.1 port 22\tssh2", false, "", ""},
+  };
+  for (const Case& c : cases) {
+    Decoded d;
+    decode(d, "Nov 22 18:10:53 legacy1 sshd[400]: Accepted password for alice from " + c.tail);
+    ASSERT_EQ(d.result, c.ok ? DecodeResult::event : DecodeResult::failed) << c.tail;
+    if (!c.ok) continue;
+    EXPECT_EQ(d.ev.address, c.address) << c.tail;
+    EXPECT_EQ(d.ev.port, c.port) << c.tail;
+  }
 }
 
 TEST(SshdDecoder, AcceptedPublickeyHasNoPrincipal) {
