@@ -414,7 +414,7 @@ struct Engine::Impl {
   // compare instead of a hash. Slots, not a few entries in turn: the sshd lines of a mixed log
   // come from the bastions and every guest, and four entries missed on three lines in four.
   // Valid because host_named(name) depends only on the policy; cleared with the maps on replace().
-  using HostMemo = DirectMemo<const HostEntry*, 64, 47>;
+  using HostMemo = DirectMemo<const HostEntry*, 256, 47>;
   HostMemo service_host_memo, logging_host_memo;
 
   const HostEntry* host_named(std::string_view name, HostMemo& memo) {
