@@ -106,7 +106,54 @@ bool looks_like_principal(std::string_view s) noexcept {
 // so a few candidates from the right are enough; the bound keeps a line made of " for "s linear.
 constexpr int kMaxForCandidates = 4;
 
+// The usual end, "CLIENT for SERVER" with SERVER the bytes after m's last space, holding an '@'
+// and no more than 31 bytes (krbtgt/REALM@REALM, host/FQDN@REALM), read off the last 32 bytes of
+// m in one vector step (16 when m is shorter than 32). True (out set) only when the general path
+// below gives the same: its rfind_for finds that last space first (memrchr from the end), takes
+// it as the end of " for " when " for" precedes it (at m[4] or later: rfind_for looks at
+// m[4, n) only), and returns that split (last_space) when SERVER holds an '@'. False in every
+// other case (no space in the window, a space that does not end " for ", no '@' after it, m
+// shorter than 16): the general path decides. Reads m[0, m.size()) only.
+[[gnu::always_inline]] inline bool usual_end(std::string_view m, Split& out) noexcept {
+#if defined(__SSE2__)
+  const std::size_t n = m.size();
+  if (n < 16) return false;
+  const char* p = m.data();
+  const __m128i space = _mm_set1_epi8(' '), at = _mm_set1_epi8('@');
+  std::uint32_t spaces, ats;
+  std::size_t base;  // m index of the window's bit 0
+  {
+    const __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + n - 16));
+    spaces = static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(hi, space)));
+    ats = static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(hi, at)));
+    base = n - 16;
+  }
+  if (spaces == 0 && n >= 32) {  // no space in the last 16: SERVER is longer, look at 32
+    const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + n - 32));
+    spaces = static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(lo, space)));
+    ats = ats << 16 | static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(lo, at)));
+    base = n - 32;
+  }
+  if (spaces == 0) return false;
+  const unsigned bit = 31u - static_cast<unsigned>(__builtin_clz(spaces));  // m's last space
+  const std::size_t j = base + bit;
+  if (j < 4 || (ats >> bit) == 0) return false;  // no '@' after it
+  std::uint32_t word;
+  std::memcpy(&word, p + j - 4, 4);
+  std::uint32_t want;
+  std::memcpy(&want, " for", 4);
+  if (word != want) return false;
+  out = Split{j - 4, m.substr(j + 1), {}};
+  return true;
+#else
+  (void)m;
+  (void)out;
+  return false;
+#endif
+}
+
 Split split_client_server(std::string_view m) noexcept {
+  if (Split s; usual_end(m, s)) return s;
   bool last_space = false;
   const std::size_t last = rfind_for(m, &last_space);
   if (last == std::string_view::npos) return {};

@@ -261,6 +261,54 @@ TEST(KdcDecoder, ClientServerSplitAsReference) {
   EXPECT_GT(usual, 1000);
 }
 
+// The decoder's fast path for the usual end (usual_end in kdc_decoder.cpp: SERVER after the last
+// space, within the last 32 bytes, with an '@', after " for") against the reference split, on
+// tails made to sit at its edges: SERVERs of 14 to 33 bytes around the 16- and 32-byte windows,
+// '@'s and spaces before and after the last " for ", an earlier " for " whose SERVER qualifies
+// (", " after it), "for" spelt with other bytes (0xe6 'o' 'r', "fur", "\tfor"), and tails shorter
+// than 16 bytes and than 32.
+TEST(KdcDecoder, UsualEndAsReference) {
+  const char* clients[] = {"alice@HG.TEST", "x for a@b, t", "a@b", "", "q", "x for alice@HG.TEST", "c for a@b,",
+                           "\xe6\xff@ for", "a  b", "user1657-legacy1@HG.TEST", "a, b for c@d, e"};
+  const char* fors[] = {" for ", " for ", " for ", " fur ", "\tfor ", " \xe6or ", "for ", " for  ", " for@"};
+  const char* servers[] = {"krbtgt/HG.TEST@HG.TEST", "host/legacy10.hg.test@HG.TEST", "x", "@", "a@b", "ab@",
+                           "krbtgt/HG.TEST", "host/legacy1.hg.test@HG.TES", "host/legacy1.hg.test@HG.TEST.XX",
+                           "host/legacy1.hg.test@HG.TEST.XXX", "host/legacy1.hg.test@HG.TEST.XXXX",
+                           "@abcdefghijklmn", "@abcdefghijklmno", "abcdefghijklmno@", "abcdefghijklmnop@",
+                           "x@y z", "x@y, z", "a@b for c", "host/legacy1.hg.test", "abcdefghijklmnopqr"};
+  std::mt19937 rnd(67);
+  int usual = 0;
+  for (int i = 0; i < 60000; ++i) {
+    std::string tail = clients[rnd() % std::size(clients)];
+    tail += fors[rnd() % std::size(fors)];
+    std::string server = servers[rnd() % std::size(servers)];
+    // Cut or grow the SERVER by a few bytes, so that its start falls on every byte of the windows.
+    if (rnd() % 2 == 0) server = server.substr(0, server.size() - std::min<std::size_t>(server.size(), rnd() % 4));
+    else server.insert(0, std::string(rnd() % 4, "a@. "[rnd() % 4]));
+    tail += server;
+    if (rnd() % 8 == 0) tail.insert(0, std::string(rnd() % 40, 'p'));
+    Decoded d;
+    decode(d, kdc("AS_REQ", "127.0.0.4: CLIENT_NOT_FOUND: " + tail));
+    const RefSplit want = ref_split(tail);
+    if (want.sep == std::string_view::npos || want.server.empty()) {
+      ASSERT_EQ(d.result, DecodeResult::event) << tail;
+      ASSERT_EQ(d.ev.kind, EventKind::kdc_unreadable) << tail;
+      continue;
+    }
+    ASSERT_EQ(d.result, DecodeResult::event) << tail;
+    ASSERT_EQ(d.ev.kind, EventKind::kdc_as) << tail;
+    const std::size_t last_space = tail.rfind(' ');
+    if (tail.size() >= 16 && last_space + 32 >= tail.size() && want.sep + 4 == last_space &&
+        want.server.find('@') != std::string_view::npos) {
+      ++usual;
+    }
+    ASSERT_EQ(d.ev.principal, tail.substr(0, want.sep)) << tail;
+    ASSERT_EQ(d.ev.service, want.server) << tail;
+    ASSERT_EQ(d.ev.detail, want.detail) << tail;
+  }
+  EXPECT_GT(usual, 8000);
+}
+
 TEST(KdcDecoder, TruncatedNameMarked) {
   const std::string name = std::string(124, 'a') + "...";
   Decoded d;
