@@ -19,9 +19,14 @@
 
 namespace hopguard::scanner {
 
-// Reused between calls to hold unescaped values (quoted key=value records).
+// Reused between calls to hold unescaped values (quoted key=value records), and decode_kdc's
+// memo of the last error text (kdc_decoder.cpp, split_client_server): a copy of text only, so
+// a scratch may start empty anywhere (a nested line's, explain()'s) at the cost of one miss.
 struct DecodeScratch {
   std::string buffer;
+  static constexpr std::size_t kKdcTailMax = 64;
+  std::uint8_t kdc_tail_size = 0;  // 0: none kept
+  char kdc_tail[kKdcTailMax] = {};  // ", TEXT"
 };
 
 enum class DecodeResult : std::uint8_t { event, ignored, failed };

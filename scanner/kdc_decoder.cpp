@@ -152,8 +152,30 @@ constexpr int kMaxForCandidates = 4;
 #endif
 }
 
-Split split_client_server(std::string_view m) noexcept {
-  if (Split s; usual_end(m, s)) return s;
+// An error text that the general split below always cuts off whole as TEXT, wherever it ends a
+// line: it holds no " for " (the last " for " of such a line is never inside it) and does not
+// start with "for " (", " + "for " would make one at the ", ").
+bool keepable_tail(std::string_view text) noexcept {
+  return text.size() + 2 <= DecodeScratch::kKdcTailMax && !text.starts_with("for ") &&
+         text.find(" for ") == std::string_view::npos;
+}
+
+// "CLIENT for SERVER, TEXT" with TEXT the kept one (DecodeScratch::kdc_tail): m is head + ", " +
+// TEXT. No " for " of m reaches into ", " + TEXT (keepable_tail; " for " holds no ','), so the
+// general split's last " for " is head's; when usual_end(head) holds, it ends at head's last
+// space, SERVER (head after it) holds no space and so no ", ", and the first ", " after it is
+// the one before TEXT: the general split gives that SERVER, TEXT as the detail, and SERVER looks
+// like a principal (an '@', no space). False otherwise: the general path decides.
+[[gnu::always_inline]] inline bool kept_tail_end(std::string_view m, const DecodeScratch& scratch, Split& out) noexcept {
+  const std::size_t k = scratch.kdc_tail_size;
+  if (k == 0 || m.size() < k || !equal_bytes(m.data() + m.size() - k, scratch.kdc_tail, k)) return false;
+  if (!usual_end(m.substr(0, m.size() - k), out)) return false;
+  out.detail = m.substr(m.size() - k + 2);
+  return true;
+}
+
+// The general split of the header comment.
+Split split_general(std::string_view m) noexcept {
   bool last_space = false;
   const std::size_t last = rfind_for(m, &last_space);
   if (last == std::string_view::npos) return {};
@@ -176,6 +198,18 @@ Split split_client_server(std::string_view m) noexcept {
   return s;
 }
 
+Split split_client_server(std::string_view m, DecodeScratch& scratch) noexcept {
+  if (Split s; usual_end(m, s) || kept_tail_end(m, scratch, s)) return s;
+  Split s = split_general(m);
+  if (!s.detail.empty() && keepable_tail(s.detail)) {
+    scratch.kdc_tail_size = static_cast<std::uint8_t>(s.detail.size() + 2);
+    scratch.kdc_tail[0] = ',';
+    scratch.kdc_tail[1] = ' ';
+    std::memcpy(scratch.kdc_tail + 2, s.detail.data(), s.detail.size());
+  }
+  return s;
+}
+
 }  // namespace
 
 namespace {
@@ -194,7 +228,7 @@ constexpr bool event_has_fields(std::index_sequence<I...>) noexcept {
 
 // The request line after "AS_REQ (" or "TGS_REQ (" (m); failed when it is not the whole shape.
 [[gnu::always_inline]] inline DecodeResult decode_request(const SyslogRecord& record, std::string_view m,
-                                                         EventKind kind, Event& ev) noexcept {
+                                                         EventKind kind, Event& ev, DecodeScratch& scratch) noexcept {
   // Requested etypes: "(N etypes {a(18), b(17)}) " ends at the first ") ".
   const std::size_t close = find_pair(m, ')', ' ');
   if (close == std::string_view::npos) return DecodeResult::failed;
@@ -226,7 +260,7 @@ constexpr bool event_has_fields(std::index_sequence<I...>) noexcept {
     if (starts_with(m, ",")) m.remove_prefix(1);
     while (starts_with(m, " ")) m.remove_prefix(1);
   }
-  const Split split = split_client_server(m);
+  const Split split = split_client_server(m, scratch);
   if (split.sep == std::string_view::npos) return DecodeResult::failed;
   const std::string_view client = m.substr(0, split.sep);
   const std::string_view server = split.server;
@@ -265,7 +299,7 @@ constexpr bool event_has_fields(std::index_sequence<I...>) noexcept {
 
 }  // namespace
 
-DecodeResult decode_kdc(const SyslogRecord& record, Event& ev, DecodeScratch&) noexcept {
+DecodeResult decode_kdc(const SyslogRecord& record, Event& ev, DecodeScratch& scratch) noexcept {
   std::string_view m = record.message;
   EventKind kind;
   if (starts_with(m, "AS_REQ (")) {
@@ -277,7 +311,7 @@ DecodeResult decode_kdc(const SyslogRecord& record, Event& ev, DecodeScratch&) n
   } else {
     return DecodeResult::ignored;  // start-up, "closing down fd", "preauth ... failure", ...
   }
-  const DecodeResult result = decode_request(record, m, kind, ev);
+  const DecodeResult result = decode_request(record, m, kind, ev, scratch);
   if (result != DecodeResult::failed) return result;
   // A request line the KDC wrote but that is not whole: the KDC cuts a log line at its buffer
   // (2 KiB), and a client chooses how long the line gets (a hundred requested etypes push the

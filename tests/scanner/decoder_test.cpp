@@ -309,6 +309,56 @@ TEST(KdcDecoder, UsualEndAsReference) {
   EXPECT_GT(usual, 8000);
 }
 
+// The decoder keeps the error text that ended a line (DecodeScratch::kdc_tail) and reads a line
+// that ends with it as "CLIENT for SERVER" + that text (kept_tail_end in kdc_decoder.cpp). On
+// streams of lines whose texts repeat (so the kept one is tried on most lines), with texts that
+// hold " for ", start with "for ", hold ", " or '@', are empty or long, follow another separator
+// than ", ", and heads that end in another shape, each line decodes with the stream's scratch as with a fresh one (the general
+// path alone) and as the reference split.
+TEST(KdcDecoder, KeptErrorTextAsFreshScratch) {
+  const char* heads[] = {"alice@HG.TEST for krbtgt/HG.TEST@HG.TEST", "x for a@b, t for krbtgt/HG.TEST@HG.TEST",
+                         "user1657-legacy1@HG.TEST for host/legacy10.hg.test@HG.TEST", "a for b", "a for b@c d",
+                         "a for b@c,", "a for b@c for", "c@d for x, y for host/legacy1.hg.test", "for b@c",
+                         "abc for b@c", "a for abcdefghijklmnopqrstuvwxyz0123@",
+                         "a for abcdefghijklmnopqrstuvwxyz01234@", "pppppppppppppppp for x@y"};
+  const char* texts[] = {"Additional pre-authentication required", "Preauthentication failed",
+                         "Ticket is ineligible for postdating", "for x@y", "for", "x for y@z", "a, b", "a@b", "",
+                         " ", "for x", "fo", "KDC has no support for encryption type",
+                         "Client not found in Kerberos database, with a text of sixty-four bytes ...",
+                         "Client not found in Kerberos database, with a text of sixty-two b"};
+  std::mt19937 rnd(71);
+  DecodeScratch stream;
+  int kept = 0;
+  for (int i = 0; i < 60000; ++i) {
+    std::string tail = heads[rnd() % std::size(heads)];
+    if (rnd() % 8 != 0) {
+      const char* seps[] = {", ", ", ", ", ", "; ", "  ", ",,", ""};
+      tail += rnd() % 4 == 0 ? seps[rnd() % std::size(seps)] : ", ";
+      tail += texts[rnd() % 4 == 0 ? rnd() % std::size(texts) : rnd() % 3];
+    }
+    const std::string line = kdc("AS_REQ", "127.0.0.4: CLIENT_NOT_FOUND: " + tail);
+    const SyslogRecord rec = parse_syslog_record(line, kReceive);
+    Event warm, fresh;
+    DecodeScratch own;
+    // The text kept before this line (none: "").
+    const std::string kept_before =
+        stream.kdc_tail_size >= 2 ? std::string(stream.kdc_tail + 2, stream.kdc_tail_size - 2) : std::string();
+    const DecodeResult r1 = decode_kdc(rec, warm, stream);
+    const DecodeResult r2 = decode_kdc(rec, fresh, own);
+    ASSERT_EQ(r1, r2) << tail;
+    ASSERT_TRUE(warm == fresh) << tail;
+    const RefSplit want = ref_split(tail);
+    if (r1 == DecodeResult::event && warm.kind == EventKind::kdc_as) {
+      ASSERT_NE(want.sep, std::string_view::npos) << tail;
+      ASSERT_EQ(warm.principal, tail.substr(0, want.sep)) << tail;
+      ASSERT_EQ(warm.service, want.server) << tail;
+      ASSERT_EQ(warm.detail, want.detail) << tail;
+      if (!warm.detail.empty() && warm.detail == kept_before) ++kept;
+    }
+  }
+  EXPECT_GT(kept, 6000);
+}
+
 TEST(KdcDecoder, TruncatedNameMarked) {
   const std::string name = std::string(124, 'a') + "...";
   Decoded d;
