@@ -761,21 +761,30 @@ struct Engine::Impl {
   }
 
   void evaluate(const Event& event, std::string_view line, std::int64_t event_ms, const AlarmSink& sink) {
-    // A decision record without rhost takes the address of its sshd process from peers: only
-    // then is the event copied (it is a few hundred bytes, and most events are KDC lines).
-    if (event.kind == EventKind::hg_decision && event.address.empty() && event.component == "hopguard" &&
-        !event.pid.empty()) {
-      process_key(event, peer_key);
-      if (const auto address = peers.find(peer_key)) {
-        // A copy: a line fed from inside a sink may overwrite the process's entry in peers.
-        const std::string copied(*address);
-        Event ev = event;
-        ev.address = copied;
-        evaluate_event(ev, line, event_ms, sink);
-        return;
-      }
+    // The decision records' case out of line: its copies (a string, an Event) made this call,
+    // on every line, set up a frame of ~500 bytes before it could jump to evaluate_event.
+    if (event.kind == EventKind::hg_decision && event.address.empty() &&
+        evaluate_with_peer_address(event, line, event_ms, sink)) {
+      return;
     }
     evaluate_event(event, line, event_ms, sink);
+  }
+
+  // A decision record without rhost takes the address of its sshd process from peers: only
+  // then is the event copied (it is a few hundred bytes, and most events are KDC lines).
+  // False (nothing evaluated) when it is not such a record or peers knows no address.
+  [[gnu::noinline]] bool evaluate_with_peer_address(const Event& event, std::string_view line, std::int64_t event_ms,
+                                                    const AlarmSink& sink) {
+    if (event.component != "hopguard" || event.pid.empty()) return false;
+    process_key(event, peer_key);
+    const auto address = peers.find(peer_key);
+    if (!address) return false;
+    // A copy: a line fed from inside a sink may overwrite the process's entry in peers.
+    const std::string copied(*address);
+    Event ev = event;
+    ev.address = copied;
+    evaluate_event(ev, line, event_ms, sink);
+    return true;
   }
 
   void evaluate_event(const Event& ev, std::string_view line, std::int64_t event_ms, const AlarmSink& sink) {
