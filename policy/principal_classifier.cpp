@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <functional>
 
 namespace hopguard {
@@ -225,7 +226,8 @@ const HostEntry* Policy::match_special(std::string_view name, std::size_t& user_
 namespace {
 
 // Bytes of plain_shape's names: kPlain for [A-Za-z0-9._-], kSlash, kAt; 0 for every other byte.
-enum : unsigned char { kOther = 0, kPlain = 1, kSlash = 2, kAt = 3 };
+// kPlain is the only value with bit 0: four bytes are all plain iff their values ANDed are kPlain.
+enum : unsigned char { kOther = 0, kPlain = 1, kSlash = 2, kAt = 4 };
 constexpr std::array<unsigned char, 256> kPlainBytes = [] {
   std::array<unsigned char, 256> t{};
   for (int c = 0; c < 256; ++c) {
@@ -236,11 +238,38 @@ constexpr std::array<unsigned char, 256> kPlainBytes = [] {
   return t;
 }();
 
-// FNV-1a: the index holds a few hundred short parts at most; the key is the site's own text.
+std::uint64_t load_word(const char* p, std::size_t k) noexcept {  // k <= 8 bytes, little end first
+  std::uint64_t v = 0;
+  std::memcpy(&v, p, k);
+  return v;
+}
+
+// The index's hash of a part (a few hundred short texts at most, the site's own), by words: a
+// part of up to 16 bytes ("-legacy12") in two overlapping loads, a longer one word by word. The
+// byte-by-byte FNV-1a it replaces cost ~40 instructions per part on every special-looking name.
 std::uint64_t part_hash(std::string_view s) noexcept {
-  std::uint64_t h = 14695981039346656037ull;
-  for (const char c : s) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-  return h;
+  const char* p = s.data();
+  const std::size_t n = s.size();
+  std::uint64_t h = 0x9e3779b97f4a7c15ull * (n + 1);
+  if (n >= 8) {
+    for (std::size_t i = 0; i + 8 < n; i += 8) h = (h ^ load_word(p + i, 8)) * 0xff51afd7ed558ccdull;
+    h = (h ^ load_word(p + n - 8, 8)) * 0xc4ceb9fe1a85ec53ull;
+  } else {
+    h = (h ^ load_word(p, n)) * 0xc4ceb9fe1a85ec53ull;
+  }
+  // The words' high bytes (a part's last byte, "-legacy1" against "-legacy2") reach the low bits
+  // the index masks (murmur3's finalizer).
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  return h ^ (h >> 33);
+}
+
+// a == b, sizes first; parts of up to 16 bytes with two overlapping words (no library call).
+bool same_part(std::string_view a, std::string_view b) noexcept {
+  const std::size_t n = a.size();
+  if (n != b.size()) return false;
+  if (n < 8 || n > 16) return a == b;
+  return load_word(a.data(), 8) == load_word(b.data(), 8) && load_word(a.data() + n - 8, 8) == load_word(b.data() + n - 8, 8);
 }
 
 }  // namespace
@@ -291,7 +320,7 @@ const HostEntry* Policy::match_special_indexed(std::string_view name) const noex
     if ((user_first_ ? part.front() : part.back()) != sep) continue;  // every part has it there
     for (std::size_t i = part_hash(part) & special_mask_; special_slots_[i] != 0; i = (i + 1) & special_mask_) {
       const SpecialPattern& sp = special_patterns_[special_slots_[i] - 1];
-      if ((user_first_ ? sp.tail : sp.head) == part) return &config_.hosts[sp.host_index];
+      if (same_part(user_first_ ? sp.tail : sp.head, part)) return &config_.hosts[sp.host_index];
     }
   }
   return nullptr;
@@ -301,11 +330,20 @@ bool Policy::classify_plain(std::string_view text, ClassOf& out) const noexcept 
   // plain_shape in one pass: components of plain bytes separated by '/', one '@', a realm of
   // plain bytes; no empty component, no empty realm.
   if (text.size() > kMaxPrincipalLength) return false;
+  const std::size_t n = text.size();
+  const auto* b = reinterpret_cast<const unsigned char*>(text.data());
+  const auto plain4 = [&](std::size_t i) {  // b[i, i + 4) are all plain bytes
+    return (kPlainBytes[b[i]] & kPlainBytes[b[i + 1]] & kPlainBytes[b[i + 2]] & kPlainBytes[b[i + 3]]) == kPlain;
+  };
   std::size_t start = 0, at = std::string_view::npos;
   bool slash = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const unsigned char k = kPlainBytes[static_cast<unsigned char>(text[i])];
-    if (k == kPlain) continue;
+  for (std::size_t i = 0;; ++i) {
+    // The runs of plain bytes four at a time (a name is mostly such runs), then byte by byte;
+    // each other byte is then looked at in order, as one loop over all bytes would.
+    while (i + 4 <= n && plain4(i)) i += 4;
+    while (i < n && kPlainBytes[b[i]] == kPlain) ++i;
+    if (i == n) break;
+    const unsigned char k = kPlainBytes[b[i]];
     if (k == kOther || at != std::string_view::npos || i == start) return false;  // realm: plain bytes only
     if (k == kSlash) {
       slash = true;
