@@ -238,6 +238,13 @@ constexpr std::array<unsigned char, 256> kPlainBytes = [] {
   return t;
 }();
 
+// may_be_special's bytes: 1 for every byte but '@', '\\' and '/'.
+constexpr std::array<unsigned char, 256> kQuietBytes = [] {
+  std::array<unsigned char, 256> t{};
+  for (int c = 0; c < 256; ++c) t[static_cast<std::size_t>(c)] = c == '@' || c == '\\' || c == '/' ? 0 : 1;
+  return t;
+}();
+
 std::uint64_t load_word(const char* p, std::size_t k) noexcept {  // k <= 8 bytes, little end first
   std::uint64_t v = 0;
   std::memcpy(&v, p, k);
@@ -387,12 +394,17 @@ Policy::ClassOf Policy::classify_class(std::string_view text) const {
 // Any '\\' (escapes, enterprise names) or '/' before the first '@' answers true: classify decides.
 bool Policy::may_be_special(std::string_view text) const noexcept {
   if (separator_probes_.empty()) return false;  // no legacy guest: match_special finds nothing
+  // The first '@', '\\' or '/': runs of other bytes (kQuietBytes) skipped four at a time, then
+  // byte by byte.
+  const std::size_t n = text.size();
+  const auto* b = reinterpret_cast<const unsigned char*>(text.data());
   std::size_t at = 0;
-  for (; at < text.size(); ++at) {
-    const char c = text[at];
-    if (c == '@') break;
-    if (c == '\\' || c == '/') return true;
+  while (at + 4 <= n && (kQuietBytes[b[at]] & kQuietBytes[b[at + 1]] & kQuietBytes[b[at + 2]] & kQuietBytes[b[at + 3]]) != 0) {
+    at += 4;
   }
+  while (at < n && kQuietBytes[b[at]] != 0) ++at;
+  if (at < n && text[at] != '@') return true;  // a '\\' or '/' before any '@'
+  // Here at is the first '@', or n when there is none.
   const std::size_t size = at;  // primary = text.substr(0, at)
   for (const SeparatorProbe& p : separator_probes_) {
     if (size < p.min_size) continue;
