@@ -27,6 +27,11 @@ struct DecodeScratch {
   static constexpr std::size_t kKdcTailMax = 64;
   std::uint8_t kdc_tail_size = 0;  // 0: none kept
   char kdc_tail[kKdcTailMax] = {};  // ", TEXT"
+  // decode_kdc's two last status words that passed is_status_word, with their ": " (up to 16
+  // bytes, zero-filled; size 0: none).
+  alignas(16) char kdc_status[2][16] = {};
+  std::uint8_t kdc_status_size[2] = {};
+  std::uint8_t kdc_status_next = 0;
 };
 
 enum class DecodeResult : std::uint8_t { event, ignored, failed };

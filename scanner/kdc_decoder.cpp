@@ -59,6 +59,42 @@ bool is_status_word(std::string_view s, std::size_t readable) noexcept {
   return !spaces || s.find("  ") == std::string_view::npos;
 }
 
+// The status word at the start of m when it is one of the two kept (DecodeScratch::kdc_status:
+// a word that passed is_status_word, with its ": "), by one 16-byte compare each: its size, as
+// find_pair(m, ':', ' ') would give it (a status word holds no ':', so the first ": " of m is
+// the kept one's), and is_status_word holds for it. npos when neither is there (or m is
+// shorter than 16 bytes): the caller searches and checks as before. Reads m[0, 16) only.
+[[gnu::always_inline]] inline std::size_t kept_status(std::string_view m, const DecodeScratch& scratch) noexcept {
+#if defined(__SSE2__)
+  if (m.size() < 16) return std::string_view::npos;
+  const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(m.data()));
+  for (int e = 0; e < 2; ++e) {
+    const unsigned k = scratch.kdc_status_size[e];
+    const __m128i kept = _mm_load_si128(reinterpret_cast<const __m128i*>(scratch.kdc_status[e]));
+    const unsigned same = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, kept)));
+    const unsigned want = (1u << k) - 1;
+    if (k != 0 && (same & want) == want) return k - 2;
+  }
+#else
+  (void)m;
+  (void)scratch;
+#endif
+  return std::string_view::npos;
+}
+
+// Keeps word + ": " (word passed is_status_word) in the older of the two entries.
+void keep_status(std::string_view word, DecodeScratch& scratch) noexcept {
+  if (word.size() + 2 > 16) return;
+  const unsigned e = scratch.kdc_status_next;
+  scratch.kdc_status_next = static_cast<std::uint8_t>(e ^ 1u);
+  char* kept = scratch.kdc_status[e];
+  std::memset(kept, 0, 16);
+  std::memcpy(kept, word.data(), word.size());
+  kept[word.size()] = ':';
+  kept[word.size() + 1] = ' ';
+  scratch.kdc_status_size[e] = static_cast<std::uint8_t>(word.size() + 2);
+}
+
 // starts_with (text_search.hpp): inlined compares against literals, several on every KDC line.
 
 // m.rfind(" for "), without libstdc++'s rfind, which calls memcmp at every position from the
@@ -237,10 +273,14 @@ constexpr bool event_has_fields(std::index_sequence<I...>) noexcept {
   if (addr_end == std::string_view::npos || addr_end == 0) return DecodeResult::failed;
   const std::string_view address = m.substr(0, addr_end);
   m.remove_prefix(addr_end + 2);
-  const std::size_t status_end = find_pair(m, ':', ' ');
-  if (status_end == std::string_view::npos) return DecodeResult::failed;
+  std::size_t status_end = kept_status(m, scratch);
+  if (status_end == std::string_view::npos) {
+    status_end = find_pair(m, ':', ' ');
+    if (status_end == std::string_view::npos) return DecodeResult::failed;
+    if (!is_status_word(m.substr(0, status_end), m.size())) return DecodeResult::failed;
+    keep_status(m.substr(0, status_end), scratch);
+  }
   const std::string_view status = m.substr(0, status_end);
-  if (!is_status_word(status, m.size())) return DecodeResult::failed;
   m.remove_prefix(status_end + 2);
   if (starts_with(m, "authtime ")) {
     const std::size_t p = skip_digits(m, 9);

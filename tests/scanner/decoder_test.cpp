@@ -359,6 +359,50 @@ TEST(KdcDecoder, KeptErrorTextAsFreshScratch) {
   EXPECT_GT(kept, 6000);
 }
 
+// What decode_kdc keeps in its scratch between lines (the last error text, the last status
+// words) never changes what it makes of a line: on a stream of request lines whose parts repeat
+// (so the kept texts are tried on most lines), with status words around the kept ones (longer,
+// shorter, a ':' or a lower-case byte inside, 14 to 17 bytes with their ": ", at the line's end),
+// and one line in four with a few bytes changed, each line decodes with the stream's scratch as
+// with a fresh one.
+TEST(KdcDecoder, StreamScratchAsFresh) {
+  const char* etypes[] = {"(4 etypes {aes256-cts-hmac-sha1-96(18), aes128-cts-hmac-sha1-96(17)}) ",
+                          "(1 etypes {a(1)}) ", "(2 etypes {a(1), b(2)}) ", "(1 etypes {a(1)})  ", "(x) ", "() "};
+  const char* addresses[] = {"10.0.5.36", "10.0.0.2", "fd00::4", "a", ""};
+  const char* statuses[] = {"ISSUE", "ISSUE", "NEEDED_PREAUTH", "NEEDED_PREAUTH", "PREAUTH_FAILED", "ISSUEX", "ISSU",
+                            "ISS:UE", "ISSUe", "NO PREAUTH", "NO  PREAUTH", "ABCDEFGHIJKLMN", "ABCDEFGHIJKLMNO",
+                            "ABCDEFGHIJKLM", "HOPGUARD_REGULAR_CRED_ON_LEGACY", "", " ISSUE"};
+  const char* middles[] = {"authtime 1795200000, " , "authtime 1795200000, ", "", "authtime 0, ", "authtime x, "};
+  const char* issued[] = {"etypes {rep=aes256-cts-hmac-sha1-96(18), tkt=aes256-cts-hmac-sha1-96(18)}, ",
+                          "etypes {rep=UNSUPPORTED:(0)} ", "", "etypes {", "etypes {}"};
+  const char* ends[] = {"user51@HG.TEST for krbtgt/HG.TEST@HG.TEST",
+                        "user407@HG.TEST for krbtgt/HG.TEST@HG.TEST, Additional pre-authentication required",
+                        "u-legacy1@HG.TEST for host/legacy1.hg.test@HG.TEST", "a for b", "x for a@b, t for c",
+                        "", "ISSUE: x", "ISSUE"};
+  std::mt19937 rnd(73);
+  DecodeScratch stream;
+  int events = 0;
+  for (int i = 0; i < 80000; ++i) {
+    const auto pick = [&](const auto& v) { return std::string(v[rnd() % 4 == 0 ? rnd() % std::size(v) : rnd() % 2]); };
+    std::string message = std::string(rnd() % 3 == 0 ? "TGS_REQ " : "AS_REQ ") + pick(etypes) + pick(addresses) +
+                          ": " + pick(statuses) + (rnd() % 16 == 0 ? ":" : ": ") + pick(middles) + pick(issued) +
+                          pick(ends);
+    if (rnd() % 32 == 0) message = message.substr(0, 1 + rnd() % message.size());  // cut, never empty
+    for (auto k = rnd() % 4 == 0 ? rnd() % 3 + 1 : 0; k > 0; --k) message[rnd() % message.size()] = " :,@)(}{A_"[rnd() % 10];
+    const std::string line = "Nov 21 00:00:00 kdc1 krb5kdc[811](info): " + message;
+    const SyslogRecord rec = parse_syslog_record(line, kReceive);
+    Event warm, fresh;
+    DecodeScratch own;
+    const DecodeResult r1 = decode_kdc(rec, warm, stream);
+    const DecodeResult r2 = decode_kdc(rec, fresh, own);
+    ASSERT_EQ(r1, r2) << message;
+    ASSERT_TRUE(warm == fresh) << message << "\nstatus " << warm.status << " / " << fresh.status << "\nprincipal "
+                               << warm.principal << " / " << fresh.principal;
+    if (r1 == DecodeResult::event && warm.kind != EventKind::kdc_unreadable) ++events;
+  }
+  EXPECT_GT(events, 30000);
+}
+
 TEST(KdcDecoder, TruncatedNameMarked) {
   const std::string name = std::string(124, 'a') + "...";
   Decoded d;
