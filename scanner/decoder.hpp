@@ -30,6 +30,10 @@ struct DecodeScratch {
   // decode_kdc's two last status words that passed is_status_word, with their ": " (up to 16
   // bytes, zero-filled; size 0: none).
   alignas(16) char kdc_status[2][16] = {};
+  // decode_kdc's last requested-etypes group, through its first ") " (size 0: none).
+  static constexpr std::size_t kKdcEtypesMax = 256;
+  std::uint16_t kdc_etypes_size = 0;
+  alignas(16) char kdc_etypes[kKdcEtypesMax] = {};
   std::uint8_t kdc_status_size[2] = {};
   std::uint8_t kdc_status_next = 0;
 };

@@ -360,13 +360,16 @@ TEST(KdcDecoder, KeptErrorTextAsFreshScratch) {
 }
 
 // What decode_kdc keeps in its scratch between lines (the last error text, the last status
-// words) never changes what it makes of a line: on a stream of request lines whose parts repeat
+// words, the last requested-etypes group) never changes what it makes of a line: on a stream of request lines whose parts repeat
 // (so the kept texts are tried on most lines), with status words around the kept ones (longer,
 // shorter, a ':' or a lower-case byte inside, 14 to 17 bytes with their ": ", at the line's end),
-// and one line in four with a few bytes changed, each line decodes with the stream's scratch as
+// requested-etypes groups of 2 to 130 bytes with a byte changed or a ") " made anywhere, and one line in four
+// with a few bytes changed, each line decodes with the stream's scratch as
 // with a fresh one.
 TEST(KdcDecoder, StreamScratchAsFresh) {
-  const char* etypes[] = {"(4 etypes {aes256-cts-hmac-sha1-96(18), aes128-cts-hmac-sha1-96(17)}) ",
+  const char* etypes[] = {"(4 etypes {aes256-cts-hmac-sha1-96(18), aes128-cts-hmac-sha1-96(17), "
+                          "aes256-cts-hmac-sha384-192(20), aes128-cts-hmac-sha256-128(19)}) ",
+                          "(2 etypes {aes256-cts-hmac-sha1-96(18), aes128-cts-hmac-sha1-96(17)}) ",
                           "(1 etypes {a(1)}) ", "(2 etypes {a(1), b(2)}) ", "(1 etypes {a(1)})  ", "(x) ", "() "};
   const char* addresses[] = {"10.0.5.36", "10.0.0.2", "fd00::4", "a", ""};
   const char* statuses[] = {"ISSUE", "ISSUE", "NEEDED_PREAUTH", "NEEDED_PREAUTH", "PREAUTH_FAILED", "ISSUEX", "ISSU",
@@ -384,7 +387,15 @@ TEST(KdcDecoder, StreamScratchAsFresh) {
   int events = 0;
   for (int i = 0; i < 80000; ++i) {
     const auto pick = [&](const auto& v) { return std::string(v[rnd() % 4 == 0 ? rnd() % std::size(v) : rnd() % 2]); };
-    std::string message = std::string(rnd() % 3 == 0 ? "TGS_REQ " : "AS_REQ ") + pick(etypes) + pick(addresses) +
+    // One group in four with a byte changed, or two made a ") " (the kept group is compared
+    // sixteen bytes a step: every byte of it must count).
+    std::string group = pick(etypes);
+    if (rnd() % 4 == 0) {
+      const std::size_t at = rnd() % (group.size() - 1);
+      if (rnd() % 2 == 0) group.replace(at, 2, ") ");
+      else group[at] = ") ,}("[rnd() % 5];
+    }
+    std::string message = std::string(rnd() % 3 == 0 ? "TGS_REQ " : "AS_REQ ") + group + pick(addresses) +
                           ": " + pick(statuses) + (rnd() % 16 == 0 ? ":" : ": ") + pick(middles) + pick(issued) +
                           pick(ends);
     if (rnd() % 32 == 0) message = message.substr(0, 1 + rnd() % message.size());  // cut, never empty
