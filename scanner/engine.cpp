@@ -438,7 +438,7 @@ struct Engine::Impl {
 
   // The last service texts by slot (DirectMemo), in front of the map: a line's service is most
   // often one of a few dozen, and a slot hit saves the hash and the map's probe.
-  DirectMemo<ServiceFacts, 64, 47> service_memo;
+  DirectMemo<ServiceFacts, 512, 47> service_memo;
 
   [[gnu::always_inline]] const ServiceFacts& service_facts(std::string_view service) {
     std::size_t slot;
@@ -473,7 +473,7 @@ struct Engine::Impl {
 
   // The last address texts by slot (DirectMemo), in front of the map (a KDC log's clients are
   // a few hundred addresses; an IPv4 text is at most 15 bytes).
-  DirectMemo<AddressFacts, 512, 15> address_memo;
+  DirectMemo<AddressFacts, 4096, 15> address_memo;
 
   [[gnu::always_inline]] AddressFacts address_facts(std::string_view text) {
     std::size_t slot;
