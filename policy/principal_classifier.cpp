@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cstring>
 #include <functional>
 
 namespace hopguard {
@@ -245,38 +244,11 @@ constexpr std::array<unsigned char, 256> kQuietBytes = [] {
   return t;
 }();
 
-std::uint64_t load_word(const char* p, std::size_t k) noexcept {  // k <= 8 bytes, little end first
-  std::uint64_t v = 0;
-  std::memcpy(&v, p, k);
-  return v;
-}
-
-// The index's hash of a part (a few hundred short texts at most, the site's own), by words: a
-// part of up to 16 bytes ("-legacy12") in two overlapping loads, a longer one word by word. The
-// byte-by-byte FNV-1a it replaces cost ~40 instructions per part on every special-looking name.
+// FNV-1a: the index holds a few hundred short parts at most; the key is the site's own text.
 std::uint64_t part_hash(std::string_view s) noexcept {
-  const char* p = s.data();
-  const std::size_t n = s.size();
-  std::uint64_t h = 0x9e3779b97f4a7c15ull * (n + 1);
-  if (n >= 8) {
-    for (std::size_t i = 0; i + 8 < n; i += 8) h = (h ^ load_word(p + i, 8)) * 0xff51afd7ed558ccdull;
-    h = (h ^ load_word(p + n - 8, 8)) * 0xc4ceb9fe1a85ec53ull;
-  } else {
-    h = (h ^ load_word(p, n)) * 0xc4ceb9fe1a85ec53ull;
-  }
-  // The words' high bytes (a part's last byte, "-legacy1" against "-legacy2") reach the low bits
-  // the index masks (murmur3's finalizer).
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdull;
-  return h ^ (h >> 33);
-}
-
-// a == b, sizes first; parts of up to 16 bytes with two overlapping words (no library call).
-bool same_part(std::string_view a, std::string_view b) noexcept {
-  const std::size_t n = a.size();
-  if (n != b.size()) return false;
-  if (n < 8 || n > 16) return a == b;
-  return load_word(a.data(), 8) == load_word(b.data(), 8) && load_word(a.data() + n - 8, 8) == load_word(b.data() + n - 8, 8);
+  std::uint64_t h = 14695981039346656037ull;
+  for (const char c : s) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  return h;
 }
 
 }  // namespace
@@ -327,7 +299,7 @@ const HostEntry* Policy::match_special_indexed(std::string_view name) const noex
     if ((user_first_ ? part.front() : part.back()) != sep) continue;  // every part has it there
     for (std::size_t i = part_hash(part) & special_mask_; special_slots_[i] != 0; i = (i + 1) & special_mask_) {
       const SpecialPattern& sp = special_patterns_[special_slots_[i] - 1];
-      if (same_part(user_first_ ? sp.tail : sp.head, part)) return &config_.hosts[sp.host_index];
+      if ((user_first_ ? sp.tail : sp.head) == part) return &config_.hosts[sp.host_index];
     }
   }
   return nullptr;
