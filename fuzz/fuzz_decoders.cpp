@@ -1,5 +1,6 @@
 // libFuzzer: every decoder of the registry and the kdcpolicy record decoder on the same record
 // (whatever its program), and both record readers on the raw input. Views must lie inside the line or the scratch buffer.
+// The input's lines are also decoded as one stream, against a fresh scratch per line.
 #include <scanner/decoder.hpp>
 
 #include <cstdint>
@@ -43,5 +44,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (decode_kdcpolicy(bare, ev, scratch) == DecodeResult::event) check(ev, in, scratch.buffer);
   if (decode_decision_record(in, ev, scratch)) check(ev, in, scratch.buffer);
   if (decode_kdcpolicy_record(in, ev, scratch)) check(ev, in, scratch.buffer);
+
+  // The input's lines as one stream: a decoder that keeps what it learnt from earlier lines in
+  // its scratch (decode_kdc's last status words, error text and etype group) must give every
+  // line the result and event a fresh scratch gives it, whatever came before.
+  DecodeScratch stream;
+  for (std::string_view rest = in; !rest.empty();) {
+    const std::size_t nl = rest.find('\n');
+    const std::string_view line = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+    SyslogRecord rec = parse_syslog_record(line, 1795392000000);
+    rec.message = line;
+    for (const char* prog : {"krb5kdc", "sshd", "hopguard"}) {
+      const DecodeFn decode = find_decoder(prog)->decode;
+      Event streamed, fresh;
+      DecodeScratch own;
+      const DecodeResult a = decode(rec, streamed, stream);
+      const DecodeResult b = decode(rec, fresh, own);
+      if (a != b || (a == DecodeResult::event && !(streamed == fresh))) std::abort();
+    }
+  }
   return 0;
 }
