@@ -850,6 +850,26 @@ TEST(Engine, LocalauthRecordTakesLatestPeerAddressOfItsProcess) {
 }
 
 
+// Only the localauth record (ident hopguard) without an rhost takes its sshd process's peer
+// address: a pam_hopguard record of the same process without one names no source (it is not the
+// record that address belongs to), and a record with its own rhost keeps that.
+TEST(Engine, OnlyALocalauthRecordWithoutRhostTakesItsPeerAddress) {
+  const std::string postponed = bastion_postponed("127.0.0.5");
+  const std::string pam =
+      "Nov 22 10:00:01 bastion sshd[30186]: pam_hopguard(sshd:account): verdict=deny rule=special-cred-on-bastion "
+      "role=bastion host=bastion user=alice principal=alice-legacy1@HG.TEST rhost=\"\" stage=account reason=\"x\"";
+  const std::string own_rhost =
+      "Nov 22 10:00:01 bastion hopguard[30186]: verdict=deny rule=special-cred-on-bastion role=bastion host=bastion "
+      "user=alice principal=alice-legacy1@HG.TEST rhost=127.0.0.9 stage=session reason=\"x\"";
+  for (const auto& [record, source] : {std::pair{pam, std::string()}, std::pair{own_rhost, std::string("127.0.0.9")},
+                                       std::pair{kBastionLocalauth, std::string("127.0.0.5")}}) {
+    const auto alarms = scan({postponed, record});
+    ASSERT_EQ(alarms.size(), 1u) << record;
+    EXPECT_EQ(alarms[0].rule_id, "special-cred-on-bastion") << record;
+    EXPECT_EQ(alarms[0].source_ip, source) << record;
+  }
+}
+
 // The engine remembers the latest 4096 sshd processes at least (two generations of them): a
 // flood of other sshd connections between a login's auth line and its later record must not
 // make it forget the login. (Emptying a full map at once lost the localauth alarm's source and
