@@ -20,8 +20,11 @@
 namespace hopguard::scanner {
 
 // Reused between calls to hold unescaped values (quoted key=value records), and decode_kdc's
-// memo of the last error text (kdc_decoder.cpp, split_client_server): a copy of text only, so
-// a scratch may start empty anywhere (a nested line's, explain()'s) at the cost of one miss.
+// memos of earlier lines (kdc_decoder.cpp): the last error text, the two last status words and
+// the last requested-etypes group. Copies of text only, each used only where the line holds
+// exactly those bytes where the general path would find them, so a scratch may start empty
+// anywhere (a nested line's, explain()'s) at the cost of a miss, and earlier lines never change
+// how a line decodes (fuzz_decoders checks a stream against a fresh scratch per line).
 struct DecodeScratch {
   std::string buffer;
   static constexpr std::size_t kKdcTailMax = 64;
