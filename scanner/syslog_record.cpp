@@ -115,6 +115,16 @@ bool same_minute(const char* a, const char* b) noexcept {
   return detail::load64(a) == detail::load64(b) && detail::load64(a + 5) == detail::load64(b + 5);
 }
 
+// minute_ms plus the seconds "SS" at c[13, 15) of "Mmm dd HH:MM:SS": false unless they are two
+// digits 00..60 (the seconds every memoised minute holds; see SyslogDateMemo).
+[[gnu::always_inline]] inline bool add_seconds(const char* c, std::int64_t minute_ms, std::int64_t& event_ms) noexcept {
+  if (!is_digit(c[13]) || !is_digit(c[14])) return false;
+  const int s = (c[13] - '0') * 10 + (c[14] - '0');
+  if (s > 60) return false;
+  event_ms = minute_ms + s * 1000;
+  return true;
+}
+
 // The event time of "Mmm dd HH:MM:SS" at t[pos, pos + 15) (15 readable bytes) from the memoised
 // minute: false when the memo does not hold its minute or its seconds are not 00..60. Otherwise
 // the value parse_3164_time computes for those bytes (SyslogDateMemo: the memo holds only minutes
@@ -123,11 +133,7 @@ bool same_minute(const char* a, const char* b) noexcept {
                    const SyslogDateMemo& memo, std::int64_t& event_ms) noexcept {
   if (!memo.minute_set || memo.minute_receive_ms != receive_ms || memo.minute_offset != offset) return false;
   const char* c = t.data() + pos;
-  if (!same_minute(c, memo.minute) || !is_digit(c[13]) || !is_digit(c[14])) return false;
-  const int s = (c[13] - '0') * 10 + (c[14] - '0');
-  if (s > 60) return false;
-  event_ms = memo.minute_ms + s * 1000;
-  return true;
+  return same_minute(c, memo.minute) && add_seconds(c, memo.minute_ms, event_ms);
 }
 
 // Which year the date of a time of day gets (the most recent not later than limit, among the
@@ -651,11 +657,11 @@ SyslogRecord parse_syslog_record(std::string_view t, std::int64_t receive_ms, co
       // parse_record gives (the kept minute's time plus the seconds, the fields
       // fast_host_and_tag found at the same offsets; see keep_header).
       const char* c = t.data();
+      std::int64_t event_ms = 0;
       if (t.size() >= 48 && (same_bytes48(c, memo->header) & memo->header_mask) == memo->header_mask &&
           memo->header_receive_ms == receive_ms && memo->header_offset == options.utc_offset_seconds &&
-          is_digit(c[13]) && is_digit(c[14]) && (c[13] - '0') * 10 + (c[14] - '0') <= 60) {
-        return memoised_record(t, receive_ms, memo->header_minute_ms + ((c[13] - '0') * 10 + (c[14] - '0')) * 1000,
-                               std::string_view(c + 16, memo->host_size),
+          add_seconds(c, memo->header_minute_ms, event_ms)) {
+        return memoised_record(t, receive_ms, event_ms, std::string_view(c + 16, memo->host_size),
                                std::string_view(c + memo->program_at, memo->program_size),
                                std::string_view(c + memo->pid_at, memo->pid_size), t.substr(memo->header_size));
       }
