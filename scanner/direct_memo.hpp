@@ -44,6 +44,31 @@ namespace hopguard::scanner {
           (word(a + n - 8) ^ word(b + n - 8))) == 0;
 }
 
+// std::copy_n(src, n, dst) for the same short texts: overlapping words for 4 to 32 bytes, where
+// the library's memmove is a call through the PLT and a dispatch on the size. Reads only
+// [src, src + n), writes only [dst, dst + n) (both may be null when n is 0); no overlap.
+[[gnu::always_inline]] inline void copy_short_bytes(char* dst, const char* src, std::size_t n) noexcept {
+  const auto copy = [&](std::size_t at, std::size_t size) { std::memcpy(dst + at, src + at, size); };
+  if (n < 4 || n > 32) {
+    std::copy_n(src, n, dst);
+  } else if (n < 8) {
+    std::uint32_t a, b;  // both loaded before either store
+    std::memcpy(&a, src, 4);
+    std::memcpy(&b, src + n - 4, 4);
+    std::memcpy(dst, &a, 4);
+    std::memcpy(dst + n - 4, &b, 4);
+  } else if (n <= 16) {
+    std::uint64_t a, b;
+    std::memcpy(&a, src, 8);
+    std::memcpy(&b, src + n - 8, 8);
+    std::memcpy(dst, &a, 8);
+    std::memcpy(dst + n - 8, &b, 8);
+  } else {
+    copy(0, 16);
+    copy(n - 16, 16);
+  }
+}
+
 template <typename V, std::size_t kSlots, std::size_t kMaxKey>
 class DirectMemo {
  public:

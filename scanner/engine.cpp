@@ -263,68 +263,145 @@ std::string_view evidence_source(const Event& ev) noexcept {
 // What the engine remembers of sshd processes, keyed by (host, pid), is bounded in two
 // generations of kMaxTrackedSessions processes each: when the current one is full it becomes the
 // previous one and the one before is dropped, so the latest kMaxTrackedSessions processes are
-// always known (PeerAddresses: also rotated at 1 MiB of keys, so at least 3640 of the longest
+// always known (PeerAddresses: also rotated at 1 MiB of keys, so at least 3653 of the longest
 // keys the engine tracks). (Emptying one full map forgot them all at once: 4096 sshd
 // connections opened between a login's auth line and its later record made the engine forget
 // that login.)
 
-// (host, pid) -> the peer address of the process' latest auth line. Each generation keeps its
-// addresses (at most 255 bytes) in one string: room for 46 bytes (an IPv6 text) when first
-// set, overwritten in place while it fits, else moved once to 255 bytes of room; so at most
-// 301 bytes per entry, and the text is emptied with its map. No heap node or string per sshd
-// login line.
+// (host, pid) -> the peer address of the process' latest auth line, in two generations (above).
+// Every sshd auth line sets one, so a set builds no key string and allocates nothing: each
+// generation is allocated once, a table of 2 x kMaxTrackedSessions slots (entry index + 1, open
+// addressing), kMaxTrackedSessions entries and an arena of kKeyBytes for their keys (host and pid
+// back to back). An entry holds an address of up to kInlineAddress bytes (an IPv6 text is at most
+// 45) itself; a longer one (a host name, when sshd resolves peers) gets 255 bytes of room in the
+// generation's overflow text, once per entry. Hosts longer than 255 bytes and pids longer than
+// 32 are not tracked (the caller's bound), so a generation holds at least
+// kKeyBytes / 287 = 3653 processes, whatever the lines.
 class PeerAddresses {
  public:
-  // The address last set for process, if either generation knows it.
-  std::optional<std::string_view> find(std::string_view process) {
-    const std::uint64_t hash = hash_bytes(process);
-    for (Generation* g : {&gen_[current_], &gen_[current_ ^ 1]}) {
-      if (const Slot* a = g->map.find(process, hash)) return std::string_view(g->text).substr(a->offset, a->size);
+  static constexpr std::size_t kMaxHost = 255, kMaxPid = 32;
+
+  // The address last set for (host, pid), if either generation knows it. Valid until the next
+  // set() or clear().
+  std::optional<std::string_view> find(std::string_view host, std::string_view pid) const noexcept {
+    if (host.size() > kMaxHost || pid.size() > kMaxPid) return std::nullopt;  // never set
+    const std::uint64_t hash = key_hash(host, pid);
+    for (const Generation* g : {&gen_[current_], &gen_[current_ ^ 1]}) {
+      if (const Entry* e = g->find(host, pid, hash)) return g->address(*e);
     }
     return std::nullopt;
   }
 
-  void set(std::string_view process, std::string_view address) {
-    const std::uint64_t hash = hash_bytes(process);
-    Slot* a = gen_[current_].map.find(process, hash);
-    if (a == nullptr) {
-      // Rotated before the map would empty itself (FlatTextMap::insert, at kMaxTrackedSessions
-      // keys or kMaxKeyBytes of them).
-      const FlatTextMap<Slot>& map = gen_[current_].map;
-      if (map.size() >= kMaxTrackedSessions || map.key_bytes() + process.size() > FlatTextMap<Slot>::kMaxKeyBytes) {
+  // host.size() <= kMaxHost, pid.size() <= kMaxPid; the address is cut at 255 bytes. Out of
+  // line: only sshd auth lines call it, and inlined it made every line's evaluate_event larger.
+  [[gnu::noinline]] void set(std::string_view host, std::string_view pid, std::string_view address) {
+    const std::uint64_t hash = key_hash(host, pid);
+    Entry* e = gen_[current_].find(host, pid, hash);
+    if (e == nullptr) {
+      e = gen_[current_].insert(host, pid, hash);
+      if (e == nullptr) {  // full (entries or key bytes), or a probe run past kMaxProbe: rotate
         current_ ^= 1;
         gen_[current_].clear();
+        e = gen_[current_].insert(host, pid, hash);  // an empty generation takes any bounded key
       }
-      a = &gen_[current_].map.insert(process, hash);
-      if (gen_[current_].map.size() == 1) gen_[current_].text.clear();  // insert may have emptied the map itself
     }
-    std::string& text = gen_[current_].text;
-    address = address.substr(0, 255);
-    if (address.size() > a->room) {
-      a->room = static_cast<std::uint8_t>(a->room == 0 ? std::max<std::size_t>(address.size(), 46) : 255);
-      a->offset = static_cast<std::uint32_t>(text.size());
-      text.resize(text.size() + a->room);
-    }
-    std::copy_n(address.data(), address.size(), text.data() + a->offset);
-    a->size = static_cast<std::uint8_t>(address.size());
+    gen_[current_].put_address(*e, address.substr(0, 255));
   }
 
-  void clear() {
+  void clear() noexcept {
     gen_[0].clear();
     gen_[1].clear();
   }
 
  private:
-  struct Slot {
-    std::uint32_t offset = 0;
-    std::uint8_t size = 0, room = 0;
+  static constexpr std::size_t kSlots = 2 * kMaxTrackedSessions;  // a power of two
+  static constexpr std::size_t kKeyBytes = std::size_t{1} << 20;
+  static constexpr std::size_t kInlineAddress = 46;
+  static constexpr std::uint32_t kNotLong = UINT32_MAX;
+
+  struct Entry {
+    std::uint64_t hash;
+    std::uint32_t key_at;   // arena offset of host, then pid
+    std::uint32_t long_at;  // overflow offset of the address's 255 bytes of room, or kNotLong
+    std::uint8_t host_size, pid_size, address_size;
+    char address[kInlineAddress];  // when long_at == kNotLong
   };
+
+  static std::uint64_t key_hash(std::string_view host, std::string_view pid) noexcept {
+    return detail::mix64(hash_bytes(host), hash_bytes(pid) ^ pid.size());
+  }
+
   struct Generation {
-    FlatTextMap<Slot> map{kMaxTrackedSessions};
-    std::string text;
-    void clear() {
-      map.clear();
-      text.clear();
+    // Slots zeroed; entries and keys left uninitialised (written before they are read), so their
+    // pages become resident only as processes are tracked.
+    std::unique_ptr<std::uint32_t[]> slots = std::make_unique<std::uint32_t[]>(kSlots);
+    std::unique_ptr<Entry[]> entries = std::make_unique_for_overwrite<Entry[]>(kMaxTrackedSessions);
+    std::unique_ptr<char[]> keys = std::make_unique_for_overwrite<char[]>(kKeyBytes);
+    std::string overflow;
+    std::size_t count = 0, key_bytes = 0;
+
+    Entry* find(std::string_view host, std::string_view pid, std::uint64_t hash) const noexcept {
+      std::size_t i = hash & (kSlots - 1);
+      for (std::size_t probe = 0; probe < kMaxProbe; ++probe, i = (i + 1) & (kSlots - 1)) {
+        const std::uint32_t index = slots[i];
+        if (index == 0) return nullptr;
+        Entry& e = entries[index - 1];
+        if (e.hash == hash && e.host_size == host.size() && e.pid_size == pid.size() &&
+            equal_bytes(keys.get() + e.key_at, host.data(), host.size()) &&
+            equal_bytes(keys.get() + e.key_at + host.size(), pid.data(), pid.size())) {
+          return &e;
+        }
+      }
+      return nullptr;
+    }
+
+    // The key must not be present. Null, keeping nothing, when the generation holds
+    // kMaxTrackedSessions entries, the key would take the arena past kKeyBytes, or the key's
+    // probe run is longer than kMaxProbe.
+    [[gnu::always_inline]] Entry* insert(std::string_view host, std::string_view pid, std::uint64_t hash) noexcept {
+      if (count == kMaxTrackedSessions || key_bytes + host.size() + pid.size() > kKeyBytes) return nullptr;
+      std::size_t i = hash & (kSlots - 1);
+      for (std::size_t probe = 0; slots[i] != 0; ++probe, i = (i + 1) & (kSlots - 1)) {
+        if (probe + 1 >= kMaxProbe) return nullptr;
+      }
+      Entry& e = entries[count];
+      slots[i] = static_cast<std::uint32_t>(++count);
+      e.hash = hash;
+      e.key_at = static_cast<std::uint32_t>(key_bytes);
+      e.long_at = kNotLong;
+      e.host_size = static_cast<std::uint8_t>(host.size());
+      e.pid_size = static_cast<std::uint8_t>(pid.size());
+      e.address_size = 0;
+      copy_short_bytes(keys.get() + key_bytes, host.data(), host.size());
+      copy_short_bytes(keys.get() + key_bytes + host.size(), pid.data(), pid.size());
+      key_bytes += host.size() + pid.size();
+      return &e;
+    }
+
+    // address.size() <= 255.
+    [[gnu::always_inline]] void put_address(Entry& e, std::string_view address) {
+      char* to = e.address;
+      if (e.long_at != kNotLong) {
+        to = overflow.data() + e.long_at;
+      } else if (address.size() > kInlineAddress) {
+        e.long_at = static_cast<std::uint32_t>(overflow.size());
+        overflow.resize(overflow.size() + 255);
+        to = overflow.data() + e.long_at;
+      }
+      copy_short_bytes(to, address.data(), address.size());
+      e.address_size = static_cast<std::uint8_t>(address.size());
+    }
+
+    std::string_view address(const Entry& e) const noexcept {
+      return {e.long_at != kNotLong ? overflow.data() + e.long_at : e.address, e.address_size};
+    }
+
+    void clear() noexcept {
+      if (count == 0) return;
+      std::fill_n(slots.get(), kSlots, 0u);
+      count = 0;
+      key_bytes = 0;
+      overflow.clear();
     }
   };
   Generation gen_[2];
@@ -511,7 +588,6 @@ struct Engine::Impl {
   // localauth record that sshd's krb5_kuserok() logs next (ident hopguard, same pid) has no
   // rhost, and its alarm should still name the source (DESIGN section 7: source.ip when known).
   PeerAddresses peers;
-  std::string peer_key;  // process_key into a reused buffer
 
   void clear_processes() {
     sessions.clear();
@@ -519,19 +595,13 @@ struct Engine::Impl {
     peers.clear();
   }
 
+  // "host\x1fpid": the key of an sshd process in sessions and authorized (only Accepted and
+  // Authorized lines, and a failed session, ask for it; PeerAddresses keys by the two views).
   static std::string process_key(const Event& ev) {
-    std::string k;
-    process_key(ev, k);
+    std::string k(ev.host.size() + 1 + ev.pid.size(), '\x1f');
+    std::copy_n(ev.host.data(), ev.host.size(), k.data());  // data() may be null when empty
+    std::copy_n(ev.pid.data(), ev.pid.size(), k.data() + ev.host.size() + 1);
     return k;
-  }
-  // "host\x1fpid", written into k's buffer: one resize and two copies (assign, push_back and
-  // append were three library calls on every sshd login line).
-  static void process_key(const Event& ev, std::string& k) {
-    k.resize(ev.host.size() + 1 + ev.pid.size());
-    char* p = k.data();
-    std::copy_n(ev.host.data(), ev.host.size(), p);  // data() may be null when empty
-    p[ev.host.size()] = '\x1f';
-    std::copy_n(ev.pid.data(), ev.pid.size(), p + ev.host.size() + 1);
   }
 
   Impl(std::shared_ptr<const Policy> p, std::shared_ptr<const Ruleset> r, EngineOptions o)
@@ -777,8 +847,7 @@ struct Engine::Impl {
   [[gnu::noinline]] bool evaluate_with_peer_address(const Event& event, std::string_view line, std::int64_t event_ms,
                                                     const AlarmSink& sink) {
     if (event.component != "hopguard" || event.pid.empty()) return false;
-    process_key(event, peer_key);
-    const auto address = peers.find(peer_key);
+    const auto address = peers.find(event.host, event.pid);
     if (!address) return false;
     // A copy: a line fed from inside a sink may overwrite the process's entry in peers.
     const std::string copied(*address);
@@ -791,13 +860,11 @@ struct Engine::Impl {
   void evaluate_event(const Event& ev, std::string_view line, std::int64_t event_ms, const AlarmSink& sink) {
     const auto& candidates = rules->rules_for(ev.kind);
     // Bounded as sessions and authorized below: a real host name is at most 255 bytes, a pid a
-    // few digits. So a generation holds at least 1 MiB / 288 bytes = 3640 processes before it
-    // rotates (PeerAddresses::set), whatever the lines.
+    // few digits (PeerAddresses).
     if ((ev.kind == EventKind::ssh_postponed || ev.kind == EventKind::ssh_failed ||
          ev.kind == EventKind::ssh_accepted) && !ev.pid.empty() && !ev.address.empty() &&
-        ev.host.size() <= 255 && ev.pid.size() <= 32) {
-      process_key(ev, peer_key);
-      peers.set(peer_key, ev.address);
+        ev.host.size() <= PeerAddresses::kMaxHost && ev.pid.size() <= PeerAddresses::kMaxPid) {
+      peers.set(ev.host, ev.pid, ev.address);
     }
     if (ev.kind == EventKind::ssh_accepted && !authorized.empty()) {
       // The login's outcome: its Authorized line's incidents are settled either way (an Accepted

@@ -939,9 +939,10 @@ TEST(Engine, ProcessKeepsItsIncidentsAcrossARotation) {
 }
 
 // Long host names fill a generation's 1 MiB of keys before 4096 processes: it rotates then too,
-// rather than empty itself.
+// rather than empty itself (or write past its keys). 4090 keys of the longest tracked host name
+// and a six-digit pid hold 4090 x 261 bytes, more than 1 MiB.
 TEST(Engine, LocalauthRecordKeepsItsSourceAfterProcessesWithLongHostNames) {
-  const auto alarms = localauth_after_other_processes(std::string(250, 'h'), 4090);
+  const auto alarms = localauth_after_other_processes(std::string(255, 'h'), 4090);
   ASSERT_EQ(alarms.size(), 1u);
   EXPECT_EQ(alarms[0].source_ip, "127.0.0.5");
 }
