@@ -197,15 +197,6 @@ std::array<std::string_view, 7> Policy::special_principal_parts(std::string_view
   return {template_prefix_, first, template_middle_, second, template_suffix_, "@", config_.realm};
 }
 
-bool Policy::is_special_principal_for(std::string_view principal, std::string_view user,
-                                      std::string_view host) const noexcept {
-  for (const std::string_view part : special_principal_parts(user, host)) {
-    if (!principal.starts_with(part)) return false;
-    principal.remove_prefix(part.size());
-  }
-  return principal.empty();
-}
-
 const HostEntry* Policy::match_special(std::string_view name, std::size_t& user_at,
                                        std::size_t& user_size) const noexcept {
   const HostEntry* best = nullptr;
@@ -286,7 +277,7 @@ void Policy::index_special_patterns() {
   std::sort(special_part_sizes_.begin(), special_part_sizes_.end(), std::greater<>());
 }
 
-const HostEntry* Policy::match_special_indexed(std::string_view name) const noexcept {
+const HostEntry* Policy::match_special_indexed(std::string_view name, std::string_view& user) const noexcept {
   // The part that does not depend on the host (the prefix when {user} comes first, else the
   // suffix) is the same in every pattern.
   const std::string_view fixed = user_first_ ? template_prefix_ : template_suffix_;
@@ -299,7 +290,10 @@ const HostEntry* Policy::match_special_indexed(std::string_view name) const noex
     if ((user_first_ ? part.front() : part.back()) != sep) continue;  // every part has it there
     for (std::size_t i = part_hash(part) & special_mask_; special_slots_[i] != 0; i = (i + 1) & special_mask_) {
       const SpecialPattern& sp = special_patterns_[special_slots_[i] - 1];
-      if ((user_first_ ? sp.tail : sp.head) == part) return &config_.hosts[sp.host_index];
+      if ((user_first_ ? sp.tail : sp.head) == part) {
+        user = name.substr(sp.head.size(), name.size() - sp.head.size() - sp.tail.size());  // match_special's
+        return &config_.hosts[sp.host_index];
+      }
     }
   }
   return nullptr;
@@ -335,13 +329,13 @@ bool Policy::classify_plain(std::string_view text, ClassOf& out) const noexcept 
   // libkrb5 would parse this text into exactly these components and realm (see
   // parse_plain_principal), so the class follows as in classify().
   if (text.substr(at + 1) != config_.realm) {
-    out = {PrincipalClass::foreign, nullptr};
+    out = {PrincipalClass::foreign, nullptr, {}};
   } else if (slash) {
-    out = {PrincipalClass::service, nullptr};
-  } else if (const HostEntry* guest = match_special_indexed(text.substr(0, at))) {
-    out = {PrincipalClass::special, guest};
+    out = {PrincipalClass::service, nullptr, {}};
+  } else if (std::string_view user; const HostEntry* guest = match_special_indexed(text.substr(0, at), user)) {
+    out = {PrincipalClass::special, guest, user};
   } else {
-    out = {PrincipalClass::regular, nullptr};
+    out = {PrincipalClass::regular, nullptr, {}};
   }
   return true;
 }
@@ -350,7 +344,7 @@ Policy::ClassOf Policy::classify_class(std::string_view text) const {
   ClassOf out;
   if (classify_plain(text, out)) return out;
   const Principal p = classify(text);
-  return {p.cls, p.cls == PrincipalClass::special ? find_host(p.host) : nullptr};
+  return {p.cls, p.cls == PrincipalClass::special ? find_host(p.host) : nullptr, {}};  // p dies here: no user
 }
 
 // Why false is sound (classify_class(text) is then never special):

@@ -643,11 +643,13 @@ struct Engine::Impl {
     if (policy->classify_plain(name, c)) {
       plain_facts.cls = c.cls;
       plain_facts.guest = c.guest;
+      plain_user = c.user;
       return &plain_facts;  // valid until the next classify
     }
     return classify(name, name_hash(name));
   }
   PrincipalFacts plain_facts;
+  std::string_view plain_user;  // ClassOf::user of plain_facts' name
 
   const PrincipalFacts* classify(std::string_view name, std::uint64_t hash) {
     if (const PrincipalFacts* p = principals.find(name, hash)) return p;
@@ -673,17 +675,13 @@ struct Engine::Impl {
     if (p->cls == PrincipalClass::special && !f.principal_truncated) {
       f.principal_host = p->guest;
       if (!ev.user.empty() && p->guest != nullptr) {
-        f.account_not_principal_user = !principal_user_is(ev.principal, ev.user, *p->guest);
+        // Whether the principal belongs to the local account user, as decide() reads it
+        // (Policy::classify's user): classify_plain found that user (a login on a guest logs two
+        // such lines); other spellings are classified whole again.
+        f.account_not_principal_user =
+            p == &plain_facts ? plain_user != ev.user : policy->classify(ev.principal).user != ev.user;
       }
     }
-  }
-
-  // Whether the special principal (of guest) belongs to the local account user, as decide()
-  // reads it (Policy::classify's user); the usual spelling is compared piece by piece, without
-  // classifying the whole name again (a login on a guest logs two such lines).
-  bool principal_user_is(std::string_view principal, std::string_view user, const HostEntry& guest) const {
-    if (policy->is_special_principal_for(principal, user, guest.name)) return true;
-    return policy->classify(principal).user == user;
   }
 
   // Facts of an event; with lazy_principal the principal is left for resolve_principal().

@@ -148,6 +148,9 @@ class Policy {
   struct ClassOf {
     PrincipalClass cls = PrincipalClass::invalid;
     const HostEntry* guest = nullptr;
+    // A special principal that classify_plain answered: its {user} part (classify's user), a
+    // view into the text. Empty otherwise (classify_class leaves it so for other spellings).
+    std::string_view user;
   };
   ClassOf classify_class(std::string_view principal_text) const;
   // classify_class for the usual spelling only, without libkrb5 and without allocating: true and
@@ -161,9 +164,6 @@ class Policy {
   bool may_be_special(std::string_view principal_text) const noexcept;
   // "<user>-<host>@REALM" per special_principal.
   std::string special_principal_for(std::string_view user, std::string_view host) const;
-  // principal == special_principal_for(user, host), without building it (the scanner asks this
-  // for every login line of a host-specific principal).
-  bool is_special_principal_for(std::string_view principal, std::string_view user, std::string_view host) const noexcept;
 
   // True iff address is one of some bastion's addresses.
   bool is_bastion_address(const Address& address) const noexcept;
@@ -191,7 +191,8 @@ class Policy {
   // tail when {user} comes first, else the head): those parts are distinct (host names are), so
   // a name fits at most one pattern per part length, and the longest length that fits names the
   // longest host. One hash lookup per distinct part length instead of a compare per guest.
-  const HostEntry* match_special_indexed(std::string_view primary) const noexcept;
+  // user: set to the {user} part of primary when a guest is found.
+  const HostEntry* match_special_indexed(std::string_view primary, std::string_view& user) const noexcept;
   void index_special_patterns();  // builds the index below from special_patterns_
   std::vector<std::size_t> special_part_sizes_;  // distinct sizes of the indexed parts, longest first
   std::vector<std::uint32_t> special_slots_;     // open addressing: special_patterns_ index + 1; 0 free

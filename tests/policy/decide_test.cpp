@@ -136,10 +136,14 @@ fqdn = "l1.hg.test"
 )";
   const Policy p = load(host_first);
   EXPECT_EQ(p.special_principal_for("alice", "l1"), "x.l1.alice@HG.TEST");
-  EXPECT_TRUE(p.is_special_principal_for("x.l1.alice@HG.TEST", "alice", "l1"));
+  const Policy::ClassOf c = p.classify_class("x.l1.alice@HG.TEST");
+  EXPECT_EQ(c.cls, PrincipalClass::special);
+  EXPECT_EQ(c.guest, p.find_host("l1"));
+  EXPECT_EQ(c.user, "alice");
   for (const char* other : {"x.l1.alicex@HG.TEST", "x.l1.alic@HG.TEST", "x.l1.alice@HG.TES", "x.l1.alice@HG.TESTX",
                             "x.l1alice@HG.TEST", "alice-l1@HG.TEST", "x.l1.alice", ""}) {
-    EXPECT_FALSE(p.is_special_principal_for(other, "alice", "l1")) << other;
+    const Policy::ClassOf o = p.classify_class(other);
+    EXPECT_FALSE(o.cls == PrincipalClass::special && o.guest == p.find_host("l1") && o.user == "alice") << other;
   }
   const Principal pr = p.classify("x.l1.alice@HG.TEST");
   EXPECT_EQ(pr.cls, PrincipalClass::special);

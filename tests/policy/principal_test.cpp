@@ -121,11 +121,16 @@ TEST(Principal, CanonicalNameComesFromLibkrb5) {
   EXPECT_EQ(p.components[1], "legacy1.hg.test");
   EXPECT_EQ(p.realm, "HG.TEST");
   EXPECT_EQ(site().special_principal_for("alice", "legacy1"), "alice-legacy1@HG.TEST");
-  // The same comparison without building the name (the scanner's per-login check).
-  EXPECT_TRUE(site().is_special_principal_for("alice-legacy1@HG.TEST", "alice", "legacy1"));
+  // The user of a special principal as the scanner reads it on a login line (ClassOf::user).
+  const HostEntry* legacy1 = site().find_host("legacy1");
+  const Policy::ClassOf c = site().classify_class("alice-legacy1@HG.TEST");
+  EXPECT_EQ(c.cls, PrincipalClass::special);
+  EXPECT_EQ(c.guest, legacy1);
+  EXPECT_EQ(c.user, "alice");
   for (const char* other : {"bob-legacy1@HG.TEST", "alice-legacy10@HG.TEST", "alice-legacy1@hg.test",
                             "alice-legacy1", "alice-legacy1@HG.TEST@HG.TEST", "xalice-legacy1@HG.TEST"}) {
-    EXPECT_FALSE(site().is_special_principal_for(other, "alice", "legacy1")) << other;
+    const Policy::ClassOf o = site().classify_class(other);
+    EXPECT_FALSE(o.cls == PrincipalClass::special && o.guest == legacy1 && o.user == "alice") << other;
   }
 }
 

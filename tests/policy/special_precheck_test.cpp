@@ -5,8 +5,8 @@
 //   wrong). Checked on names built from every spelling classify accepts (escapes, enterprise
 //   names, realms, instances, case, look-alike guests) and on random bytes, for several
 //   special_principal templates and guest sets.
-// - classify_plain: answers exactly for the plain-shaped names (the same class and guest as
-//   classify) and for no other text.
+// - classify_plain: answers exactly for the plain-shaped names (the same class, guest and, for a
+//   special principal, user as classify) and for no other text.
 #include "principal_parser.hpp"
 
 #include <hopguard/policy.hpp>
@@ -186,6 +186,8 @@ TEST(ClassifyPlain, SameAsClassifyOnPlainNamesOnly) {
         if (c.cls == PrincipalClass::special) ++special;
         ASSERT_EQ(to_string(c.cls), to_string(ref.cls)) << n;
         ASSERT_EQ(c.guest, guest) << n;
+        // The user of a special principal is classify's; no other class names one.
+        ASSERT_EQ(c.user, c.cls == PrincipalClass::special ? std::string_view(ref.user) : std::string_view()) << n;
       }
       const Policy::ClassOf whole = p.classify_class(n);
       ASSERT_EQ(to_string(whole.cls), to_string(ref.cls)) << n;
