@@ -270,9 +270,10 @@ std::string_view evidence_source(const Event& ev) noexcept {
 
 // (host, pid) -> the peer address of the process' latest auth line, in two generations (above).
 // Every sshd auth line sets one, so a set builds no key string and allocates nothing: each
-// generation is allocated once, a table of 2 x kMaxTrackedSessions slots (entry index + 1, open
-// addressing), kMaxTrackedSessions entries and an arena of kKeyBytes for their keys (host and pid
-// back to back). An entry holds an address of up to kInlineAddress bytes (an IPv6 text is at most
+// generation is allocated once, a table of 2 x kMaxTrackedSessions slots (entry index + 1 and the
+// key hash's upper half, so that a probe reads an entry only when that half matches: the
+// entries are a cache miss away), kMaxTrackedSessions entries and an arena of kKeyBytes for their
+// keys (host and pid back to back). An entry holds an address of up to kInlineAddress bytes (an IPv6 text is at most
 // 45) itself; a longer one (a host name, when sshd resolves peers) gets 255 bytes of room in the
 // generation's overflow text, once per entry. Hosts longer than 255 bytes and pids longer than
 // 32 are not tracked (the caller's bound), so a generation holds at least
@@ -319,6 +320,11 @@ class PeerAddresses {
   static constexpr std::size_t kInlineAddress = 46;
   static constexpr std::uint32_t kNotLong = UINT32_MAX;
 
+  struct Slot {
+    std::uint32_t index;  // entries index + 1; 0: free
+    std::uint32_t hash_high;
+  };
+
   struct Entry {
     std::uint64_t hash;
     std::uint32_t key_at;   // arena offset of host, then pid
@@ -334,7 +340,7 @@ class PeerAddresses {
   struct Generation {
     // Slots zeroed; entries and keys left uninitialised (written before they are read), so their
     // pages become resident only as processes are tracked.
-    std::unique_ptr<std::uint32_t[]> slots = std::make_unique<std::uint32_t[]>(kSlots);
+    std::unique_ptr<Slot[]> slots = std::make_unique<Slot[]>(kSlots);
     std::unique_ptr<Entry[]> entries = std::make_unique_for_overwrite<Entry[]>(kMaxTrackedSessions);
     std::unique_ptr<char[]> keys = std::make_unique_for_overwrite<char[]>(kKeyBytes);
     std::string overflow;
@@ -343,9 +349,10 @@ class PeerAddresses {
     Entry* find(std::string_view host, std::string_view pid, std::uint64_t hash) const noexcept {
       std::size_t i = hash & (kSlots - 1);
       for (std::size_t probe = 0; probe < kMaxProbe; ++probe, i = (i + 1) & (kSlots - 1)) {
-        const std::uint32_t index = slots[i];
-        if (index == 0) return nullptr;
-        Entry& e = entries[index - 1];
+        const Slot s = slots[i];
+        if (s.index == 0) return nullptr;
+        if (s.hash_high != static_cast<std::uint32_t>(hash >> 32)) continue;
+        Entry& e = entries[s.index - 1];
         if (e.hash == hash && e.host_size == host.size() && e.pid_size == pid.size() &&
             equal_bytes(keys.get() + e.key_at, host.data(), host.size()) &&
             equal_bytes(keys.get() + e.key_at + host.size(), pid.data(), pid.size())) {
@@ -361,11 +368,11 @@ class PeerAddresses {
     [[gnu::always_inline]] Entry* insert(std::string_view host, std::string_view pid, std::uint64_t hash) noexcept {
       if (count == kMaxTrackedSessions || key_bytes + host.size() + pid.size() > kKeyBytes) return nullptr;
       std::size_t i = hash & (kSlots - 1);
-      for (std::size_t probe = 0; slots[i] != 0; ++probe, i = (i + 1) & (kSlots - 1)) {
+      for (std::size_t probe = 0; slots[i].index != 0; ++probe, i = (i + 1) & (kSlots - 1)) {
         if (probe + 1 >= kMaxProbe) return nullptr;
       }
       Entry& e = entries[count];
-      slots[i] = static_cast<std::uint32_t>(++count);
+      slots[i] = Slot{static_cast<std::uint32_t>(++count), static_cast<std::uint32_t>(hash >> 32)};
       e.hash = hash;
       e.key_at = static_cast<std::uint32_t>(key_bytes);
       e.long_at = kNotLong;
@@ -398,7 +405,7 @@ class PeerAddresses {
 
     void clear() noexcept {
       if (count == 0) return;
-      std::fill_n(slots.get(), kSlots, 0u);
+      std::fill_n(slots.get(), kSlots, Slot{0, 0});
       count = 0;
       key_bytes = 0;
       overflow.clear();
