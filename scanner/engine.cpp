@@ -269,15 +269,16 @@ std::string_view evidence_source(const Event& ev) noexcept {
 // that login.)
 
 // (host, pid) -> the peer address of the process' latest auth line, in two generations (above).
-// Every sshd auth line sets one, so a set builds no key string and allocates nothing: each
-// generation is allocated once, a table of 2 x kMaxTrackedSessions slots (entry index + 1 and the
-// key hash's upper half, so that a probe reads an entry only when that half matches: the
-// entries are a cache miss away), kMaxTrackedSessions entries and an arena of kKeyBytes for their
-// keys (host and pid back to back). An entry holds an address of up to kInlineAddress bytes (an IPv6 text is at most
-// 45) itself; a longer one (a host name, when sshd resolves peers) gets 255 bytes of room in the
-// generation's overflow text, once per entry. Hosts longer than 255 bytes and pids longer than
-// 32 are not tracked (the caller's bound), so a generation holds at least
-// kKeyBytes / 287 = 3653 processes, whatever the lines.
+// Every sshd auth line sets one, so a set builds no key string and allocates nothing. Each
+// generation is allocated once:
+// - a table of 2 x kMaxTrackedSessions slots: entry index + 1 and the key hash's upper half, so
+//   that a probe reads an entry only when that half matches (the entries are a cache miss away);
+// - kMaxTrackedSessions entries; an entry holds an address of up to kInlineAddress bytes (an IPv6
+//   text is at most 45) itself, and a longer one (a host name, when sshd resolves peers) gets 255
+//   bytes of room in the generation's overflow text, once per entry;
+// - an arena of kKeyBytes for the keys (host and pid back to back).
+// Hosts longer than 255 bytes and pids longer than 32 are not tracked (the caller's bound), so a
+// generation holds at least kKeyBytes / 287 = 3653 processes, whatever the lines.
 class PeerAddresses {
  public:
   static constexpr std::size_t kMaxHost = 255, kMaxPid = 32;
