@@ -45,5 +45,8 @@ bool parse_plain_principal(std::string_view text, ParsedPrincipal& out);
 // The check of parse_plain_principal alone: name (the components with their '/') and realm of
 // such a text, as views into it; false for every other text.
 bool plain_shape(std::string_view text, std::string_view& name, std::string_view& realm) noexcept;
+// The index of the first '@', '\\' or '/' of text; text.size() when it holds none (what
+// Policy::may_be_special looks for first). Defined in principal_classifier.cpp.
+std::size_t first_at_or_escape(std::string_view text) noexcept;
 
 }  // namespace hopguard

@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cctype>
 #include <random>
 #include <string>
@@ -166,6 +167,28 @@ TEST(SpecialPrecheck, Examples) {
     EXPECT_NE(p.classify(other).cls, PrincipalClass::special) << other;
     EXPECT_FALSE(p.may_be_special(other)) << other;
   }
+}
+
+// may_be_special's search for the first '@', '\\' or '/' (first_at_or_escape) reads 16 or 8 bytes
+// a step, overlapping at the end: on texts of every size from 0 to 50, with none of those bytes or
+// one to three of them at any position (the overlapped bytes included), it finds what a byte loop
+// finds. A text in a larger buffer, so that a read past its end would see a stop byte there.
+TEST(SpecialPrecheck, FirstStopAsByteLoop) {
+  std::mt19937 rnd(29);
+  const char stops[] = {'@', '\\', '/'};
+  const std::string filler = "abcXYZ019.-_ \xff\x7f:";
+  int found = 0;
+  for (int i = 0; i < 60000; ++i) {
+    const std::size_t n = static_cast<std::size_t>(i % 51);
+    std::string buffer(n + 16, '@');
+    for (std::size_t k = 0; k < n; ++k) buffer[k] = filler[rnd() % filler.size()];
+    for (auto k = rnd() % 4; k > 0 && n > 0; --k) buffer[rnd() % n] = stops[rnd() % 3];
+    const std::string_view text(buffer.data(), n);
+    const std::size_t want = std::min(text.find_first_of("@\\/"), n);
+    ASSERT_EQ(first_at_or_escape(text), want) << n << " " << text;
+    if (want < n) ++found;
+  }
+  EXPECT_GT(found, 30000);
 }
 
 TEST(ClassifyPlain, SameAsClassifyOnPlainNamesOnly) {
