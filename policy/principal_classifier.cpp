@@ -234,11 +234,113 @@ constexpr std::array<unsigned char, 256> kPlainBytes = [] {
   return t;
 }();
 
-// FNV-1a: the index holds a few hundred short parts at most; the key is the site's own text.
+[[gnu::always_inline]] inline std::uint64_t load8(const char* p) noexcept {
+  std::uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+[[gnu::always_inline]] inline std::uint32_t load4(const char* p) noexcept {
+  std::uint32_t w;
+  std::memcpy(&w, p, 4);
+  return w;
+}
+
+// The hash of the special-pattern index (a function of the bytes only: the index is built and
+// asked with it): the bytes 8 at a time (the last 8 overlapping), 4 + 4 overlapping for 4 to 7,
+// then murmur3's finaliser, so that the low bits (the slot) depend on every byte. A part is ~8
+// bytes ("-legacy1"): FNV-1a's byte loop cost ~50 instructions a lookup, on every TGS line toward
+// a guest.
 std::uint64_t part_hash(std::string_view s) noexcept {
-  std::uint64_t h = 14695981039346656037ull;
-  for (const char c : s) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-  return h;
+  const std::size_t n = s.size();
+  const char* p = s.data();
+  std::uint64_t h = n;
+  if (n >= 8) {
+    for (std::size_t i = 0; i + 8 < n; i += 8) h = (h ^ load8(p + i)) * 0x9e3779b97f4a7c15ull;
+    h ^= load8(p + n - 8);
+  } else if (n >= 4) {
+    h ^= (static_cast<std::uint64_t>(load4(p)) << 32 | load4(p + n - 4)) << 3;
+  } else {
+    for (std::size_t i = 0; i < n; ++i) h ^= static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i + 8);
+  }
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  return h ^ (h >> 33);
+}
+
+// a == b without a call to memcmp (a realm and a pattern's part are short: the call and its
+// set-up cost more than the compare): 8 bytes at a time and the last 8 overlapping, 4 + 4
+// overlapping for 4 to 7 bytes, byte by byte below.
+[[gnu::always_inline]] inline bool equal_text(std::string_view a, std::string_view b) noexcept {
+  const std::size_t n = a.size();
+  if (n != b.size()) return false;
+  const char* p = a.data();
+  const char* q = b.data();
+  if (n >= 8) {
+    for (std::size_t i = 0; i + 8 < n; i += 8) {
+      if (load8(p + i) != load8(q + i)) return false;
+    }
+    return load8(p + n - 8) == load8(q + n - 8);
+  }
+  if (n >= 4) return load4(p) == load4(q) && load4(p + n - 4) == load4(q + n - 4);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (p[i] != q[i]) return false;
+  }
+  return true;
+}
+
+#if defined(__SSE2__)
+// Bit i set iff byte i of x is not a plain byte ([A-Za-z0-9._-]; signed compares: a byte from
+// 0x80 up is in no range).
+[[gnu::always_inline]] inline unsigned not_plain_mask(__m128i x) noexcept {
+  const auto in = [](__m128i v, char lo, char hi) {
+    return _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(static_cast<char>(lo - 1))),
+                         _mm_cmplt_epi8(v, _mm_set1_epi8(static_cast<char>(hi + 1))));
+  };
+  const __m128i letter = in(_mm_or_si128(x, _mm_set1_epi8(0x20)), 'a', 'z');  // | 0x20: A-Z -> a-z
+  const __m128i punct = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('.')),
+                                                  _mm_cmpeq_epi8(x, _mm_set1_epi8('-'))),
+                                     _mm_cmpeq_epi8(x, _mm_set1_epi8('_')));
+  const __m128i plain = _mm_or_si128(_mm_or_si128(letter, in(x, '0', '9')), punct);
+  return ~static_cast<unsigned>(_mm_movemask_epi8(plain)) & 0xffffu;
+}
+#endif
+
+// Bit j set iff byte base + j of text (j < 16, base + j < size) is not a plain byte, for the
+// block that starts at base (base < size), and in *next the start of the block after it: 16
+// bytes from base where text has them, else the last 16 of text (overlapping: the bytes before
+// base shifted out), or for a text of 8 to 15 bytes its first 8 and last 8 in one register
+// (overlapping: both describe the same bytes alike). Byte by byte for shorter texts. Reads
+// text[0, size) only.
+[[gnu::always_inline]] inline unsigned not_plain_block(std::string_view text, std::size_t base,
+                                                       std::size_t* next) noexcept {
+  const std::size_t n = text.size();
+  const char* p = text.data();
+#if defined(__SSE2__)
+  if (n - base >= 16) {
+    *next = base + 16;
+    return not_plain_mask(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + base)));
+  }
+  if (n >= 16) {
+    *next = n;
+    return not_plain_mask(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + n - 16))) >> (base - (n - 16));
+  }
+  if (n >= 8) {
+    *next = n;
+    const unsigned m = not_plain_mask(_mm_set_epi64x(static_cast<long long>(load8(p + n - 8)),
+                                                     static_cast<long long>(load8(p))));
+    return ((m & 0xffu) | (m >> 8) << (n - 8)) >> base;
+  }
+#endif
+  // Byte by byte: a text of fewer than 8 bytes, or any text without SSE2.
+  const std::size_t end = n - base >= 16 ? base + 16 : n;
+  *next = end;
+  unsigned m = 0;
+  for (std::size_t i = base; i < end; ++i) {
+    if (kPlainBytes[static_cast<unsigned char>(p[i])] != kPlain) m |= 1u << (i - base);
+  }
+  return m;
 }
 
 // The first '@', '\\' or '/' of text (first_at_or_escape, principal_parser.hpp), sixteen bytes a
@@ -334,7 +436,7 @@ const HostEntry* Policy::match_special_indexed(std::string_view name, std::strin
     if ((user_first_ ? part.front() : part.back()) != sep) continue;  // every part has it there
     for (std::size_t i = part_hash(part) & special_mask_; special_slots_[i] != 0; i = (i + 1) & special_mask_) {
       const SpecialPattern& sp = special_patterns_[special_slots_[i] - 1];
-      if ((user_first_ ? sp.tail : sp.head) == part) {
+      if (equal_text(user_first_ ? sp.tail : sp.head, part)) {
         user = name.substr(sp.head.size(), name.size() - sp.head.size() - sp.tail.size());  // match_special's
         return &config_.hosts[sp.host_index];
       }
@@ -349,30 +451,27 @@ bool Policy::classify_plain(std::string_view text, ClassOf& out) const noexcept 
   if (text.size() > kMaxPrincipalLength) return false;
   const std::size_t n = text.size();
   const auto* b = reinterpret_cast<const unsigned char*>(text.data());
-  const auto plain4 = [&](std::size_t i) {  // b[i, i + 4) are all plain bytes
-    return (kPlainBytes[b[i]] & kPlainBytes[b[i + 1]] & kPlainBytes[b[i + 2]] & kPlainBytes[b[i + 3]]) == kPlain;
-  };
   std::size_t start = 0, at = std::string_view::npos;
   bool slash = false;
-  for (std::size_t i = 0;; ++i) {
-    // The runs of plain bytes four at a time (a name is mostly such runs), then byte by byte;
-    // each other byte is then looked at in order, as one loop over all bytes would.
-    while (i + 4 <= n && plain4(i)) i += 4;
-    while (i < n && kPlainBytes[b[i]] == kPlain) ++i;
-    if (i == n) break;
-    const unsigned char k = kPlainBytes[b[i]];
-    if (k == kOther || at != std::string_view::npos || i == start) return false;  // realm: plain bytes only
-    if (k == kSlash) {
-      slash = true;
-      start = i + 1;
-    } else {
-      at = i;
+  // The bytes that are not plain, in order (a name is mostly runs of plain bytes: they are
+  // skipped sixteen at a time, not_plain_block), as one loop over all bytes would see them.
+  for (std::size_t base = 0, next = 0; base < n; base = next) {
+    for (unsigned m = not_plain_block(text, base, &next); m != 0; m &= m - 1) {
+      const std::size_t i = base + static_cast<std::size_t>(__builtin_ctz(m));
+      const unsigned char k = kPlainBytes[b[i]];
+      if (k == kOther || at != std::string_view::npos || i == start) return false;  // realm: plain bytes only
+      if (k == kSlash) {
+        slash = true;
+        start = i + 1;
+      } else {
+        at = i;
+      }
     }
   }
   if (at == std::string_view::npos || at + 1 >= text.size()) return false;
   // libkrb5 would parse this text into exactly these components and realm (see
   // parse_plain_principal), so the class follows as in classify().
-  if (text.substr(at + 1) != config_.realm) {
+  if (!equal_text(text.substr(at + 1), config_.realm)) {
     out = {PrincipalClass::foreign, nullptr, {}};
   } else if (slash) {
     out = {PrincipalClass::service, nullptr, {}};

@@ -191,6 +191,37 @@ TEST(SpecialPrecheck, FirstStopAsByteLoop) {
   EXPECT_GT(found, 30000);
 }
 
+// classify_plain finds the bytes that are not [A-Za-z0-9._-] sixteen (or 8 + 8) at a time: on
+// texts of 0 to 40 bytes made of the plain bytes and their neighbours ('@' and '[' around the
+// capitals, '`' and '{' around the small letters, '/' and ':' around the digits, ',' and DEL, bytes
+// from 0x80 up, NUL), with the site's realm after them or not, it takes exactly the texts that
+// plain_shape takes, and then classifies them as classify does.
+TEST(ClassifyPlain, PlainBytesAtEveryPosition) {
+  const Site site{"{user}-{host}", {"legacy1", "legacy12", "a-b"}};
+  const Policy p = load(site);
+  std::mt19937 rnd(31);
+  const std::string alphabet = std::string("azAZ09._-/@`{[:,\x7f\x80\xff") + '\0';
+  int plain = 0;
+  for (int i = 0; i < 60000; ++i) {
+    const std::size_t len = rnd() % 41;
+    std::string n;
+    for (std::size_t k = 0; k < len; ++k) {
+      n.push_back(rnd() % 4 == 0 ? alphabet[rnd() % alphabet.size()] : "user-legacy1"[rnd() % 12]);
+    }
+    if (rnd() % 2 == 0) n += "@HG.TEST";
+    std::string_view name, realm;
+    const bool want = plain_shape(n, name, realm);
+    Policy::ClassOf c;
+    ASSERT_EQ(p.classify_plain(n, c), want) << n;
+    if (!want) continue;
+    ++plain;
+    const Principal ref = p.classify(n);
+    ASSERT_EQ(to_string(c.cls), to_string(ref.cls)) << n;
+    ASSERT_EQ(c.guest, ref.cls == PrincipalClass::special ? p.find_host(ref.host) : nullptr) << n;
+  }
+  EXPECT_GT(plain, 5000);
+}
+
 TEST(ClassifyPlain, SameAsClassifyOnPlainNamesOnly) {
   std::mt19937 rnd(11);
   for (const Site& s : sites()) {
