@@ -79,27 +79,30 @@ struct RuleTrace {
   std::string why;  // "matched" or the first condition that failed, one short phrase
 };
 
-// The facts a rule sees about an event, derived once from the event and the policy.
+// The facts a rule sees about an event, derived once from the event and the policy. The
+// pointers and the view first, then the class and the flags: no padding between flags, 72
+// bytes on x86-64 (the engine makes one per KDC line; with the flags between the pointers it
+// was 88 bytes, cleared by a loop of ~26 instructions).
 struct EventFacts {
   // The event's principal as classified (the per-line facts only; the whole Principal, user
   // and why_invalid included, is computed again for an alarm or an explanation).
-  bool has_principal = false;  // false when the event has none
-  PrincipalClass principal_class = PrincipalClass::invalid;
   const HostEntry* principal_guest = nullptr;  // special: its legacy guest, even when truncated
+  const HostEntry* service_host = nullptr;  // host of the KDC service principal
+  const HostEntry* logging_host = nullptr;  // host named by the syslog hostname
+  const HostEntry* record_host = nullptr;   // host named by a record's host=
+  const HostEntry* principal_host = nullptr;  // the legacy guest of a special principal
+  std::string_view service_instance;  // "legacy1.hg.test" of host/legacy1.hg.test@REALM
+  PrincipalClass principal_class = PrincipalClass::invalid;
+  bool has_principal = false;  // false when the event has none
   // True while the principal is not classified yet (the engine classifies it only for rules
   // whose other conditions hold): rule_matches() then passes every principal condition, and
   // the caller must classify and ask again before trusting a match (rule_needs_principal()).
   bool principal_pending = false;
   bool principal_truncated = false;
-  const HostEntry* service_host = nullptr;  // host of the KDC service principal
-  const HostEntry* logging_host = nullptr;  // host named by the syslog hostname
-  const HostEntry* record_host = nullptr;   // host named by a record's host=
-  const HostEntry* principal_host = nullptr;  // the legacy guest of a special principal
   // The event names a local account (sshd's USER, a record's user=) and its special principal
   // is another user's ("Authorized to bob, krb5 principal alice-legacy1@R").
   bool account_not_principal_user = false;
   bool service_is_tgt = false;     // service is krbtgt/REALM@REALM (TGT request or renewal)
-  std::string_view service_instance;  // "legacy1.hg.test" of host/legacy1.hg.test@REALM
   bool address_parsed = false;
   bool address_is_bastion = false;
   bool address_allowed = false;
