@@ -620,11 +620,14 @@ struct Engine::Impl {
     index_fact_masks();
   }
 
-  // FactMasks of each event kind's rules (Ruleset::rules_for); made again on replace().
+  // FactMasks of each event kind's rules (Ruleset::rules_for), and those rules themselves (a
+  // call into ruleset.cpp per event otherwise); made again on replace().
   std::array<FactMasks, static_cast<std::size_t>(EventKind::count_)> fact_masks_by_kind;
+  std::array<const std::vector<const CompiledRule*>*, static_cast<std::size_t>(EventKind::count_)> rules_by_kind{};
   void index_fact_masks() {
     for (std::size_t k = 0; k < fact_masks_by_kind.size(); ++k) {
-      fact_masks_by_kind[k] = fact_masks(rules->rules_for(static_cast<EventKind>(k)));
+      rules_by_kind[k] = &rules->rules_for(static_cast<EventKind>(k));
+      fact_masks_by_kind[k] = fact_masks(*rules_by_kind[k]);
     }
   }
 
@@ -864,7 +867,7 @@ struct Engine::Impl {
   }
 
   void evaluate_event(const Event& ev, std::string_view line, std::int64_t event_ms, const AlarmSink& sink) {
-    const auto& candidates = rules->rules_for(ev.kind);
+    const auto& candidates = *rules_by_kind[static_cast<std::size_t>(ev.kind)];
     // Bounded as sessions and authorized below: a real host name is at most 255 bytes, a pid a
     // few digits (PeerAddresses).
     if ((ev.kind == EventKind::ssh_postponed || ev.kind == EventKind::ssh_failed ||
@@ -1125,8 +1128,12 @@ struct Engine::Impl {
   // open the guest's incident first and name its source. A logging name the site does not
   // configure (a relay's) proves nothing either way. The kdcpolicy module's records name the
   // ticket's target and come from the KDC's host (kdc_line_from_site_host).
-  bool decision_about_other_host(const Event& ev) {
-    if (ev.kind != EventKind::hg_decision || ev.component == "hopguard_kdcpolicy") return false;
+  // The kind is asked inline (every decoded line comes here; few are decision records).
+  [[gnu::always_inline]] bool decision_about_other_host(const Event& ev) {
+    return ev.kind == EventKind::hg_decision && decision_record_about_other_host(ev);
+  }
+  [[gnu::noinline]] bool decision_record_about_other_host(const Event& ev) {
+    if (ev.component == "hopguard_kdcpolicy") return false;
     if (ev.record_host.empty() || ev.host.empty()) return false;
     const HostEntry* logged_by = host_named(ev.host, logging_host_memo);
     if (logged_by == nullptr) return false;
@@ -1149,9 +1156,26 @@ struct Engine::Impl {
     return decode(rec, ev, entry, find_decoder(rec.program), nullptr);
   }
   // The same, with found = find_decoder(rec.program); header: the facts of rec's header when the
-  // date memo keeps it (else null).
-  DecodeResult decode(SyslogRecord& rec, Event& ev, const DecoderEntry*& entry, const DecoderEntry* found,
-                      HeaderFacts* header) {
+  // date memo keeps it (else null). Inlined into feed for a KDC log's usual line: a request line
+  // (never wrapped, never a hopguard record, see decode_general) without trusted properties, under
+  // a kept header already known not to be a configured host's (kdc_line_from_site_host). Then
+  // decode_general would only call the decoder and ask the same of its event; every other line
+  // goes there (the call and its frame cost ~40 instructions a line). A kept header is a file
+  // line's (RFC 3164), which carries no trusted properties: has_trusted is asked all the same, so
+  // that the shortcut does not rest on the date memo.
+  [[gnu::always_inline]] DecodeResult decode(SyslogRecord& rec, Event& ev, const DecoderEntry*& entry,
+                                             const DecoderEntry* found, HeaderFacts* header) {
+    if (found != nullptr && !rec.has_trusted && header != nullptr && header->site_host == 0 &&
+        is_kdc_request(rec.message)) {
+      entry = found;
+      const DecodeResult result = found->decode(rec, ev, scratch);
+      if (result == DecodeResult::event && decision_about_other_host(ev)) return mismatch(rec, *found, ev);
+      return result;
+    }
+    return decode_general(rec, ev, entry, found, header);
+  }
+  [[gnu::noinline]] DecodeResult decode_general(SyslogRecord& rec, Event& ev, const DecoderEntry*& entry,
+                                                const DecoderEntry* found, HeaderFacts* header) {
     entry = found;
     if (entry != nullptr) {
       // A KDC request line, nearly every line of a KDC log, is never wrapped (is_kdc_request),
