@@ -1269,9 +1269,9 @@ struct Engine::Impl {
   // Inline into feed() (once per line) and feed_nested().
   [[gnu::always_inline]] std::uint32_t feed_into(Event& ev, std::string_view line, std::int64_t receive_ms,
                                               const AlarmSink& sink, std::string_view sender) {
+    SyslogRecord rec = parse_syslog_line(line, receive_ms, options.syslog, date_memo);
     ++stats.lines;
     stats.bytes += line.size();
-    SyslogRecord rec = parse_syslog_record(line, receive_ms, options.syslog, &date_memo);
     if (rec.hostname.empty()) rec.hostname = sender;  // see Engine::feed_line
     HeaderFacts* header = nullptr;
     if (date_memo.header_set) {  // rec's program and host are the kept header's (never empty)

@@ -480,16 +480,6 @@ SyslogRecord parse_syslog_record(std::string_view t, std::int64_t receive_ms,
 
 namespace {
 #if defined(__SSE2__)
-// Bit i set where t[i] == kept[i], for i in [0, 48) (48 bytes readable at both).
-std::uint64_t same_bytes48(const char* t, const char* kept) noexcept {
-  const auto eq = [&](int i) __attribute__((always_inline)) {
-    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t + i));
-    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kept + i));
-    return static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(a, b))));
-  };
-  return eq(0) | (eq(16) << 16) | (eq(32) << 32);
-}
-
 // Keeps the header of t, whose record r parse_record has just read: its time the whole second
 // t[0, 15) of the minute the memo holds (memoised_time gives it), then one space, and its host
 // and tag from fast_host_and_tag at 16 (48 bytes readable); kept when the message follows a
@@ -649,27 +639,14 @@ SyslogRecord memoised_record(std::string_view t, std::int64_t receive_ms, std::i
 
 SyslogRecord parse_syslog_record(std::string_view t, std::int64_t receive_ms, const SyslogOptions& options,
                                  SyslogDateMemo* memo) noexcept {
+  if (memo == nullptr) return detail::parse_syslog_record_unkept(t, receive_ms, options, nullptr);
+  return parse_syslog_line(t, receive_ms, options, *memo);
+}
+
+SyslogRecord detail::parse_syslog_record_unkept(std::string_view t, std::int64_t receive_ms,
+                                                const SyslogOptions& options, SyslogDateMemo* memo) noexcept {
 #if defined(__SSE2__)
   if (memo != nullptr) {
-    if (memo->header_set) {
-      // The kept header (SyslogDateMemo): the same bytes but for the seconds, which must be
-      // 00..60 as memoised_time wants them, under the same receive time and offset: the record
-      // parse_record gives (the kept minute's time plus the seconds, the fields
-      // fast_host_and_tag found at the same offsets; see keep_header).
-      const char* c = t.data();
-      std::int64_t event_ms = 0;
-      if (t.size() >= 48 && (same_bytes48(c, memo->header) & memo->header_mask) == memo->header_mask &&
-          memo->header_receive_ms == receive_ms && memo->header_offset == options.utc_offset_seconds &&
-          add_seconds(c, memo->header_minute_ms, event_ms)) {
-        return memoised_record(t, receive_ms, event_ms, std::string_view(c + 16, memo->host_size),
-                               std::string_view(c + memo->program_at, memo->program_size),
-                               std::string_view(c + memo->pid_at, memo->pid_size), t.substr(memo->header_size));
-      }
-      // Dropped at the first line of another header: a header is kept again only where a
-      // minute starts (parse_record), so a log of many hosts and programs pays this compare
-      // about once a minute.
-      memo->header_set = false;
-    }
     // The usual line of a file, "Mmm dd HH:MM:SS HOST TAG[PID]: MSG" of the same minute as an
     // earlier line, in one function without parse_record's calls and branches: the record
     // parse_record gives for these bytes. A minute is memoised only from a known month, so a
