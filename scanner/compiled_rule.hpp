@@ -123,6 +123,22 @@ std::uint32_t rule_fact_needs(const CompiledRule& rule) noexcept;
 // True iff some condition of the rule depends on the event's principal class or its host.
 bool rule_needs_principal(const CompiledRule& rule) noexcept;
 
+// The ClassBit of the event's principal, as the principal_class condition reads it (once
+// classified, f.principal_pending false): kClassNone without a principal, kClassTruncated for a
+// name the KDC cut, else its class's bit.
+inline std::uint32_t principal_class_bit(const EventFacts& f) noexcept {
+  if (!f.has_principal) return kClassNone;
+  if (f.principal_truncated) return kClassTruncated;
+  switch (f.principal_class) {
+    case PrincipalClass::regular: return kClassRegular;
+    case PrincipalClass::special: return kClassSpecial;
+    case PrincipalClass::service: return kClassService;
+    case PrincipalClass::foreign: return kClassForeign;
+    case PrincipalClass::invalid: return kClassInvalid;
+  }
+  return kClassNone;
+}
+
 // The target host the rule names for this event (null when not configured or no target).
 inline const HostEntry* rule_target(const CompiledRule& rule, const EventFacts& f) noexcept {
   switch (rule.target) {
@@ -219,6 +235,13 @@ struct FactMasks {
   std::uint64_t text = 0;
   // The rules with a condition on the principal (rule_needs_principal).
   std::uint64_t principal = 0;
+  // The rules whose principal_class condition holds (or that have none), by the principal's
+  // ClassBit (principal_class_bit; the index is the bit's position): once the principal is
+  // classified, a rule whose bit is clear here fails rule_facts_hold on that alone.
+  std::uint64_t principal_class[7] = {};
+  std::uint64_t class_holding(const EventFacts& f) const noexcept {
+    return principal_class[std::countr_zero(principal_class_bit(f))];
+  }
 };
 // The masks of rules[0, min(64, size)).
 FactMasks fact_masks(const std::vector<const CompiledRule*>& rules) noexcept;

@@ -645,22 +645,8 @@ bool facts_hold(const CompiledRule& r, const Event& ev, const EventFacts& f, std
   for (const std::string& d : r.detail_not) {
     if (ev.detail == d) return fail("detail is excluded (detail_not)");
   }
-  if (r.class_mask != 0 && !f.principal_pending) {
-    std::uint32_t bit = kClassNone;
-    if (f.has_principal) {
-      if (f.principal_truncated) {
-        bit = kClassTruncated;
-      } else {
-        switch (f.principal_class) {
-          case PrincipalClass::regular: bit = kClassRegular; break;
-          case PrincipalClass::special: bit = kClassSpecial; break;
-          case PrincipalClass::service: bit = kClassService; break;
-          case PrincipalClass::foreign: bit = kClassForeign; break;
-          case PrincipalClass::invalid: bit = kClassInvalid; break;
-        }
-      }
-    }
-    if ((r.class_mask & bit) == 0) return fail("principal class not listed");
+  if (r.class_mask != 0 && !f.principal_pending && (r.class_mask & principal_class_bit(f)) == 0) {
+    return fail("principal class not listed");
   }
   if (const char* failed = service_failure(r, f.service_is_tgt)) return fail(failed);
   if (r.service == ServiceCond::not_tgt_nor_password_change && is_password_change(ev)) {
@@ -704,6 +690,9 @@ FactMasks fact_masks(const std::vector<const CompiledRule*>& rules) noexcept {
     const std::uint64_t bit = std::uint64_t{1} << i;
     if (!r.detail_not.empty() || r.service == ServiceCond::not_tgt_nor_password_change) m.text |= bit;
     if (rule_needs_principal(r)) m.principal |= bit;
+    for (unsigned k = 0; k < std::size(m.principal_class); ++k) {
+      if (r.class_mask == 0 || (r.class_mask & (1u << k)) != 0) m.principal_class[k] |= bit;
+    }
     for (const bool tgt : {false, true}) {
       if (service_failure(r, tgt) == nullptr) m.tgt[tgt] |= bit;
     }

@@ -1111,6 +1111,36 @@ TEST(Engine, FieldVerdictMemoCountsTheMatchesOfAFirstLookup) {
 // hopguard decision record under the sshd tag, and a rule of one source must not match the
 // other's (the shipped forged-log-sender rules are the same for every source, so this ruleset
 // has one for sshd only).
+// Once a rule has the principal classified, the later rules whose principal_class condition fails
+// for it are dropped from the line's rules (FactMasks::principal_class), but not a rule the KDC
+// refused the request for (refusal_status): it matches on its refusal word alone, whatever the
+// principal. Rule "a" (any status, special principals) classifies alice-legacy1 first; rule "b"
+// (regular principals only) still matches the line refused as HOPGUARD_B, and rule "c" (regular
+// only, no refusal) does not.
+TEST(Engine, RefusedRuleMatchesAfterAnotherClassifiedThePrincipal) {
+  auto policy = test::test_policy();
+  const std::string rules =
+      "source = \"kdc\"\n"
+      "[[rule]]\nid = \"a\"\nname = \"a\"\nseverity = 1\nevents = [\"kdc.tgs\"]\nprincipal_class = \"special\"\n"
+      "target = \"service\"\ntarget_role = \"legacy\"\n"
+      "[[rule]]\nid = \"b\"\nname = \"b\"\nseverity = 1\nevents = [\"kdc.tgs\"]\nstatus = \"ISSUE\"\n"
+      "refusal_status = true\nprincipal_class = \"regular\"\n"
+      "[[rule]]\nid = \"c\"\nname = \"c\"\nseverity = 1\nevents = [\"kdc.tgs\"]\nprincipal_class = \"regular\"\n";
+  auto r = Ruleset::compile({{"r.toml", rules}}, policy->config().rules);
+  ASSERT_TRUE(r.ok()) << to_string(r.errors());
+  Engine e(policy, r.value());
+  std::vector<std::string> ids;
+  const AlarmSink sink = [&](const Alarm& a) { ids.push_back(a.rule_id); };
+  e.feed_line("Nov 22 10:00:00 kdc1 krb5kdc[77](info): TGS_REQ " + kEt +
+                  " 127.0.0.2: HOPGUARD_B: authtime 1795371052, " + kIss +
+                  ", alice-legacy1@HG.TEST for host/legacy1.hg.test@HG.TEST, KDC policy rejects request",
+              kReceive, sink);
+  e.finish(sink);
+  EXPECT_EQ(e.stats().matches, 2u);
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<std::string>{"a", "b"}));
+}
+
 TEST(Engine, FieldVerdictMemoKeysOnTheSource) {
   auto policy = test::test_policy();
   auto r = Ruleset::compile({{"m.toml", "source = \"sshd\"\n[[rule]]\nid = \"m\"\nname = \"m\"\nseverity = 1\n"
@@ -1146,7 +1176,8 @@ TEST(Engine, FieldVerdictMemoKeysOnTheSource) {
 // rule_facts_hold without an explanation (the engine's per-line calls) is the same code as
 // with one: on random facts and events, for every shipped rule, the three calls agree, and the
 // explained one says why exactly when it fails; the rule's bits in the engine's pre-check
-// (FactMasks) are set whenever the whole holds.
+// (FactMasks) are set whenever the whole holds, and its bit in the class words is clear exactly
+// when its principal_class condition fails.
 TEST(Ruleset, FactsHoldWithAndWithoutExplanationAgree) {
   std::mt19937 rnd(67);
   auto policy = test::test_policy();
@@ -1185,6 +1216,7 @@ TEST(Ruleset, FactsHoldWithAndWithoutExplanationAgree) {
     f.address_is_bastion = rnd() % 2 == 0;
     f.address_allowed = rnd() % 2 == 0;
     const std::uint64_t live = masks.holding(!ev.address.empty(), f);
+    const std::uint64_t class_ok = masks.class_holding(f);
     for (std::size_t k = 0; k < all.size(); ++k) {
       const CompiledRule* r = all[k];
       if (r->regex) continue;
@@ -1196,6 +1228,17 @@ TEST(Ruleset, FactsHoldWithAndWithoutExplanationAgree) {
       // The engine's pre-check is a necessary condition.
       if (fast) {
         ASSERT_TRUE(live >> k & 1u) << r->id;
+      }
+      // Once the principal is classified, a rule whose class word bit is clear fails (the
+      // engine drops it from the line's rules on that alone), and one whose bit is set fails
+      // its class condition never.
+      if (!f.principal_pending) {
+        const bool class_fails =
+            r->class_mask != 0 && (r->class_mask & principal_class_bit(f)) == 0;
+        ASSERT_EQ((class_ok >> k & 1u) == 0, class_fails) << r->id;
+        if ((class_ok >> k & 1u) == 0) {
+          ASSERT_FALSE(fast) << r->id;
+        }
       }
       held += fast;
     }
