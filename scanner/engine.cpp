@@ -54,7 +54,7 @@ constexpr DecoderEntry kKdcPolicyRecords{"krb5kdc", EventSource::hopguard, &deco
 // probe more than a few slots.
 constexpr std::size_t kMaxProbe = 64;
 
-// A bounded map from short texts (addresses, host names, sshd processes) to a trivially
+// A bounded map from short texts (addresses, host names, service names) to a trivially
 // copyable value: open addressing over 2 x max_entries slots of (hash, entry index), entries
 // and their keys kept densely (the keys back to back in one string), emptied whole when
 // max_entries are held or their keys hold kMaxKeyBytes -- the behaviour of the
@@ -108,10 +108,7 @@ class FlatTextMap {
     return entries_.back().value;
   }
 
-  std::size_t size() const noexcept { return entries_.size(); }
-  std::size_t key_bytes() const noexcept { return keys_.size(); }
-
-  // Honest keys (addresses, host names, "host\x1fpid") are tens of bytes: 4096 of them fit.
+  // Honest keys (addresses, host names, service names) are tens of bytes: 4096 of them fit.
   static constexpr std::size_t kMaxKeyBytes = std::size_t{1} << 20;
 
   void clear() {
